@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds lowbit (Release) and runs the whole test suite, then builds and runs it again under
+# AddressSanitizer + UndefinedBehaviorSanitizer. Installs missing Debian packages first.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+install_missing_packages
+cd "$LOWBIT_ROOT"
+jobs="$(nproc)"
+
+echo "== Release build and tests"
+build_lowbit build/release
+ctest --test-dir build/release --output-on-failure -j "$jobs"
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+build_lowbit build/asan -DLOWBIT_SANITIZE=ON -DLOWBIT_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/asan --output-on-failure -j "$jobs"

@@ -1,0 +1,40 @@
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "command.h"
+
+namespace lowbit::cli {
+
+CommandRunner add_unbuilt_command(CLI::App& app, const std::string& name, const std::string& description,
+                                  const std::string& missing) {
+  CLI::App* cmd = app.add_subcommand(name, description + " (not built yet)");
+  cmd->allow_extras();  // its options are not defined yet; say what is missing instead of rejecting them
+  return [name, missing] {
+    fmt::print(stderr, "lowbit {}: not built yet: {}\n", name, missing);
+    return 1;
+  };
+}
+
+CommandRunner add_plan_command(CLI::App& app) {
+  return add_unbuilt_command(app, "plan", "Model size, memory, FLOPs, device fit and cost per precision",
+                             "the planner (size, memory, FLOPs, cost, precision mix) is not implemented");
+}
+CommandRunner add_quantize_command(CLI::App& app) {
+  return add_unbuilt_command(app, "quantize", "Quantize a model and write a GGUF file",
+                             "the GGUF writer and the quantize command are not implemented");
+}
+CommandRunner add_run_command(CLI::App& app) {
+  return add_unbuilt_command(app, "run", "Generate text with a model on the CPU",
+                             "the model engine is not implemented");
+}
+CommandRunner add_eval_command(CLI::App& app) {
+  return add_unbuilt_command(app, "eval", "Perplexity and KL divergence against a reference model",
+                             "the model engine and evaluation are not implemented");
+}
+CommandRunner add_bench_command(CLI::App& app) {
+  return add_unbuilt_command(app, "bench", "Prefill/decode speed, memory and bandwidth efficiency",
+                             "the benchmark command is not implemented");
+}
+
+}  // namespace lowbit::cli
