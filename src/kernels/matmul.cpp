@@ -1,0 +1,72 @@
+#include "kernels/matmul.h"
+
+#include <cblas.h>
+
+#include <limits>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/rows.h"
+
+namespace lowbit {
+namespace {
+
+// Rows are independent, so OpenMP splits them; each row is dotted with all tokens while it is hot in cache.
+void matmul_f32_single(const float* weight, int64_t rows, int64_t cols, const float* x, float* y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) y[r] = dot(weight + r * cols, x, cols);
+}
+
+void matmul_f32_batch(const TensorView& weight, const float* x, int64_t n_tokens, float* y) {
+  constexpr int64_t kMaxBlasInt = std::numeric_limits<blasint>::max();
+  const int64_t rows = weight.rows();
+  const int64_t cols = weight.cols();
+  if (rows > kMaxBlasInt || cols > kMaxBlasInt || n_tokens > kMaxBlasInt) {
+    throw_error("tensor {}: {}x{} times {} tokens exceeds the BLAS index range", weight.name, rows, cols, n_tokens);
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n_tokens), static_cast<blasint>(rows),
+              static_cast<blasint>(cols), 1.0f, x, static_cast<blasint>(cols), static_cast<const float*>(weight.data),
+              static_cast<blasint>(cols), 0.0f, y, static_cast<blasint>(rows));
+}
+
+void matmul_dequantized(const TensorView& weight, const TypeTraits& traits, const float* x, int64_t n_tokens,
+                        float* y) {
+  const int64_t rows = weight.rows();
+  const int64_t cols = weight.cols();
+  const size_t row_bytes = traits.row_bytes(cols);
+  const auto* base = static_cast<const uint8_t*>(weight.data);
+#pragma omp parallel
+  {
+    std::vector<float> row(static_cast<size_t>(cols));  // [cols], one per thread
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      traits.to_float(base + static_cast<size_t>(r) * row_bytes, row.data(), cols);
+      for (int64_t t = 0; t < n_tokens; ++t) y[t * rows + r] = dot(row.data(), x + t * cols, cols);
+    }
+  }
+}
+
+}  // namespace
+
+float dot(const float* a, const float* b, int64_t n) {
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+void matmul(const TensorView& weight, const float* x, int64_t n_tokens, float* y) {
+  const TypeTraits& traits = readable_row_traits(weight);
+  if (n_tokens <= 0) return;
+  if (weight.type == TensorType::F32) {
+    if (n_tokens == 1) {
+      matmul_f32_single(static_cast<const float*>(weight.data), weight.rows(), weight.cols(), x, y);
+    } else {
+      matmul_f32_batch(weight, x, n_tokens, y);
+    }
+    return;
+  }
+  matmul_dequantized(weight, traits, x, n_tokens, y);
+}
+
+}  // namespace lowbit

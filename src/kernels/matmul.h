@@ -1,0 +1,21 @@
+// The matrix product every linear layer of the model goes through. It dispatches on the weight's type,
+// so faster kernels for a type slot in here without touching model code.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace lowbit {
+
+// y = x . W^T with W = weight [rows][cols] of any type lowbit can dequantize.
+//   x: [n_tokens][cols], y: [n_tokens][rows] (row-major, not aliasing).
+// F32 uses OpenBLAS sgemm for n_tokens > 1 and an OpenMP dot product per row for one token; any other
+// readable type is dequantized one row at a time and dotted with every token. Throws lowbit::Error naming
+// the tensor and its type when the type cannot be dequantized or the tensor's bytes do not fit its shape.
+void matmul(const TensorView& weight, const float* x, int64_t n_tokens, float* y);
+
+// sum_i a[i] * b[i]
+float dot(const float* a, const float* b, int64_t n);
+
+}  // namespace lowbit

@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "formats/type_traits.h"
+#include "kernels/matmul.h"
+#include "kernels/rows.h"
+
+namespace lowbit {
+namespace {
+
+// A weight tensor of `type` holding `values` [rows][cols] stored in that type.
+struct OwnedTensor {
+  std::vector<uint8_t> bytes;
+  TensorView view;
+};
+
+OwnedTensor make_tensor(TensorType type, int64_t rows, int64_t cols, const std::vector<float>& values) {
+  const TypeTraits& traits = type_traits(type);
+  OwnedTensor t;
+  t.bytes.resize(static_cast<size_t>(rows) * traits.row_bytes(cols));
+  traits.from_float(values.data(), t.bytes.data(), rows * cols);
+  t.view = TensorView{"blk.0.test.weight", type, {rows, cols}, t.bytes.data(), t.bytes.size()};
+  return t;
+}
+
+std::vector<float> random_values(int64_t n, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& value : v) value = dist(rng);
+  return v;
+}
+
+// The scalar reference: the weight's stored values (dequantized once) times x, accumulated in double.
+// Returns the product and, per output, sum |w*x| to scale the tolerance of float accumulation.
+void reference_matmul(const TensorView& w, const std::vector<float>& x, int64_t n_tokens, std::vector<double>& y,
+                      std::vector<double>& magnitude) {
+  const int64_t rows = w.rows(), cols = w.cols();
+  std::vector<float> row(static_cast<size_t>(cols));
+  y.assign(static_cast<size_t>(n_tokens * rows), 0.0);
+  magnitude.assign(y.size(), 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    dequantize_row(w, r, row.data());
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      for (int64_t c = 0; c < cols; ++c) {
+        const double term = static_cast<double>(row[c]) * x[t * cols + c];
+        y[t * rows + r] += term;
+        magnitude[t * rows + r] += std::fabs(term);
+      }
+    }
+  }
+}
+
+struct Shape {
+  int64_t rows, cols, n_tokens;
+};
+
+class MatmulTest : public ::testing::TestWithParam<TensorType> {};
+
+TEST_P(MatmulTest, MatchesScalarReferenceOnAwkwardShapes) {
+  std::mt19937 rng(1234);
+  for (Shape shape : {Shape{1, 1, 1}, Shape{1, 1, 3}, Shape{7, 13, 1}, Shape{7, 13, 2}, Shape{33, 172, 1},
+                      Shape{33, 172, 5}, Shape{64, 3, 17}, Shape{5, 1000, 9}, Shape{257, 64, 128}}) {
+    SCOPED_TRACE(::testing::Message() << shape.rows << "x" << shape.cols << " tokens " << shape.n_tokens);
+    OwnedTensor w = make_tensor(GetParam(), shape.rows, shape.cols, random_values(shape.rows * shape.cols, rng));
+    std::vector<float> x = random_values(shape.n_tokens * shape.cols, rng);
+    std::vector<float> y(static_cast<size_t>(shape.n_tokens * shape.rows), std::nanf(""));
+    matmul(w.view, x.data(), shape.n_tokens, y.data());
+
+    std::vector<double> expected, magnitude;
+    reference_matmul(w.view, x, shape.n_tokens, expected, magnitude);
+    for (size_t i = 0; i < y.size(); ++i) {
+      ASSERT_NEAR(y[i], expected[i], 1e-5 * magnitude[i] + 1e-6) << "at " << i;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(FloatTypes, MatmulTest, ::testing::Values(TensorType::F32, TensorType::F16, TensorType::BF16),
+                         [](const auto& info) { return std::string(type_traits(info.param).name); });
+
+TEST(Matmul, UnreadableTypeNamesTensorAndType) {
+  std::vector<int32_t> data(6, 1);
+  TensorView w{"blk.3.ffn_up.weight", TensorType::I32, {2, 3}, data.data(), data.size() * sizeof(int32_t)};
+  std::vector<float> x(3, 1.0f), y(2);
+  try {
+    matmul(w, x.data(), 1, y.data());
+    FAIL() << "expected lowbit::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("blk.3.ffn_up.weight"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("i32"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Matmul, TensorSmallerThanItsShapeIsAnError) {
+  std::vector<float> data(5);
+  TensorView w{"short", TensorType::F32, {2, 3}, data.data(), data.size() * sizeof(float)};
+  std::vector<float> x(3), y(2);
+  EXPECT_THROW(matmul(w, x.data(), 1, y.data()), Error);
+}
+
+TEST(DequantizeRow, ReadsOneRowAndRejectsOutOfRange) {
+  std::vector<float> values = {1, 2, 3, 4, 5, 6};
+  OwnedTensor w = make_tensor(TensorType::F16, 3, 2, values);
+  float row[2];
+  dequantize_row(w.view, 2, row);
+  EXPECT_EQ(row[0], 5.0f);
+  EXPECT_EQ(row[1], 6.0f);
+  EXPECT_THROW(dequantize_row(w.view, 3, row), Error);
+  EXPECT_THROW(dequantize_row(w.view, -1, row), Error);
+}
+
+}  // namespace
+}  // namespace lowbit
