@@ -1,0 +1,50 @@
+// Code books for non-linear 4-bit (and power-of-two) quantization: a code is an index into a short
+// table of values normalized to [-1, 1]; a block stores codes plus one scale (its absmax), and a
+// weight is reconstructed as scale * value(code).
+//
+//   NF4 (QLoRA, Dettmers et al. 2023, appendix E): the 16 published NormalFloat constants, built from
+//        quantiles of N(0, 1) so each code is equally likely for normally distributed weights, with
+//        an exact zero. tests/core/test_codebooks.cpp re-derives them from the normal quantiles.
+//   FP4 E2M1 (the 4-bit float of QLoRA's FP4 baseline and of the OCP MX formats): code = sign<<3 |
+//        exponent<<1 | mantissa, exponent bias 1, so magnitudes {0, 0.5, 1, 1.5, 2, 3, 4, 6}; the
+//        table holds them divided by 6 so the block absmax maps to the largest code.
+//   power of two (log2): code = sign<<(bits-1) | e; e = 0 is zero, e = k >= 1 is 2^(k - L) with
+//        L = 2^(bits-1) - 1 levels, so magnitudes {0, 2^-(L-1), ..., 1/2, 1}.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lowbit {
+
+class Codebook {
+ public:
+  static const Codebook& nf4();
+  static const Codebook& fp4_e2m1();
+  static Codebook power_of_two(int bits);  // bits 2..8; throws lowbit::Error otherwise
+
+  // values[code] for code in [0, 2^bits); values must lie in [-1, 1] and include 0 and +/-1.
+  Codebook(std::string name, int bits, std::vector<float> values);
+
+  const std::string& name() const { return name_; }
+  int bits() const { return bits_; }
+  int size() const { return static_cast<int>(values_.size()); }
+  float value(uint8_t code) const { return values_[code]; }
+  const std::vector<float>& values() const { return values_; }
+
+  // The code whose value is nearest to x (x is normally in [-1, 1]; outside, the end codes). A tie
+  // between two neighbours goes to the larger value; duplicate values (FP4's -0) map to the code
+  // listed first. NaN gives the code of the largest value (quantizers reject NaN first).
+  uint8_t nearest_code(float x) const;
+
+ private:
+  std::string name_;
+  int bits_;
+  std::vector<float> values_;          // [2^bits] indexed by code
+  std::vector<float> sorted_values_;   // [distinct values] ascending
+  std::vector<uint8_t> sorted_codes_;  // [distinct values] code of sorted_values_[i]
+  std::vector<float> midpoints_;       // [distinct values - 1] between neighbours in sorted_values_
+};
+
+}  // namespace lowbit
