@@ -1,0 +1,147 @@
+#include "model/transformer.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "kernels/matmul.h"
+#include "kernels/rows.h"
+#include "model/ops.h"
+
+namespace lowbit {
+namespace {
+
+int64_t checked_context(const ModelConfig& config, int64_t requested, const std::string& source) {
+  if (requested < 0 || requested > config.context_length) {
+    throw_error("{}: context {} is not within 1..{} (the model's context length; 0 means all of it)", source, requested,
+                config.context_length);
+  }
+  return requested == 0 ? config.context_length : requested;
+}
+
+}  // namespace
+
+Transformer::Transformer(const ModelFile& file, int64_t context)
+    : config_(file.config()),
+      source_(file.path()),
+      weights_(bind_weights(config_, file.tensors(), source_)),
+      rope_(config_.rope_style, config_.head_dim, config_.rope_theta, checked_context(config_, context, source_)),
+      cache_(config_.n_layers, checked_context(config_, context, source_), config_.n_kv_heads * config_.head_dim),
+      q_dim_(config_.n_heads * config_.head_dim),
+      kv_dim_(config_.n_kv_heads * config_.head_dim) {}
+
+void Transformer::resize_scratch(int64_t n) {
+  const auto size = [n](int64_t width) { return static_cast<size_t>(n * width); };
+  x_.resize(size(config_.dim));
+  normed_.resize(size(config_.dim));
+  q_.resize(size(q_dim_));
+  mixed_.resize(size(q_dim_));
+  delta_.resize(size(config_.dim));
+  gate_.resize(size(config_.hidden_dim));
+  up_.resize(size(config_.hidden_dim));
+}
+
+std::span<const float> Transformer::forward(std::span<const int32_t> tokens, LogitsFor which) {
+  const auto n = static_cast<int64_t>(tokens.size());
+  if (n == 0) throw_error("{}: forward() needs at least one token", source_);
+  if (position_ + n > context()) {
+    throw_error("{}: {} tokens at position {} overflow the context of {}", source_, n, position_, context());
+  }
+  resize_scratch(n);
+  const int64_t dim = config_.dim;
+  for (int64_t t = 0; t < n; ++t) {
+    if (tokens[t] < 0 || tokens[t] >= config_.vocab_size) {
+      throw_error("{}: token id {} is outside the vocabulary (size {})", source_, tokens[t], config_.vocab_size);
+    }
+    dequantize_row(*weights_.token_embd, tokens[t], x_.data() + t * dim);
+  }
+
+  for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
+    attention_block(layer, n);
+    feed_forward_block(layer, n);
+  }
+  position_ += n;
+
+  const int64_t n_out = which == LogitsFor::kAllTokens ? n : 1;
+  const int64_t first = n - n_out;
+  for (int64_t t = first; t < n; ++t) {
+    rms_norm(x_.data() + t * dim, weights_.output_norm.data(), dim, config_.norm_eps, normed_.data() + t * dim);
+  }
+  logits_.resize(static_cast<size_t>(n_out * config_.vocab_size));
+  matmul(*weights_.output, normed_.data() + first * dim, n_out, logits_.data());
+  return logits_;
+}
+
+void Transformer::attention_block(int64_t layer, int64_t n) {
+  const LayerWeights& w = weights_.layers[layer];
+  const int64_t dim = config_.dim;
+  for (int64_t t = 0; t < n; ++t) {
+    rms_norm(x_.data() + t * dim, w.attn_norm.data(), dim, config_.norm_eps, normed_.data() + t * dim);
+  }
+  // The new keys and values go straight into their cache rows: positions position_ .. position_+n-1.
+  float* keys = cache_.keys(layer) + position_ * kv_dim_;
+  float* values = cache_.values(layer) + position_ * kv_dim_;
+  matmul(*w.attn_q, normed_.data(), n, q_.data());
+  matmul(*w.attn_k, normed_.data(), n, keys);
+  matmul(*w.attn_v, normed_.data(), n, values);
+  for (int64_t t = 0; t < n; ++t) {
+    if (!w.q_bias.empty()) {
+      add_in_place(q_.data() + t * q_dim_, w.q_bias.data(), q_dim_);
+      add_in_place(keys + t * kv_dim_, w.k_bias.data(), kv_dim_);
+      add_in_place(values + t * kv_dim_, w.v_bias.data(), kv_dim_);
+    }
+    rope_.apply(q_.data() + t * q_dim_, config_.n_heads, position_ + t);
+    rope_.apply(keys + t * kv_dim_, config_.n_kv_heads, position_ + t);
+  }
+  attend(layer, n);
+  matmul(*w.attn_output, mixed_.data(), n, delta_.data());
+  for (size_t i = 0; i < x_.size(); ++i) x_[i] += delta_[i];
+}
+
+// Causal grouped-query attention: query head h reads KV head h / (n_heads / n_kv_heads); the token at
+// position p sees positions 0..p. Every (token, head) pair is independent, so OpenMP splits them.
+void Transformer::attend(int64_t layer, int64_t n) {
+  const int64_t head_dim = config_.head_dim;
+  const int64_t group = config_.n_heads / config_.n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const float* keys = cache_.keys(layer);
+  const float* values = cache_.values(layer);
+#pragma omp parallel
+  {
+    std::vector<float> scores(static_cast<size_t>(position_ + n));  // [positions seen], per thread
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t h = 0; h < config_.n_heads; ++h) {
+        const int64_t seen = position_ + t + 1;
+        const float* query = q_.data() + t * q_dim_ + h * head_dim;
+        const int64_t kv_offset = (h / group) * head_dim;
+        for (int64_t p = 0; p < seen; ++p) {
+          float s = 0.0f;
+          for (int64_t i = 0; i < head_dim; ++i) s += query[i] * keys[p * kv_dim_ + kv_offset + i];
+          scores[p] = s * scale;
+        }
+        softmax(scores.data(), seen);
+        float* out = mixed_.data() + t * q_dim_ + h * head_dim;
+        for (int64_t i = 0; i < head_dim; ++i) out[i] = 0.0f;
+        for (int64_t p = 0; p < seen; ++p) {
+          const float* value = values + p * kv_dim_ + kv_offset;
+          for (int64_t i = 0; i < head_dim; ++i) out[i] += scores[p] * value[i];
+        }
+      }
+    }
+  }
+}
+
+void Transformer::feed_forward_block(int64_t layer, int64_t n) {
+  const LayerWeights& w = weights_.layers[layer];
+  const int64_t dim = config_.dim;
+  for (int64_t t = 0; t < n; ++t) {
+    rms_norm(x_.data() + t * dim, w.ffn_norm.data(), dim, config_.norm_eps, normed_.data() + t * dim);
+  }
+  matmul(*w.ffn_gate, normed_.data(), n, gate_.data());
+  matmul(*w.ffn_up, normed_.data(), n, up_.data());
+  silu_mul(gate_.data(), up_.data(), n * config_.hidden_dim);
+  matmul(*w.ffn_down, gate_.data(), n, delta_.data());
+  for (size_t i = 0; i < x_.size(); ++i) x_[i] += delta_[i];
+}
+
+}  // namespace lowbit

@@ -1,0 +1,65 @@
+// The Llama-family forward pass (llama, mistral, qwen2): RMSNorm, RoPE, grouped-query attention over an
+// FP32 KV cache, SwiGLU feed-forward, optional q/k/v bias, tied or separate output projection.
+//
+// forward() takes any number of tokens: a prompt is prefilled in one batch (each matmul sees all its
+// tokens, attention is causal), decoding passes one token at a time; both give the same logits.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "io/model_file.h"
+#include "model/kv_cache.h"
+#include "model/rope.h"
+#include "model/weights.h"
+
+namespace lowbit {
+
+enum class LogitsFor { kLastToken, kAllTokens };
+
+class Transformer {
+ public:
+  // `file` must outlive the Transformer: weights are views into it. `context` is the number of
+  // positions the KV cache holds: 0 means the model's context_length; more than that is an error.
+  Transformer(const ModelFile& file, int64_t context = 0);
+
+  const ModelConfig& config() const { return config_; }
+  int64_t context() const { return cache_.context(); }
+  int64_t position() const { return position_; }  // tokens already in the KV cache
+  size_t kv_cache_bytes() const { return cache_.bytes(); }
+
+  // Forgets all positions (the next forward starts at position 0).
+  void reset() { position_ = 0; }
+
+  // Runs `tokens` at positions position() .. position()+n-1 and appends them to the cache. Returns the
+  // logits [n_out][vocab_size], n_out = 1 (the last token) or n; valid until the next call.
+  // Throws lowbit::Error for a token id outside the vocabulary or when the context would overflow.
+  std::span<const float> forward(std::span<const int32_t> tokens, LogitsFor which = LogitsFor::kLastToken);
+
+ private:
+  void resize_scratch(int64_t n_tokens);
+  void attention_block(int64_t layer, int64_t n_tokens);
+  void attend(int64_t layer, int64_t n_tokens);
+  void feed_forward_block(int64_t layer, int64_t n_tokens);
+
+  ModelConfig config_;
+  std::string source_;
+  ModelWeights weights_;
+  Rope rope_;
+  KvCache cache_;
+  int64_t position_ = 0;
+  int64_t q_dim_, kv_dim_;
+
+  // Scratch, [n_tokens][...] of the current call.
+  std::vector<float> x_;       // residual stream [n][dim]
+  std::vector<float> normed_;  // [n][dim]
+  std::vector<float> q_;       // [n][q_dim]
+  std::vector<float> mixed_;   // attention output [n][q_dim]
+  std::vector<float> delta_;   // a block's output before it is added to x_ [n][dim]
+  std::vector<float> gate_;    // [n][hidden_dim]
+  std::vector<float> up_;      // [n][hidden_dim]
+  std::vector<float> logits_;  // [n_out][vocab]
+};
+
+}  // namespace lowbit
