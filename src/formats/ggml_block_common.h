@@ -1,0 +1,54 @@
+// Small helpers shared by ggml's block quantizers (one file per format: ggml_q4_0.h, ggml_q4_k.h, ...).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace lowbit {
+
+// The element of x[0..n) with the largest magnitude, sign kept; the first one wins a tie, as in
+// ggml's reference quantizers (which matters for byte-identical output).
+inline float signed_absmax(const float* x, int n) {
+  float amax = 0.0f, max = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  return max;
+}
+
+// std::lround(v) clamped to [lo, hi]; NaN gives lo. Clamping first keeps huge values defined.
+inline int round_clamped(float v, int lo, int hi) {
+  if (!(v > static_cast<float>(lo))) return lo;
+  if (v >= static_cast<float>(hi)) return hi;
+  return static_cast<int>(std::lround(v));
+}
+
+// The 5-bit formats keep each element's fifth bit in a 32-bit little-endian word (one bit per
+// element) and its low 4 bits in nibbles like the 4-bit formats.
+struct FiveBitQuants {
+  uint8_t qh[4];
+  uint8_t qs[16];
+};
+
+// q[0..32) each in [0, 31].
+inline FiveBitQuants pack_five_bit_quants(const int* q) {
+  FiveBitQuants packed{};
+  for (int j = 0; j < 16; ++j) {
+    packed.qs[j] = static_cast<uint8_t>((q[j] & 15) | ((q[j + 16] & 15) << 4));
+    packed.qh[j / 8] |= static_cast<uint8_t>((q[j] >> 4) << (j % 8));
+    packed.qh[2 + j / 8] |= static_cast<uint8_t>((q[j + 16] >> 4) << (j % 8));
+  }
+  return packed;
+}
+
+// Element i (0..31) of a block packed as above.
+inline int unpack_five_bit_quant(const uint8_t* qh, const uint8_t* qs, int i) {
+  const int low = i < 16 ? (qs[i] & 15) : (qs[i - 16] >> 4);
+  const int high = (qh[i / 8] >> (i % 8)) & 1;
+  return low | (high << 4);
+}
+
+}  // namespace lowbit

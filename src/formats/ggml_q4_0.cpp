@@ -1,0 +1,37 @@
+#include "formats/ggml_q4_0.h"
+
+#include <algorithm>
+
+#include "core/half.h"
+#include "formats/ggml_block_common.h"
+
+namespace lowbit {
+
+void quantize_row_q4_0_ref(const float* x, void* dst, int64_t n) {
+  auto* blocks = static_cast<BlockQ4_0*>(dst);
+  for (int64_t b = 0; b < n / 32; ++b, x += 32) {
+    // The extreme value maps to q = 0 exactly (d * -8); the other side has only 7 steps.
+    const float d = signed_absmax(x, 32) / -8.0f;
+    const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
+    blocks[b].d = fp32_to_fp16(d);
+    for (int j = 0; j < 16; ++j) {
+      // +8.5 then truncation: round half up after the shift to [0, 16.5]; q = 16 is clamped to 15.
+      const int low = std::min(15, static_cast<int>(x[j] * inverse + 8.5f));
+      const int high = std::min(15, static_cast<int>(x[j + 16] * inverse + 8.5f));
+      blocks[b].qs[j] = static_cast<uint8_t>(low | (high << 4));
+    }
+  }
+}
+
+void dequantize_row_q4_0(const void* src, float* y, int64_t n) {
+  const auto* blocks = static_cast<const BlockQ4_0*>(src);
+  for (int64_t b = 0; b < n / 32; ++b, y += 32) {
+    const float d = fp16_to_fp32(blocks[b].d);
+    for (int j = 0; j < 16; ++j) {
+      y[j] = static_cast<float>((blocks[b].qs[j] & 15) - 8) * d;
+      y[j + 16] = static_cast<float>((blocks[b].qs[j] >> 4) - 8) * d;
+    }
+  }
+}
+
+}  // namespace lowbit

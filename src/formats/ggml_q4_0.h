@@ -1,0 +1,19 @@
+// ggml Q4_0: 32 weights per block, one FP16 scale, 4-bit quants q in [0, 15] standing for d * (q - 8).
+// 18 bytes per 32 weights = 4.5 bits per weight.
+#pragma once
+
+#include <cstdint>
+
+namespace lowbit {
+
+struct BlockQ4_0 {
+  uint16_t d;       // FP16 scale
+  uint8_t qs[16];   // element j in the low nibble of qs[j], element j + 16 in the high nibble
+};
+static_assert(sizeof(BlockQ4_0) == 18);
+
+// n is a multiple of 32. The quantizer follows ggml's reference rounding bit for bit.
+void quantize_row_q4_0_ref(const float* x, void* dst, int64_t n);
+void dequantize_row_q4_0(const void* src, float* y, int64_t n);
+
+}  // namespace lowbit

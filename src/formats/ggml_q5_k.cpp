@@ -1,0 +1,48 @@
+#include "formats/ggml_q5_k.h"
+
+#include "core/half.h"
+#include "formats/ggml_k_layout.h"
+#include "formats/ggml_k_search.h"
+
+namespace lowbit {
+
+void quantize_row_q5_k(const float* x, const float* importance, void* dst, int64_t n) {
+  constexpr AffineGeometry kGeometry{.sub_size = 32, .q_max = 31, .code_max = 63};
+  auto* blocks = static_cast<BlockQ5_K*>(dst);
+  for (int64_t b = 0; b < n / kSuperBlockSize; ++b) {
+    const int64_t start = b * kSuperBlockSize;
+    const AffineSuperBlock sb = quantize_affine_superblock(x + start, importance ? importance + start : nullptr, kGeometry);
+    BlockQ5_K& out = blocks[b];
+    out = {};
+    out.d = sb.d;
+    out.dmin = sb.dmin;
+    pack_scale_min_6bit(sb.scale_code, sb.min_code, out.scales);
+    for (int e = 0; e < kSuperBlockSize; ++e) {
+      out.qs[nibble_byte(e)] |= static_cast<uint8_t>((sb.q[e] & 15) << nibble_shift(e));
+      out.qh[high_bit_byte(e)] |= static_cast<uint8_t>((sb.q[e] >> 4) << high_bit_shift(e));
+    }
+  }
+}
+
+void quantize_row_q5_k(const float* x, void* dst, int64_t n) { quantize_row_q5_k(x, nullptr, dst, n); }
+
+void dequantize_row_q5_k(const void* src, float* y, int64_t n) {
+  const auto* blocks = static_cast<const BlockQ5_K*>(src);
+  for (int64_t b = 0; b < n / kSuperBlockSize; ++b, y += kSuperBlockSize) {
+    const BlockQ5_K& block = blocks[b];
+    const float d = fp16_to_fp32(block.d);
+    const float dmin = fp16_to_fp32(block.dmin);
+    for (int s = 0; s < 8; ++s) {
+      const ScaleMinCodes codes = unpack_scale_min_6bit(block.scales, s);
+      const float scale = d * static_cast<float>(codes.scale);
+      const float min = dmin * static_cast<float>(codes.min);
+      for (int e = 32 * s; e < 32 * s + 32; ++e) {
+        const int low = (block.qs[nibble_byte(e)] >> nibble_shift(e)) & 15;
+        const int high = (block.qh[high_bit_byte(e)] >> high_bit_shift(e)) & 1;
+        y[e] = scale * static_cast<float>(low | (high << 4)) - min;
+      }
+    }
+  }
+}
+
+}  // namespace lowbit

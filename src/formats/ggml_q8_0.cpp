@@ -1,0 +1,29 @@
+#include "formats/ggml_q8_0.h"
+
+#include <cmath>
+
+#include "core/half.h"
+#include "formats/ggml_block_common.h"
+
+namespace lowbit {
+
+void quantize_row_q8_0_ref(const float* x, void* dst, int64_t n) {
+  auto* blocks = static_cast<BlockQ8_0*>(dst);
+  for (int64_t b = 0; b < n / 32; ++b, x += 32) {
+    const float d = std::fabs(signed_absmax(x, 32)) / 127.0f;
+    const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
+    blocks[b].d = fp32_to_fp16(d);
+    // roundf: halves away from zero. |x * inverse| <= 127 up to rounding, which stays below 127.5.
+    for (int j = 0; j < 32; ++j) blocks[b].qs[j] = static_cast<int8_t>(std::round(x[j] * inverse));
+  }
+}
+
+void dequantize_row_q8_0(const void* src, float* y, int64_t n) {
+  const auto* blocks = static_cast<const BlockQ8_0*>(src);
+  for (int64_t b = 0; b < n / 32; ++b, y += 32) {
+    const float d = fp16_to_fp32(blocks[b].d);
+    for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(blocks[b].qs[j]) * d;
+  }
+}
+
+}  // namespace lowbit
