@@ -26,8 +26,8 @@ class Tokenizer {
   // Text of one token as it should be printed after `previous` (-1 at the start), for streaming: byte
   // tokens give raw bytes, the leading-space rule after BOS is applied, control tokens print nothing.
   virtual std::string decode_token(int32_t previous, int32_t id) const = 0;
-  // Whole sequence; decode(encode(text, false)) == text.
-  virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
+  // Whole sequence; decode(encode(text, false)) == text. By default the decode_token pieces joined.
+  virtual std::string decode(const std::vector<int32_t>& ids) const;
 
   virtual int32_t vocab_size() const = 0;
   virtual int32_t bos_id() const = 0;

@@ -1,0 +1,22 @@
+#include "tokenizer/piece_lookup.h"
+
+#include <fmt/format.h>
+
+namespace lowbit {
+
+std::optional<uint8_t> parse_byte_piece(std::string_view piece) {
+  if (piece.size() != 6 || !piece.starts_with("<0x") || piece[5] != '>') return std::nullopt;
+  const auto hex_digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  const int high = hex_digit(piece[3]);
+  const int low = hex_digit(piece[4]);
+  if (high < 0 || low < 0) return std::nullopt;
+  return static_cast<uint8_t>(high * 16 + low);
+}
+
+std::string byte_piece(uint8_t byte) { return fmt::format("<0x{:02X}>", byte); }
+
+}  // namespace lowbit
