@@ -14,8 +14,9 @@ void check_quant_input(std::string_view tensor_name, std::span<const float> valu
   }
   for (size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) {
+      const char* what = std::isnan(values[i]) ? "NaN" : values[i] > 0 ? "+Inf" : "-Inf";
       throw_error("tensor {}: element {} (row {}, column {}) is {}; cannot quantize non-finite values", tensor_name,
-                  i, static_cast<int64_t>(i) / cols, static_cast<int64_t>(i) % cols, values[i]);
+                  i, static_cast<int64_t>(i) / cols, static_cast<int64_t>(i) % cols, what);
     }
   }
 }
