@@ -38,11 +38,14 @@ AffineFit refit_affine(const float* x, const float* w, const int* q, int n) {
     sqx += w[i] * q[i] * x[i];
     sxx += w[i] * x[i] * x[i];
   }
-  const double det = sw * sqq - sq * sq;
-  if (sqq <= 0 || det <= 0) return {};
-  double scale = (sw * sqx - sq * sx) / det;
-  double bias = (sqq * sx - sq * sqx) / det;  // = -offset
-  if (bias > 0) {  // the format can only subtract a minimum: fit the scale alone
+  if (sqq <= 0) return {};
+  const double det = sw * sqq - sq * sq;  // 0 when every quant is the same
+  double scale = 0, bias = 0;             // bias = -offset
+  if (det > 0) {
+    scale = (sw * sqx - sq * sx) / det;
+    bias = (sqq * sx - sq * sqx) / det;
+  }
+  if (det <= 0 || bias > 0) {  // the format can only subtract a minimum: fit the scale alone
     bias = 0;
     scale = sqx / sqq;
   }
@@ -79,7 +82,7 @@ AffineFit fit_affine(const float* x, const float* w, int n, int q_max) {
     if (!(fit.error < best.error)) break;
     best = fit;
   }
-  if (best.error == kInfinity) return {0.0f, -lo, 0.0};  // no candidate used two distinct quants
+  if (best.error == kInfinity) return {0.0f, -lo, 0.0};  // every candidate rounded all quants to 0
   return best;
 }
 
