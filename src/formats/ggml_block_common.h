@@ -19,11 +19,13 @@ inline float signed_absmax(const float* x, int n) {
   return max;
 }
 
-// std::lround(v) clamped to [lo, hi]; NaN gives lo. Clamping first keeps huge values defined.
+// v rounded to the nearest integer (halves up) and clamped to [lo, hi]; NaN gives lo. Clamping
+// first keeps huge values defined; shifting to v - lo >= 0 lets a truncating conversion round, which
+// is much cheaper than a libm call in the quantizers' inner loops.
 inline int round_clamped(float v, int lo, int hi) {
   if (!(v > static_cast<float>(lo))) return lo;
   if (v >= static_cast<float>(hi)) return hi;
-  return static_cast<int>(std::lround(v));
+  return lo + static_cast<int>(v - static_cast<float>(lo) + 0.5f);
 }
 
 // The 5-bit formats keep each element's fifth bit in a 32-bit little-endian word (one bit per
