@@ -13,7 +13,7 @@ namespace {
 
 // Rows are independent, so OpenMP splits them; each row is dotted with all tokens while it is hot in cache.
 void matmul_f32_single(const float* weight, int64_t rows, int64_t cols, const float* x, float* y) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * cols >= kMinParallelWork)
   for (int64_t r = 0; r < rows; ++r) y[r] = dot(weight + r * cols, x, cols);
 }
 
@@ -35,7 +35,7 @@ void matmul_dequantized(const TensorView& weight, const TypeTraits& traits, cons
   const int64_t cols = weight.cols();
   const size_t row_bytes = traits.row_bytes(cols);
   const auto* base = static_cast<const uint8_t*>(weight.data);
-#pragma omp parallel
+#pragma omp parallel if (rows * cols * n_tokens >= kMinParallelWork)
   {
     std::vector<float> row(static_cast<size_t>(cols));  // [cols], one per thread
 #pragma omp for schedule(static)

@@ -105,7 +105,8 @@ void Transformer::attend(int64_t layer, int64_t n) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const float* keys = cache_.keys(layer);
   const float* values = cache_.values(layer);
-#pragma omp parallel
+  const int64_t work = n * config_.n_heads * (position_ + n) * head_dim * 2;
+#pragma omp parallel if (work >= kMinParallelWork)
   {
     std::vector<float> scores(static_cast<size_t>(position_ + n));  // [positions seen], per thread
 #pragma omp for collapse(2) schedule(static)
