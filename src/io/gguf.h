@@ -51,6 +51,9 @@ class GgufFile {
   static GgufFile parse(std::span<const uint8_t> bytes, const std::string& name);
 
   const std::string& path() const { return path_; }
+  // The map the tensor data points into (null when parsed from caller-owned bytes); holding it keeps
+  // the tensor views valid after this GgufFile is gone.
+  const std::shared_ptr<MappedFile>& mapped_file() const { return map_; }
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }  // absolute offset of the tensor data section

@@ -1,0 +1,122 @@
+#include "io/model_file.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "io/model_loaders.h"
+
+namespace lowbit {
+namespace {
+
+// Kernels load floats and FP16 block scales straight from tensor data; a file that leaves a tensor
+// less aligned than this (safetensors' header length is arbitrary, GGUF may declare alignment 1) has
+// that tensor copied.
+constexpr uintptr_t kMinDataAlignment = 8;
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+bool starts_with_gguf_magic(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_error("{}: cannot open", path);
+  char magic[4] = {};
+  in.read(magic, 4);
+  return in.gcount() == 4 && std::memcmp(magic, "GGUF", 4) == 0;
+}
+
+// Every tensor the config implies exists with that shape, and nothing else is there.
+void check_tensors(const ModelFile& model) {
+  const auto expected = expected_tensor_shapes(model.config());
+  for (const auto& [name, shape] : expected) {
+    const TensorView* view = model.find_tensor(name);
+    if (view == nullptr) throw_error("{}: tensor {} is missing", model.path(), name);
+    if (view->shape != shape) {
+      throw_error("{}: tensor {} has shape {}, but the model's config implies {}", model.path(), name,
+                  shape_string(view->shape), shape_string(shape));
+    }
+  }
+  if (model.tensors().size() != expected.size()) {
+    for (const TensorView& view : model.tensors()) {
+      const bool known = std::any_of(expected.begin(), expected.end(), [&](const auto& e) { return e.first == view.name; });
+      if (!known) throw_error("{}: unexpected tensor {} for a {} model", model.path(), view.name, model.config().architecture);
+    }
+  }
+  const auto vocab_tokens = static_cast<int64_t>(model.vocab().tokens.size());
+  if (vocab_tokens > model.config().vocab_size) {
+    throw_error("{}: the vocabulary has {} tokens but the embedding only {} rows", model.path(), vocab_tokens,
+                model.config().vocab_size);
+  }
+}
+
+}  // namespace
+
+const TensorView* ModelFile::find_tensor(const std::string& name) const {
+  const auto it = tensor_index_.find(name);
+  return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
+}
+
+const TensorView& ModelFile::tensor(const std::string& name) const {
+  const TensorView* view = find_tensor(name);
+  if (view == nullptr) throw_error("{}: tensor {} is missing", path_, name);
+  return *view;
+}
+
+void ModelFile::add_tensor(TensorView view) {
+  if (tensor_index_.count(view.name) != 0) throw_error("{}: tensor {} appears twice", path_, view.name);
+  if (reinterpret_cast<uintptr_t>(view.data) % kMinDataAlignment != 0) {
+    const auto* bytes = static_cast<const uint8_t*>(view.data);
+    owned_buffers_.emplace_back(bytes, bytes + view.bytes);  // operator new memory is 16-byte aligned
+    view.data = owned_buffers_.back().data();
+  }
+  tensor_index_.emplace(view.name, tensors_.size());
+  tensors_.push_back(std::move(view));
+}
+
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensor_shapes(const ModelConfig& c) {
+  const int64_t q_rows = c.n_heads * c.head_dim, kv_rows = c.n_kv_heads * c.head_dim;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes = {
+      {"token_embd.weight", {c.vocab_size, c.dim}},
+      {"output_norm.weight", {c.dim}},
+  };
+  if (!c.tied_embeddings) shapes.push_back({"output.weight", {c.vocab_size, c.dim}});
+  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+    const std::string blk = fmt::format("blk.{}.", layer);
+    shapes.push_back({blk + "attn_norm.weight", {c.dim}});
+    shapes.push_back({blk + "attn_q.weight", {q_rows, c.dim}});
+    shapes.push_back({blk + "attn_k.weight", {kv_rows, c.dim}});
+    shapes.push_back({blk + "attn_v.weight", {kv_rows, c.dim}});
+    if (c.qkv_bias) {
+      shapes.push_back({blk + "attn_q.bias", {q_rows}});
+      shapes.push_back({blk + "attn_k.bias", {kv_rows}});
+      shapes.push_back({blk + "attn_v.bias", {kv_rows}});
+    }
+    shapes.push_back({blk + "attn_output.weight", {c.dim, q_rows}});
+    shapes.push_back({blk + "ffn_norm.weight", {c.dim}});
+    shapes.push_back({blk + "ffn_gate.weight", {c.hidden_dim, c.dim}});
+    shapes.push_back({blk + "ffn_up.weight", {c.hidden_dim, c.dim}});
+    shapes.push_back({blk + "ffn_down.weight", {c.dim, c.hidden_dim}});
+  }
+  return shapes;
+}
+
+std::unique_ptr<ModelFile> open_model(const std::string& path, const std::string& tokenizer_path) {
+  std::unique_ptr<LoadedModel> model;
+  if (std::filesystem::is_directory(path)) {
+    model = load_hf_model(path);
+  } else if (starts_with_gguf_magic(path)) {
+    model = load_gguf_model(path);
+  } else {
+    model = load_llama2c_model(path, tokenizer_path);
+  }
+  if (!tokenizer_path.empty() && model->format() != "llama2c") {
+    throw_error("{}: a separate tokenizer file is only used with llama2.c checkpoints", path);
+  }
+  check_tensors(*model);
+  return model;
+}
+
+}  // namespace lowbit
