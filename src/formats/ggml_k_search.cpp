@@ -11,10 +11,17 @@
 namespace lowbit {
 namespace {
 
-// Candidate inverse scales put the sub-block's extreme value at q_max + t (or q_min - t) for t in
-// [-1, 1] in steps of kGridStep: 21 candidates per end.
-constexpr int kGridHalfWidth = 10;
-constexpr float kGridStep = 0.1f;
+// Candidate inverse scales put the sub-block's extreme value at end + t, end being q_max (or q_min),
+// for 41 values of t evenly spaced in [-width, width]. The width grows with the quant range: with
+// 32 levels a side, the best scale often clips the extreme value by more than one step.
+constexpr int kGridHalfWidth = 20;
+float grid_step(int end) {
+  const float width = std::max(1.0f, std::fabs(static_cast<float>(end)) / 8.0f);
+  return width / static_cast<float>(kGridHalfWidth);
+}
+
+// Alternations of re-rounding and least-squares refitting, for sub-block scales after the grid
+// search and for super-block scales after coding; each stops early once the error stops falling.
 constexpr int kRefitRounds = 3;
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
@@ -94,7 +101,7 @@ AffineFit fit_affine(const SubBlock& sub, int q_max) {
   if (!(hi > lo)) return {0.0f, -lo, 0.0};
   AffineFit best;
   for (int k = -kGridHalfWidth; k <= kGridHalfWidth; ++k) {
-    const float inverse_scale = (static_cast<float>(q_max) + kGridStep * static_cast<float>(k)) / (hi - lo);
+    const float inverse_scale = (static_cast<float>(q_max) + grid_step(q_max) * static_cast<float>(k)) / (hi - lo);
     const AffineFit fit = try_affine(sub, inverse_scale, -lo, q_max);
     if (fit.error < best.error) best = fit;
   }
@@ -151,7 +158,7 @@ SymmetricFit fit_symmetric(const SubBlock& sub, int q_min, int q_max) {
   for (const int end : {q_min, q_max}) {
     for (int k = -kGridHalfWidth; k <= kGridHalfWidth; ++k) {
       const float outward = end < 0 ? -1.0f : 1.0f;  // k > 0 moves the target beyond the end
-      const float target = static_cast<float>(end) + outward * kGridStep * static_cast<float>(k);
+      const float target = static_cast<float>(end) + outward * grid_step(end) * static_cast<float>(k);
       const SymmetricFit fit = try_symmetric(sub, target / extreme, q_min, q_max);
       if (fit.error < best.error) best = fit;
     }
@@ -194,25 +201,12 @@ const float* unit_weights() {
   return ones.data();
 }
 
-}  // namespace
-
-AffineSuperBlock quantize_affine_superblock(const float* x, const float* importance, const AffineGeometry& geometry) {
-  const float* w = importance != nullptr ? importance : unit_weights();
-  const int n_sub = kSuperBlockSize / geometry.sub_size;
-  std::array<AffineFit, 16> fits;
-  float max_scale = 0.0f, max_offset = 0.0f;
-  for (int s = 0; s < n_sub; ++s) {
-    const int start = s * geometry.sub_size;
-    fits[s] = fit_affine(SubBlock(x + start, w + start, geometry.sub_size), geometry.q_max);
-    max_scale = std::max(max_scale, fits[s].scale);
-    max_offset = std::max(max_offset, fits[s].offset);
-  }
-
-  AffineSuperBlock block{};
-  const float code_max = static_cast<float>(geometry.code_max);
-  const float d = to_stored_half(max_scale / code_max, block.d);
-  const float dmin = to_stored_half(max_offset / code_max, block.dmin);
-  for (int s = 0; s < n_sub; ++s) {
+// Codes and quants of every sub-block for the given super scales (codes near each sub-block's
+// best real scale, then the quants of the chosen codes); returns the super-block's error.
+double encode_affine(const float* x, const float* w, const AffineGeometry& geometry, const AffineFit* fits, float d,
+                     float dmin, AffineSuperBlock& block) {
+  double total_error = 0;
+  for (int s = 0; s < kSuperBlockSize / geometry.sub_size; ++s) {
     const int start = s * geometry.sub_size;
     const SubBlock sub(x + start, w + start, geometry.sub_size);
     const CodeRange scale_codes = codes_near(d > 0 ? fits[s].scale / d : 0.0f, 0, geometry.code_max);
@@ -228,6 +222,7 @@ AffineSuperBlock quantize_affine_superblock(const float* x, const float* importa
         }
       }
     }
+    total_error += best_error;
     const float scale = d * static_cast<float>(block.scale_code[s]);
     const float offset = dmin * static_cast<float>(block.min_code[s]);
     const float inverse_scale = scale > 0 ? 1.0f / scale : 0.0f;
@@ -235,25 +230,45 @@ AffineSuperBlock quantize_affine_superblock(const float* x, const float* importa
       block.q[start + i] = static_cast<uint8_t>(round_clamped((x[start + i] + offset) * inverse_scale, 0, geometry.q_max));
     }
   }
-  return block;
+  return total_error;
 }
 
-SymmetricSuperBlock quantize_symmetric_superblock(const float* x, const float* importance,
-                                                  const SymmetricGeometry& geometry) {
-  const float* w = importance != nullptr ? importance : unit_weights();
-  const int n_sub = kSuperBlockSize / geometry.sub_size;
-  std::array<SymmetricFit, 16> fits;
-  float extreme_scale = 0.0f;  // the sub-block scale of largest magnitude, sign kept
-  for (int s = 0; s < n_sub; ++s) {
-    const int start = s * geometry.sub_size;
-    fits[s] = fit_symmetric(SubBlock(x + start, w + start, geometry.sub_size), geometry.q_min, geometry.q_max);
-    if (std::fabs(fits[s].scale) > std::fabs(extreme_scale)) extreme_scale = fits[s].scale;
+// Least-squares super scales for fixed codes and quants: x ~ d * (scale_code * q) - dmin * min_code.
+// False when the fit is degenerate or would need a negative scale.
+bool refit_affine_super_scales(const float* x, const float* w, const AffineGeometry& geometry,
+                               const AffineSuperBlock& block, float& d, float& dmin) {
+  double saa = 0, sab = 0, sbb = 0, sax = 0, sbx = 0;
+  for (int i = 0; i < kSuperBlockSize; ++i) {
+    const int s = i / geometry.sub_size;
+    const double a = static_cast<double>(block.scale_code[s]) * block.q[i];
+    const double b = block.min_code[s];
+    saa += w[i] * a * a;
+    sab += w[i] * a * b;
+    sbb += w[i] * b * b;
+    sax += w[i] * a * x[i];
+    sbx += w[i] * b * x[i];
   }
+  const double det = saa * sbb - sab * sab;
+  double new_d = 0, new_dmin = 0;
+  if (sbb <= 0) {
+    if (saa <= 0) return false;
+    new_d = sax / saa;
+  } else {
+    if (det <= 0) return false;
+    new_d = (sax * sbb - sab * sbx) / det;
+    new_dmin = (sab * sax - saa * sbx) / det;
+  }
+  if (new_d <= 0 || new_dmin < 0) return false;
+  d = static_cast<float>(new_d);
+  dmin = static_cast<float>(new_dmin);
+  return true;
+}
 
-  SymmetricSuperBlock block{};
-  // The extreme scale takes the code of larger magnitude (code_min), so its sign is in d.
-  const float d = to_stored_half(extreme_scale / static_cast<float>(geometry.code_min), block.d);
-  for (int s = 0; s < n_sub; ++s) {
+// Codes and quants for the given super scale; returns the super-block's error.
+double encode_symmetric(const float* x, const float* w, const SymmetricGeometry& geometry, const SymmetricFit* fits,
+                        float d, SymmetricSuperBlock& block) {
+  double total_error = 0;
+  for (int s = 0; s < kSuperBlockSize / geometry.sub_size; ++s) {
     const int start = s * geometry.sub_size;
     const SubBlock sub(x + start, w + start, geometry.sub_size);
     const CodeRange codes = codes_near(d != 0 ? fits[s].scale / d : 0.0f, geometry.code_min, geometry.code_max);
@@ -265,13 +280,85 @@ SymmetricSuperBlock quantize_symmetric_superblock(const float* x, const float* i
         block.scale_code[s] = static_cast<int8_t>(code);
       }
     }
+    total_error += best_error;
     const float scale = d * static_cast<float>(block.scale_code[s]);
     const float inverse_scale = scale != 0 ? 1.0f / scale : 0.0f;
     for (int i = 0; i < geometry.sub_size; ++i) {
       block.q[start + i] = static_cast<int8_t>(round_clamped(x[start + i] * inverse_scale, geometry.q_min, geometry.q_max));
     }
   }
-  return block;
+  return total_error;
+}
+
+// Least-squares super scale for fixed codes and quants: x ~ d * (scale_code * q).
+bool refit_symmetric_super_scale(const float* x, const float* w, const SymmetricGeometry& geometry,
+                                 const SymmetricSuperBlock& block, float& d) {
+  double saa = 0, sax = 0;
+  for (int i = 0; i < kSuperBlockSize; ++i) {
+    const double a = static_cast<double>(block.scale_code[i / geometry.sub_size]) * block.q[i];
+    saa += w[i] * a * a;
+    sax += w[i] * a * x[i];
+  }
+  if (saa <= 0) return false;
+  d = static_cast<float>(sax / saa);
+  return true;
+}
+
+}  // namespace
+
+AffineSuperBlock quantize_affine_superblock(const float* x, const float* importance, const AffineGeometry& geometry) {
+  const float* w = importance != nullptr ? importance : unit_weights();
+  std::array<AffineFit, 16> fits;
+  float max_scale = 0.0f, max_offset = 0.0f;
+  for (int s = 0; s < kSuperBlockSize / geometry.sub_size; ++s) {
+    const int start = s * geometry.sub_size;
+    fits[s] = fit_affine(SubBlock(x + start, w + start, geometry.sub_size), geometry.q_max);
+    max_scale = std::max(max_scale, fits[s].scale);
+    max_offset = std::max(max_offset, fits[s].offset);
+  }
+  // Start with super scales that fit the largest sub-block scale and minimum exactly, then
+  // alternate: least-squares super scales for the chosen codes and quants, new codes and quants.
+  float d = max_scale / static_cast<float>(geometry.code_max);
+  float dmin = max_offset / static_cast<float>(geometry.code_max);
+  AffineSuperBlock best{};
+  double best_error = kInfinity;
+  for (int round = 0; round <= kRefitRounds; ++round) {
+    AffineSuperBlock candidate{};
+    const float stored_d = to_stored_half(d, candidate.d);
+    const float stored_dmin = to_stored_half(dmin, candidate.dmin);
+    const double error = encode_affine(x, w, geometry, fits.data(), stored_d, stored_dmin, candidate);
+    if (!(error < best_error)) break;
+    best = candidate;
+    best_error = error;
+    if (!refit_affine_super_scales(x, w, geometry, best, d, dmin)) break;
+  }
+  return best;
+}
+
+SymmetricSuperBlock quantize_symmetric_superblock(const float* x, const float* importance,
+                                                  const SymmetricGeometry& geometry) {
+  const float* w = importance != nullptr ? importance : unit_weights();
+  std::array<SymmetricFit, 16> fits;
+  float extreme_scale = 0.0f;  // the sub-block scale of largest magnitude, sign kept
+  for (int s = 0; s < kSuperBlockSize / geometry.sub_size; ++s) {
+    const int start = s * geometry.sub_size;
+    fits[s] = fit_symmetric(SubBlock(x + start, w + start, geometry.sub_size), geometry.q_min, geometry.q_max);
+    if (std::fabs(fits[s].scale) > std::fabs(extreme_scale)) extreme_scale = fits[s].scale;
+  }
+  // Start with the super scale that gives the extreme sub-block scale the code of larger
+  // magnitude (code_min) exactly, so the sign is in d; then alternate as for the affine formats.
+  float d = extreme_scale / static_cast<float>(geometry.code_min);
+  SymmetricSuperBlock best{};
+  double best_error = kInfinity;
+  for (int round = 0; round <= kRefitRounds; ++round) {
+    SymmetricSuperBlock candidate{};
+    const double error = encode_symmetric(x, w, geometry, fits.data(), to_stored_half(d, candidate.d), candidate);
+    if (!(error < best_error)) break;
+    best = candidate;
+    best_error = error;
+    if (!refit_symmetric_super_scale(x, w, geometry, best, d)) break;
+  }
+  return best;
 }
 
 }  // namespace lowbit
