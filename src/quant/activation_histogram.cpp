@@ -6,13 +6,14 @@
 #include "core/error.h"
 
 namespace lowbit {
+
 ActivationHistogram::ActivationHistogram(int bins) {
   if (bins < 3) throw_error("activation histogram: needs at least 3 bins, got {}", bins);
   counts_.assign(static_cast<size_t>(bins), 0);
 }
 
-// Grid bin of `value` for bin width `width`, clamped into the current window: the extremes fit the window
-// in exact arithmetic, so the clamp only absorbs floating-point rounding at the window's edges.
+// Grid bin of `value`, clamped into the current window: the extremes fit the window in exact
+// arithmetic, so the clamp only absorbs floating-point rounding at the window's edges.
 int64_t ActivationHistogram::grid_index(double value) const {
   const auto index = static_cast<int64_t>(std::floor(value / width_));
   return std::clamp<int64_t>(index, first_, first_ + static_cast<int64_t>(counts_.size()) - 1);

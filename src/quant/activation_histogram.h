@@ -2,8 +2,9 @@
 // observers that pick a clipping range from the distribution (percentile, KL, MSE).
 //
 // The bins lie on a grid aligned to zero: bin k (a signed integer) holds values in [k*w, (k+1)*w).
-// When new values fall outside the bins, the width grows by an integer factor m and bin k's count moves
-// to bin floor(k/m), which contains it exactly, so re-binning never smears counts. Because zero is a
+// When new values fall outside the bins, the width grows by the smallest integer factor m that fits
+// them (m = 1: the window only slides) and bin k's count moves to bin floor(k/m), which contains it
+// exactly, so re-binning never smears counts. Because zero is a
 // bin edge, the histogram of |x| is exact too: magnitude bin j = signed bins j and -j-1.
 #pragma once
 

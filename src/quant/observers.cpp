@@ -1,9 +1,9 @@
 #include "quant/observers.h"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/ranges.h>
 
 #include "core/error.h"
 #include "quant/clipping_search.h"
@@ -13,8 +13,8 @@ namespace lowbit {
 void Observer::observe(std::span<const float> values) {
   const auto bad = std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
   if (bad != values.end()) {
-    throw_error("{}: activation value {} at index {} of a batch of {}; calibration needs finite values", tensor_,
-                *bad, bad - values.begin(), values.size());
+    throw_error("{}: activation value {} at index {} of a batch of {}; calibration needs finite values", tensor_, *bad,
+                bad - values.begin(), values.size());
   }
   if (values.empty()) return;
   add(values);
@@ -55,8 +55,11 @@ HistogramObserver::HistogramObserver(std::string tensor, HistogramMethod method,
       method_(method),
       percentile_(options.percentile),
       bits_(options.bits),
-      histogram_(std::max(options.bins, 3)) {  // clamped so that the check below names the tensor
-  if (options.bins < 3) throw_error("{}: {} observer needs at least 3 bins, got {}", this->tensor(), name(), options.bins);
+      histogram_(std::clamp(options.bins, 3, kMaxHistogramBins)) {  // clamped: the check below names the tensor
+  if (options.bins < 3 || options.bins > kMaxHistogramBins) {
+    throw_error("{}: {} observer needs 3 to {} histogram bins, got {}", this->tensor(), name(), kMaxHistogramBins,
+                options.bins);
+  }
   if (method == HistogramMethod::percentile && !(percentile_ > 0 && percentile_ <= 100)) {
     throw_error("{}: percentile must be in (0, 100], got {}", this->tensor(), percentile_);
   }
@@ -67,9 +70,12 @@ HistogramObserver::HistogramObserver(std::string tensor, HistogramMethod method,
 
 std::string HistogramObserver::name() const {
   switch (method_) {
-    case HistogramMethod::percentile: return "percentile";
-    case HistogramMethod::kl: return "kl";
-    case HistogramMethod::mse: return "mse";
+    case HistogramMethod::percentile:
+      return "percentile";
+    case HistogramMethod::kl:
+      return "kl";
+    case HistogramMethod::mse:
+      return "mse";
   }
   return "histogram";
 }
@@ -81,7 +87,7 @@ Range HistogramObserver::current_range() const {
   }
   const MagnitudeHistogram magnitudes = histogram_.magnitudes();
   const auto threshold = static_cast<float>(method_ == HistogramMethod::kl ? kl_divergence_threshold(magnitudes, bits_)
-                                                                            : mse_optimal_threshold(magnitudes, bits_));
+                                                                           : mse_optimal_threshold(magnitudes, bits_));
   return {-threshold, threshold};
 }
 
@@ -90,7 +96,9 @@ std::vector<std::string> observer_methods() { return {"minmax", "moving-average"
 std::unique_ptr<Observer> make_observer(std::string_view method, std::string tensor, const ObserverOptions& options) {
   if (method == "minmax") return std::make_unique<MinMaxObserver>(std::move(tensor));
   if (method == "moving-average") return std::make_unique<MovingAverageObserver>(std::move(tensor), options.momentum);
-  if (method == "percentile") return std::make_unique<HistogramObserver>(std::move(tensor), HistogramMethod::percentile, options);
+  if (method == "percentile") {
+    return std::make_unique<HistogramObserver>(std::move(tensor), HistogramMethod::percentile, options);
+  }
   if (method == "kl") return std::make_unique<HistogramObserver>(std::move(tensor), HistogramMethod::kl, options);
   if (method == "mse") return std::make_unique<HistogramObserver>(std::move(tensor), HistogramMethod::mse, options);
   throw_error("{}: unknown activation observer '{}' (known: {})", tensor, method, fmt::join(observer_methods(), ", "));

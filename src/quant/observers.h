@@ -26,12 +26,15 @@ struct Range {
   float max = 0;
 };
 
+inline constexpr int kMaxHistogramBins = 16384;
+
 struct ObserverOptions {
   double momentum = 0.01;     // moving-average: weight of each new batch, as PyTorch's averaging_constant
   double percentile = 99.99;  // percentile: % of values inside the range
   int bits = 8;               // kl, mse: bit width of the symmetric quantizer
   // Histogram bins over the signed range. Zero sits on a bin edge, so a symmetric distribution fills
   // about half of them per sign: 4096 gives the 2048 bins of |x| TensorRT's calibrator works with.
+  // At most kMaxHistogramBins: the kl and mse searches take time quadratic in the bins.
   int bins = 4096;
 };
 

@@ -91,8 +91,8 @@ uint8_t reference_encode(const Fp8Spec& spec, float value, bool saturate) {
 void expect_same_code(const Fp8Spec& spec, float value, bool saturate) {
   const uint8_t expected = reference_encode(spec, value, saturate);
   const uint8_t actual = spec.encode(value, saturate);
-  EXPECT_EQ(actual, expected) << spec.name << " value " << value << " (0x" << std::hex
-                              << std::bit_cast<uint32_t>(value) << ") saturate " << saturate;
+  EXPECT_EQ(actual, expected) << spec.name << " value " << value << " (0x" << std::hex << std::bit_cast<uint32_t>(value)
+                              << ") saturate " << saturate;
 }
 
 void expect_same_code_both_modes_and_signs(const Fp8Spec& spec, float value) {
@@ -145,7 +145,8 @@ TEST_P(Fp8Test, RoundsEveryBoundaryBetweenAdjacentCodes) {
     const float low = spec.decode(codes[i]);
     const float high = spec.decode(codes[i + 1]);
     const float midpoint = (low + high) / 2;  // exact: FP8 values have few significant bits
-    ASSERT_EQ(static_cast<double>(midpoint), (reference_decode(spec, codes[i]) + reference_decode(spec, codes[i + 1])) / 2);
+    ASSERT_EQ(static_cast<double>(midpoint),
+              (reference_decode(spec, codes[i]) + reference_decode(spec, codes[i + 1])) / 2);
     for (float value : {low, midpoint, std::nextafter(midpoint, 0.0f), std::nextafter(midpoint, high), high}) {
       expect_same_code_both_modes_and_signs(spec, value);
     }

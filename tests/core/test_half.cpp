@@ -57,7 +57,9 @@ double reference_decode(const HalfSpec& spec, uint16_t code) {
 // Values of the non-negative finite codes 0..max_code; they increase with the code.
 std::vector<double> positive_values(const HalfSpec& spec) {
   std::vector<double> values;
-  for (int code = 0; code <= spec.max_code; ++code) values.push_back(reference_decode(spec, static_cast<uint16_t>(code)));
+  for (int code = 0; code <= spec.max_code; ++code) {
+    values.push_back(reference_decode(spec, static_cast<uint16_t>(code)));
+  }
   return values;
 }
 

@@ -223,6 +223,8 @@ TEST(Observers, FactoryRejectsUnknownMethodsAndBadOptions) {
   options = {};
   options.bins = 2;
   EXPECT_THROW(make_observer("percentile", "t", options), Error);
+  options.bins = kMaxHistogramBins + 1;
+  EXPECT_THROW(make_observer("kl", "t", options), Error);
 }
 
 TEST(Observers, ConstantInputGivesThatValue) {
