@@ -30,7 +30,13 @@ std::string find_tokenizer_beside(const std::string& checkpoint) {
 
 std::unique_ptr<LoadedModel> load_llama2c_model(const std::string& path, const std::string& tokenizer_path) {
   auto map = std::make_shared<MappedFile>(path);
-  Llama2cCheckpoint checkpoint = parse_llama2c_checkpoint(map->bytes(), path);
+  Llama2cCheckpoint checkpoint;
+  try {
+    checkpoint = parse_llama2c_checkpoint(map->bytes(), path);
+  } catch (const Error& e) {
+    // Anything that is neither GGUF nor a folder ends up here: say why it was read this way.
+    throw_error("{} (not a GGUF file or folder, so read as a llama2.c checkpoint)", e.what());
+  }
   auto model = std::make_unique<LoadedModel>(path, "llama2c");
   model->mutable_config() = checkpoint.config;
   for (TensorView& view : checkpoint.tensors) model->add_tensor(std::move(view));
