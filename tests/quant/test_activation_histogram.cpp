@@ -125,6 +125,23 @@ TEST(ClippingSearch, QuantizationErrorIntegralMatchesNumericIntegration) {
   EXPECT_DOUBLE_EQ(mean_squared_quantization_error(2.5, 2.5, step, max_level), 0.4 * 0.4);  // a point past 2.1
 }
 
+// Two levels (bits = 2), bins of width 1 holding {4, 2, 1, 1}; by hand, with P normalized by all 8
+// values and Q by the kept ones:
+//   i=2: P = {4, 2+2}/8, Q = {4, 2}/6                    KL = 0.5 ln(1.125)            = 0.0589
+//   i=3: P = {4, 2, 1+1}/8, Q = {4, 1.5, 1.5}/7         KL = 0.5 ln(0.875 * 7/6)      = 0.0103
+//   i=4: P = {4, 2, 1, 1}/8, Q = {3, 3, 1, 1}/8         KL = 0.5 ln(4/3) + 0.25 ln(2/3) = 0.0425
+TEST(ClippingSearch, KlPicksTheHandComputedMinimum) {
+  MagnitudeHistogram histogram{{4, 2, 1, 1}, 1.0, 3.9};
+  EXPECT_EQ(kl_divergence_threshold(histogram, 2), 3.0);
+}
+
+// {4, 0, 0, 1}: for i = 2 and 3 the clipped value lands in a level with no kept values, so Q is 0 where
+// P is not; only i = 4 is finite (KL 0), and T is capped at the largest magnitude.
+TEST(ClippingSearch, KlSkipsCandidatesWhereQMissesMassOfP) {
+  MagnitudeHistogram histogram{{4, 0, 0, 1}, 1.0, 3.5};
+  EXPECT_EQ(kl_divergence_threshold(histogram, 2), 3.5);
+}
+
 TEST(ClippingSearch, KlKeepsEverythingWhenThereAreFewerBinsThanLevels) {
   MagnitudeHistogram histogram{{5, 0, 3, 1}, 0.5, 1.9};
   EXPECT_EQ(kl_divergence_threshold(histogram, 8), 1.9);
