@@ -31,12 +31,6 @@ Codebook::Codebook(std::string name, int bits, std::vector<float> values)
   }
 }
 
-uint8_t Codebook::nearest_code(float x) const {
-  // Index of the first midpoint above x = number of midpoints <= x = the nearest sorted value.
-  const auto above = std::upper_bound(midpoints_.begin(), midpoints_.end(), x);
-  return sorted_codes_[static_cast<size_t>(above - midpoints_.begin())];
-}
-
 const Codebook& Codebook::nf4() {
   // QLoRA appendix E / bitsandbytes: NormalFloat4, codes 0..15 in ascending order, code 7 is zero.
   static const Codebook book("nf4", 4,

@@ -12,6 +12,7 @@
 //        L = 2^(bits-1) - 1 levels, so magnitudes {0, 2^-(L-1), ..., 1/2, 1}.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,10 +36,22 @@ class Codebook {
 
   // The code whose value is nearest to x (x is normally in [-1, 1]; outside, the end codes). A tie
   // between two neighbours goes to the larger value; duplicate values (FP4's -0) map to the code
-  // listed first. NaN gives the code of the largest value (quantizers reject NaN first).
-  uint8_t nearest_code(float x) const;
+  // listed first. Quantizers reject NaN before asking.
+  uint8_t nearest_code(float x) const {
+    // The nearest sorted value's index is the number of midpoints at or below x. Inline, and for the
+    // 4-bit books a branch-free count, because quantizers call this once per weight.
+    if (midpoints_.size() <= kLinearSearchLimit) {
+      size_t index = 0;
+      for (float midpoint : midpoints_) index += x >= midpoint ? 1 : 0;
+      return sorted_codes_[index];
+    }
+    const auto above = std::upper_bound(midpoints_.begin(), midpoints_.end(), x);
+    return sorted_codes_[static_cast<size_t>(above - midpoints_.begin())];
+  }
 
  private:
+  static constexpr size_t kLinearSearchLimit = 32;
+
   std::string name_;
   int bits_;
   std::vector<float> values_;          // [2^bits] indexed by code

@@ -32,14 +32,18 @@ QuantizedTensor quantize_tensor(const QuantScheme& scheme, std::string_view tens
   return std::visit([&](const auto& spec) { return quantize(spec, tensor_name, values, rows, cols); }, scheme.spec);
 }
 
+int64_t elements(const QuantizedTensor& q) {
+  return std::visit([](const auto& quantized) { return quantized.elements(); }, q);
+}
+
+void dequantize_tensor(const QuantizedTensor& q, std::span<float> out) {
+  std::visit([&](const auto& quantized) { dequantize(quantized, out); }, q);
+}
+
 std::vector<float> dequantize_tensor(const QuantizedTensor& q) {
-  return std::visit(
-      [](const auto& quantized) {
-        std::vector<float> out(static_cast<size_t>(quantized.elements()));
-        dequantize(quantized, out);
-        return out;
-      },
-      q);
+  std::vector<float> out(static_cast<size_t>(elements(q)));
+  dequantize_tensor(q, out);
+  return out;
 }
 
 double bits_per_weight(const QuantizedTensor& q) {

@@ -22,7 +22,9 @@ using QuantizedTensor = std::variant<LinearQuantized, CodebookQuantized, Fp8Quan
 QuantizedTensor quantize_tensor(const QuantScheme& scheme, std::string_view tensor_name, std::span<const float> values,
                                 int64_t rows, int64_t cols);
 
-std::vector<float> dequantize_tensor(const QuantizedTensor& q);  // [rows * cols]
+int64_t elements(const QuantizedTensor& q);
+void dequantize_tensor(const QuantizedTensor& q, std::span<float> out);  // out.size() == elements(q)
+std::vector<float> dequantize_tensor(const QuantizedTensor& q);          // [rows * cols]
 
 double bits_per_weight(const QuantizedTensor& q);
 

@@ -54,7 +54,7 @@ const Grouping kPerChannel{Grouping::Kind::Channel, 0};
 Grouping per_group(int64_t size) { return {Grouping::Kind::Group, size}; }
 
 TEST(LinearQuant, AffineFormulaOnAHandExample) {
-  const std::vector<float> values{-1.0f, 0.0f, 0.5f, 2.0f};
+  const std::vector<float> values{-1.0f, 0.0f, 0.6f, 2.0f};
   const LinearQuantized q = quantize_linear("w", values, 1, 4, spec(8, false, true, kPerTensor));
   ASSERT_EQ(q.scales.size(), 1u);
   const float scale = 3.0f / 255.0f;
@@ -62,7 +62,7 @@ TEST(LinearQuant, AffineFormulaOnAHandExample) {
   EXPECT_EQ(zero_points(q), std::vector<int>{85});  // round(0 - (-1) / S) = 85
   std::vector<uint8_t> codes(4);
   unpack_bits(q.codes, 8, codes);
-  EXPECT_EQ(codes, (std::vector<uint8_t>{0, 85, static_cast<uint8_t>(std::nearbyint(0.5f / scale) + 85), 255}));
+  EXPECT_EQ(codes, (std::vector<uint8_t>{0, 85, 85 + 51, 255}));  // 0.6 / S = 51
   const std::vector<float> r = dequantized(q);
   EXPECT_FLOAT_EQ(r[0], -85 * scale);
   EXPECT_EQ(r[1], 0.0f);
