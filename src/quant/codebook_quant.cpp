@@ -59,6 +59,10 @@ CodebookQuantized quantize_codebook(std::string_view tensor_name, std::span<cons
   }
 
   const std::vector<float> scales = q.block_scales();
+  for (size_t b = 0; b < scales.size(); ++b) {
+    // Only double quantization can overshoot: mean + code * second-level scale past FLT_MAX.
+    if (!std::isfinite(scales[b])) throw_error("tensor {}: block {} scale overflows after double quantization", tensor_name, b);
+  }
   std::vector<uint8_t> element_codes(values.size());  // [rows * cols]
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < blocks; ++b) {

@@ -32,8 +32,9 @@ GroupParams params_for_range(float lo, float hi, const LinearSpec& spec, CodeRan
   }
   lo = std::min(lo, 0.0f);
   hi = std::max(hi, 0.0f);
-  const float scale =
-      round_scale_to_storage((hi - lo) / static_cast<float>(codes.qmax - codes.qmin), spec.scale_precision);
+  // hi - lo in double: it can exceed the float range when |lo| and hi are both near FLT_MAX.
+  const auto exact_scale = static_cast<float>((static_cast<double>(hi) - lo) / (codes.qmax - codes.qmin));
+  const float scale = round_scale_to_storage(exact_scale, spec.scale_precision);
   if (scale == 0.0f || !std::isfinite(scale)) return {scale, codes.qmin};
   const float zero = std::nearbyint(static_cast<float>(codes.qmin) - lo / scale);
   return {scale, static_cast<int>(std::clamp(zero, static_cast<float>(codes.qmin), static_cast<float>(codes.qmax)))};
@@ -161,8 +162,14 @@ LinearQuantized quantize_linear(std::string_view tensor_name, std::span<const fl
     }
   }
   for (int64_t g = 0; g < groups; ++g) {
-    if (!std::isfinite(q.scales[static_cast<size_t>(g)])) {
+    const float scale = q.scales[static_cast<size_t>(g)];
+    if (!std::isfinite(scale)) {
       throw_error("tensor {}: group {} needs a scale above the FP16 maximum 65504; store scales as f32", tensor_name, g);
+    }
+    // Z rounds the grid up to half a step past the data, which past +-FLT_MAX / 2 can overflow.
+    const int zero = zero_codes[static_cast<size_t>(g)] + codes.qmin;
+    if (!std::isfinite(scale * static_cast<float>(codes.qmin - zero)) || !std::isfinite(scale * static_cast<float>(codes.qmax - zero))) {
+      throw_error("tensor {}: group {} spans a range too close to the float limits to quantize", tensor_name, g);
     }
   }
   q.codes = pack_bits(element_codes, spec.bits);

@@ -134,6 +134,17 @@ TEST(CodebookQuant, AllEqualValuesReconstructExactly) {
   }
 }
 
+TEST(CodebookQuant, HugeValuesNeedFp32Scales) {
+  const std::vector<float> values{3.4e38f, -3.4e38f, 1.0f, 0.0f};
+  for (float r : dequantized(quantize_codebook("w", values, 1, 4, spec(CodebookSpec::Kind::NF4, 4)))) EXPECT_TRUE(std::isfinite(r));
+  try {
+    quantize_codebook("tok_embeddings", values, 1, 4, spec(CodebookSpec::Kind::NF4, 4, ScalePrecision::F16));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tok_embeddings"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CodebookQuant, ErrorsNameTheTensor) {
   std::vector<float> values = normal_values(2 * 172, 5);
   auto expect_error = [&](const std::vector<float>& v, const CodebookSpec& s, const char* fragment) {

@@ -187,6 +187,11 @@ TEST(LinearQuant, ScaleTooLargeForFp16NamesTheTensor) {
     EXPECT_NE(std::string(e.what()).find("blk.0.ffn_up.weight"), std::string::npos) << e.what();
   }
   EXPECT_NO_THROW(quantize_linear("w", values, 1, 4, spec(4, true, false, kPerTensor, ScalePrecision::F32)));
+  // Near the float limits the reconstruction range itself would overflow: an error, never an infinity.
+  const std::vector<float> extremes{-3.4e38f, 3.4e38f};
+  EXPECT_THROW(quantize_linear("w", extremes, 1, 2, spec(2, false, false, kPerTensor)), Error);
+  const std::vector<float> large{-1e38f, 1e38f};
+  for (float r : dequantized(quantize_linear("w", large, 1, 2, spec(2, false, false, kPerTensor)))) EXPECT_TRUE(std::isfinite(r));
 }
 
 TEST(LinearQuant, NonFiniteInputNamesTheTensor) {
