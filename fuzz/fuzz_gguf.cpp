@@ -23,7 +23,8 @@ void try_getter(Getter getter) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const lowbit::GgufFile file = lowbit::GgufFile::parse({data, size}, "fuzz.gguf");
-    for (const auto& [key, value] : file.metadata()) {
+    for (const auto& entry : file.metadata()) {
+      const std::string& key = entry.first;
       try_getter([&] { file.get_uint(key); });
       try_getter([&] { file.get_int(key); });
       try_getter([&] { file.get_float(key); });

@@ -70,6 +70,7 @@ class ModelFile {
 // Opens a GGUF file, a llama2.c .bin (its tokenizer.bin from `tokenizer_path`, or found beside it:
 // tokenizer.bin or tok*.bin), or a Hugging Face folder (config.json + *.safetensors + tokenizer.json or
 // tokenizer.model). Checks every shape against the config. Throws lowbit::Error naming the file.
+// A model without tokenizer data (no tokenizer.ggml.* keys, no tokenizer file) opens with an empty vocab().
 std::unique_ptr<ModelFile> open_model(const std::string& path, const std::string& tokenizer_path = "");
 
 }  // namespace lowbit
