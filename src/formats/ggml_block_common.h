@@ -20,12 +20,12 @@ inline float signed_absmax(const float* x, int n) {
 }
 
 // v rounded to the nearest integer (halves up) and clamped to [lo, hi]; NaN gives lo. Clamping
-// first keeps huge values defined; shifting to v - lo >= 0 lets a truncating conversion round, which
-// is much cheaper than a libm call in the quantizers' inner loops.
+// first keeps huge values defined; shifting to v - lo >= 0 lets a truncating conversion round.
+// The two selects compile to maxss/minss: this sits in the K quantizers' innermost loops.
 inline int round_clamped(float v, int lo, int hi) {
-  if (!(v > static_cast<float>(lo))) return lo;
-  if (v >= static_cast<float>(hi)) return hi;
-  return lo + static_cast<int>(v - static_cast<float>(lo) + 0.5f);
+  const float above_lo = v > static_cast<float>(lo) ? v : static_cast<float>(lo);  // NaN -> lo
+  const float clamped = above_lo < static_cast<float>(hi) ? above_lo : static_cast<float>(hi);
+  return lo + static_cast<int>(clamped - static_cast<float>(lo) + 0.5f);
 }
 
 // The 5-bit formats keep each element's fifth bit in a 32-bit little-endian word (one bit per
