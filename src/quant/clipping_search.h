@@ -10,7 +10,8 @@ namespace lowbit {
 // (i = 2^(bits-1) .. all bins), P is the first i bins with the clipped tail added to the last bin, Q
 // merges the first i bins (tail not included) into 2^(bits-1) levels and spreads each level's count
 // evenly over its bins that are non-empty in P; T minimizes KL(P || Q). Candidates where Q is 0 but P
-// is not (KL infinite) are skipped. T is the upper edge of bin i, at most max_magnitude. bits in [2, 16].
+// is not (KL infinite) are skipped. T = i * bin_width (the kept bins' upper edge), at most max_magnitude;
+// ties go to the smaller i. bits in [2, 16].
 double kl_divergence_threshold(const MagnitudeHistogram& histogram, int bits);
 
 // T minimizing the expected squared error of round-to-nearest onto the grid {-q..q} * T/q,
