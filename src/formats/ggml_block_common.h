@@ -28,6 +28,25 @@ inline int round_clamped(float v, int lo, int hi) {
   return lo + static_cast<int>(clamped - static_cast<float>(lo) + 0.5f);
 }
 
+// ggml's reference quantizers turn v = x * inverse_scale + bias into a quant by truncation and
+// clamp it to q_max. Clamping v to [0, q_max] first changes nothing for a finite scale, where v lies
+// in [0, q_max + 1), and keeps the conversion defined when a subnormal scale made the inverse
+// infinite (or NaN data made v NaN, which gives 0).
+inline int truncate_clamped(float v, int q_max) {
+  const float above_zero = v > 0.0f ? v : 0.0f;
+  const float clamped = above_zero < static_cast<float>(q_max) ? above_zero : static_cast<float>(q_max);
+  return static_cast<int>(clamped);
+}
+
+// ggml's Q8 reference rounding: roundf (halves away from zero). |v| <= 127 for a finite scale; the
+// clamp keeps an infinite inverse scale defined, and NaN gives 0.
+inline int8_t round_to_int8(float v) {
+  if (std::isnan(v)) return 0;
+  const float above = v > -127.0f ? v : -127.0f;
+  const float clamped = above < 127.0f ? above : 127.0f;
+  return static_cast<int8_t>(std::round(clamped));
+}
+
 // The 5-bit formats keep each element's fifth bit in a 32-bit little-endian word (one bit per
 // element) and its low 4 bits in nibbles like the 4-bit formats.
 struct FiveBitQuants {

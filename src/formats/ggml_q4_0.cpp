@@ -16,8 +16,8 @@ void quantize_row_q4_0_ref(const float* x, void* dst, int64_t n) {
     blocks[b].d = fp32_to_fp16(d);
     for (int j = 0; j < 16; ++j) {
       // +8.5 then truncation: round half up after the shift to [0, 16.5]; q = 16 is clamped to 15.
-      const int low = std::min(15, static_cast<int>(x[j] * inverse + 8.5f));
-      const int high = std::min(15, static_cast<int>(x[j + 16] * inverse + 8.5f));
+      const int low = truncate_clamped(x[j] * inverse + 8.5f, 15);
+      const int high = truncate_clamped(x[j + 16] * inverse + 8.5f, 15);
       blocks[b].qs[j] = static_cast<uint8_t>(low | (high << 4));
     }
   }

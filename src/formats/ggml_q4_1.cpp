@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/half.h"
+#include "formats/ggml_block_common.h"
 
 namespace lowbit {
 
@@ -17,8 +18,8 @@ void quantize_row_q4_1_ref(const float* x, void* dst, int64_t n) {
     blocks[b].m = fp32_to_fp16(min);
     for (int j = 0; j < 16; ++j) {
       // Rounded against the unrounded FP32 min and scale, as ggml does.
-      const int low = std::min(15, static_cast<int>((x[j] - min) * inverse + 0.5f));
-      const int high = std::min(15, static_cast<int>((x[j + 16] - min) * inverse + 0.5f));
+      const int low = truncate_clamped((x[j] - min) * inverse + 0.5f, 15);
+      const int high = truncate_clamped((x[j + 16] - min) * inverse + 0.5f, 15);
       blocks[b].qs[j] = static_cast<uint8_t>(low | (high << 4));
     }
   }

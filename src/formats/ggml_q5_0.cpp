@@ -15,7 +15,7 @@ void quantize_row_q5_0_ref(const float* x, void* dst, int64_t n) {
     const float d = signed_absmax(x, 32) / -16.0f;
     const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
     int q[32];
-    for (int j = 0; j < 32; ++j) q[j] = std::min(31, static_cast<int>(x[j] * inverse + 16.5f));
+    for (int j = 0; j < 32; ++j) q[j] = truncate_clamped(x[j] * inverse + 16.5f, 31);
     const FiveBitQuants packed = pack_five_bit_quants(q);
     blocks[b].d = fp32_to_fp16(d);
     std::memcpy(blocks[b].qh, packed.qh, sizeof packed.qh);

@@ -17,7 +17,7 @@ void quantize_row_q5_1_ref(const float* x, void* dst, int64_t n) {
     const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
     int q[32];
     // Rounded against the unrounded FP32 min and scale, as ggml does.
-    for (int j = 0; j < 32; ++j) q[j] = std::min(31, static_cast<int>((x[j] - min) * inverse + 0.5f));
+    for (int j = 0; j < 32; ++j) q[j] = truncate_clamped((x[j] - min) * inverse + 0.5f, 31);
     const FiveBitQuants packed = pack_five_bit_quants(q);
     blocks[b].d = fp32_to_fp16(d);
     blocks[b].m = fp32_to_fp16(min);

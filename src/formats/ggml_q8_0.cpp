@@ -13,8 +13,7 @@ void quantize_row_q8_0_ref(const float* x, void* dst, int64_t n) {
     const float d = std::fabs(signed_absmax(x, 32)) / 127.0f;
     const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
     blocks[b].d = fp32_to_fp16(d);
-    // roundf: halves away from zero. |x * inverse| <= 127 up to rounding, which stays below 127.5.
-    for (int j = 0; j < 32; ++j) blocks[b].qs[j] = static_cast<int8_t>(std::round(x[j] * inverse));
+    for (int j = 0; j < 32; ++j) blocks[b].qs[j] = round_to_int8(x[j] * inverse);
   }
 }
 

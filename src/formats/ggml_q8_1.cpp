@@ -14,7 +14,7 @@ void quantize_row_q8_1_ref(const float* x, void* dst, int64_t n) {
     const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
-      blocks[b].qs[j] = static_cast<int8_t>(std::round(x[j] * inverse));
+      blocks[b].qs[j] = round_to_int8(x[j] * inverse);
       sum += blocks[b].qs[j];
     }
     blocks[b].d = fp32_to_fp16(d);

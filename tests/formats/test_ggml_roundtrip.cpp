@@ -97,6 +97,19 @@ TEST_P(GgmlRoundTrip, RowsOfManyBlocksEqualTheirBlocksOneByOne) {
   }
 }
 
+TEST_P(GgmlRoundTrip, ExtremeMagnitudesStayDefined) {
+  // Subnormal data makes the inverse scale infinite; huge data overflows the FP16 scales. Neither
+  // may hit undefined conversions (the sanitizer build checks), and subnormal data decodes to
+  // (almost) zero.
+  const TypeTraits& traits = *find_type_traits(GetParam().type);
+  std::vector<float> x = gaussian(2 * traits.block_size, 7);
+  for (size_t i = 0; i < x.size(); ++i) x[i] *= i < x.size() / 2 ? 1e-40f : 1e30f;
+  const std::vector<float> y = dequantize(traits, quantize(traits, x), static_cast<int64_t>(x.size()));
+  for (int64_t i = 0; i < traits.block_size; ++i) {
+    ASSERT_LE(std::fabs(y[static_cast<size_t>(i)]), 1e-30f) << "element " << i;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBlockTypes, GgmlRoundTrip,
                          testing::Values(RoundTripCase{"q4_0", 0.105}, RoundTripCase{"q4_1", 0.095},
                                          RoundTripCase{"q5_0", 0.052}, RoundTripCase{"q5_1", 0.046},
