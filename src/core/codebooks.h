@@ -5,9 +5,11 @@
 //   NF4 (QLoRA, Dettmers et al. 2023, appendix E): the 16 published NormalFloat constants, built from
 //        quantiles of N(0, 1) so each code is equally likely for normally distributed weights, with
 //        an exact zero. tests/core/test_codebooks.cpp re-derives them from the normal quantiles.
-//   FP4 E2M1 (the 4-bit float of QLoRA's FP4 baseline and of the OCP MX formats): code = sign<<3 |
-//        exponent<<1 | mantissa, exponent bias 1, so magnitudes {0, 0.5, 1, 1.5, 2, 3, 4, 6}; the
-//        table holds them divided by 6 so the block absmax maps to the largest code.
+//   FP4 E2M1 (the OCP MX element format): code = sign<<3 | exponent<<1 | mantissa, exponent bias 1,
+//        so magnitudes {0, 0.5, 1, 1.5, 2, 3, 4, 6}; the table holds them divided by 6 so the block
+//        absmax maps to the largest code. (bitsandbytes' FP4, QLoRA's FP4 baseline, is also E2M1 but
+//        with bias 3 and a special subnormal: normalized it shares 1/6 ... 1 and has 1/192 instead of
+//        1/12 as its smallest magnitude, with a different code numbering.)
 //   power of two (log2): code = sign<<(bits-1) | e; e = 0 is zero, e = k >= 1 is 2^(k - L) with
 //        L = 2^(bits-1) - 1 levels, so magnitudes {0, 2^-(L-1), ..., 1/2, 1}.
 #pragma once
