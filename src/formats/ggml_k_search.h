@@ -9,7 +9,7 @@
 //   2. per super-block, these reals are coded against the FP16 super scales; every code then moves
 //      by -1, 0 or +1 to whichever gives the smallest error of its sub-block once the quants are
 //      re-rounded with the coded scale, which is what the file will hold. The super scales are then
-//      refit by least squares to the chosen codes and quants, and the coding repeated while the
+//      refit by least squares to the chosen codes and quants and the coding repeated, kept if the
 //      error falls.
 // The error minimised is the importance-weighted squared error; importance == nullptr weights every
 // element 1, i.e. plain squared error, the quantity RMS error measures.
