@@ -54,6 +54,7 @@ void bench_dequantize(benchmark::State& state, const lowbit::QuantScheme& scheme
 }  // namespace
 
 int main(int argc, char** argv) {
+  weights();  // generate the matrix before any timing starts
   for (const std::string& name : lowbit::example_schemes()) {
     const lowbit::QuantScheme scheme = lowbit::parse_quant_scheme(name);
     benchmark::RegisterBenchmark(("quantize/" + name).c_str(), bench_quantize, scheme)
