@@ -34,7 +34,7 @@ int64_t fp32_bytes() { return kRows * kCols * static_cast<int64_t>(sizeof(float)
 void bench_quantize(benchmark::State& state, const lowbit::QuantScheme& scheme) {
   double bits_per_weight = 0;
   for (auto _ : state) {
-    const lowbit::QuantizedTensor q = lowbit::quantize_tensor(scheme, "bench", weights(), kRows, kCols);
+    const lowbit::QuantizedTensor q = lowbit::quantize_with_scheme(scheme, "bench", weights(), kRows, kCols);
     bits_per_weight = lowbit::bits_per_weight(q);
   }
   state.SetBytesProcessed(state.iterations() * fp32_bytes());
@@ -42,7 +42,7 @@ void bench_quantize(benchmark::State& state, const lowbit::QuantScheme& scheme) 
 }
 
 void bench_dequantize(benchmark::State& state, const lowbit::QuantScheme& scheme) {
-  const lowbit::QuantizedTensor q = lowbit::quantize_tensor(scheme, "bench", weights(), kRows, kCols);
+  const lowbit::QuantizedTensor q = lowbit::quantize_with_scheme(scheme, "bench", weights(), kRows, kCols);
   std::vector<float> out(weights().size());
   for (auto _ : state) {
     lowbit::dequantize_tensor(q, out);

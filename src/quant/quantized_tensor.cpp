@@ -27,7 +27,7 @@ int64_t range_group_size(const Fp8Quantized& q) { return q.elements(); }
 
 }  // namespace
 
-QuantizedTensor quantize_tensor(const QuantScheme& scheme, std::string_view tensor_name, std::span<const float> values,
+QuantizedTensor quantize_with_scheme(const QuantScheme& scheme, std::string_view tensor_name, std::span<const float> values,
                                 int64_t rows, int64_t cols) {
   return std::visit([&](const auto& spec) { return quantize(spec, tensor_name, values, rows, cols); }, scheme.spec);
 }

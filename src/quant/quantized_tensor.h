@@ -19,7 +19,7 @@ namespace lowbit {
 using QuantizedTensor = std::variant<LinearQuantized, CodebookQuantized, Fp8Quantized>;
 
 // Throws lowbit::Error naming the tensor when it cannot be quantized with the scheme.
-QuantizedTensor quantize_tensor(const QuantScheme& scheme, std::string_view tensor_name, std::span<const float> values,
+QuantizedTensor quantize_with_scheme(const QuantScheme& scheme, std::string_view tensor_name, std::span<const float> values,
                                 int64_t rows, int64_t cols);
 
 int64_t elements(const QuantizedTensor& q);

@@ -196,7 +196,7 @@ std::vector<std::string> example_schemes() {
 
 QuantError evaluate_scheme(const QuantScheme& scheme, std::string_view tensor_name, std::span<const float> values,
                            int64_t rows, int64_t cols) {
-  return measure_quant_error(quantize_tensor(scheme, tensor_name, values, rows, cols), values);
+  return measure_quant_error(quantize_with_scheme(scheme, tensor_name, values, rows, cols), values);
 }
 
 }  // namespace lowbit

@@ -157,7 +157,7 @@ TEST(QuantScheme, ErrorsNameTheTensor) {
 TEST(QuantScheme, QuantizedTensorDequantizesToWhatWasMeasured) {
   const std::vector<float> values = normal_values(8 * 128, 5);
   for (const std::string& example : example_schemes()) {
-    const QuantizedTensor q = quantize_tensor(parse_quant_scheme(example), "w", values, 8, 128);
+    const QuantizedTensor q = quantize_with_scheme(parse_quant_scheme(example), "w", values, 8, 128);
     const std::vector<float> r = dequantize_tensor(q);
     ASSERT_EQ(r.size(), values.size());
     double squared = 0;
