@@ -1,0 +1,171 @@
+#include "quant/quantize_model.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+#include "core/error.h"
+#include "formats/type_traits.h"
+#include "io/gguf_metadata.h"
+#include "io/gguf_writer.h"
+#include "io/model_file.h"
+#include "quant/output_layout.h"
+#include "quant/target_types.h"
+
+namespace lowbit {
+namespace {
+
+// llama.cpp's GGML_QNT_VERSION: the revision of the legacy block layouts the file uses.
+constexpr uint32_t kQuantizationVersion = 2;
+
+namespace fs = std::filesystem;
+
+bool same_file(const fs::path& a, const fs::path& b) {
+  std::error_code error;
+  return fs::equivalent(a, b, error);  // false (with error set) when either does not exist
+}
+
+// The output must not replace any file the model is read from: that would destroy the source.
+void check_output_is_not_input(const std::string& input, const std::string& tokenizer, const std::string& output) {
+  std::vector<fs::path> sources = {input};
+  if (!tokenizer.empty()) sources.emplace_back(tokenizer);
+  std::error_code error;
+  if (fs::is_directory(input, error)) {
+    for (const fs::directory_entry& entry : fs::directory_iterator(input, error)) sources.push_back(entry.path());
+  }
+  for (const fs::path& source : sources) {
+    if (same_file(source, output)) throw_error("{}: the output would overwrite the input {}", output, source.string());
+  }
+  if (fs::is_directory(output, error)) throw_error("{}: the output is a folder", output);
+}
+
+TypeChoiceOptions type_choice_options(const QuantizeOptions& options) {
+  TypeChoiceOptions choice;
+  for (const std::string& argument : options.tensor_types) choice.tensor_types.push_back(parse_tensor_type_override(argument));
+  if (!options.output_type.empty()) choice.output_type = parse_tensor_type(options.output_type);
+  if (!options.embedding_type.empty()) choice.embedding_type = parse_tensor_type(options.embedding_type);
+  choice.pure = options.pure;
+  return choice;
+}
+
+// Rows of attn_q/attn_k to reorder when the source's RoPE convention is not the one llama.cpp applies
+// to the architecture written.
+std::vector<int64_t> rope_row_order(const ModelConfig& config, const std::string& architecture, const std::string& name) {
+  if (config.rope_style == gguf_rope_style(architecture)) return {};
+  const bool is_query = name.ends_with(".attn_q.weight"), is_key = name.ends_with(".attn_k.weight");
+  if (!is_query && !is_key) return {};
+  const int64_t heads = is_query ? config.n_heads : config.n_kv_heads;
+  return interleaved_rope_row_order(heads * config.head_dim, config.head_dim);
+}
+
+// One job per tensor, in the order llama-quantize writes them.
+std::vector<TensorJob> plan_jobs(const ModelFile& model, const std::string& architecture, const QuantizeTarget& target,
+                                 const TypeChoiceOptions& choice) {
+  std::vector<std::string> names;
+  for (const TensorView& view : model.tensors()) names.push_back(view.name);
+  const bool has_output = model.find_tensor("output.weight") != nullptr;
+  std::vector<TensorJob> jobs;
+  for (size_t index : llama_quantize_order(names)) {
+    const TensorView& view = model.tensors()[index];
+    const TensorType type = choose_tensor_type(view.name, view.shape, view.type, target, choice, has_output);
+    TensorJob job{&view, &type_traits(type), rope_row_order(model.config(), architecture, view.name)};
+    try {
+      check_job(job);
+    } catch (const Error& e) {
+      throw_error("{}: {}", model.path(), e.what());
+    }
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+GgufMetadata output_metadata(const ModelFile& model, const QuantizeTarget& target, const QuantizeOptions& options) {
+  GgufMetadata metadata = model_metadata(model);
+  // llama-quantize sets these two keys, which moves them to the end, quantization version first.
+  std::erase_if(metadata, [](const auto& kv) { return kv.first == "general.quantization_version" || kv.first == "general.file_type"; });
+  metadata.emplace_back("general.quantization_version", gguf_uint32(kQuantizationVersion));
+  metadata.emplace_back("general.file_type", gguf_uint32(target.file_type));
+  if (options.provenance.value_or(model.format() != "gguf")) {
+    std::erase_if(metadata, [](const auto& kv) { return kv.first.starts_with("lowbit."); });
+    metadata.emplace_back("lowbit.version", gguf_string(options.lowbit_version));
+    metadata.emplace_back("lowbit.source_format", gguf_string(model.format()));
+    metadata.emplace_back("lowbit.quantize.type", gguf_string(target.name));
+  }
+  return metadata;
+}
+
+}  // namespace
+
+int64_t TensorReport::elements() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+double TensorReport::bits_per_weight() const {
+  return elements() > 0 ? 8.0 * static_cast<double>(bytes) / static_cast<double>(elements()) : 0.0;
+}
+
+int64_t QuantizeReport::elements() const {
+  int64_t n = 0;
+  for (const TensorReport& tensor : tensors) n += tensor.elements();
+  return n;
+}
+
+ErrorSums QuantizeReport::error() const {
+  ErrorSums sums;
+  for (const TensorReport& tensor : tensors) sums.add(tensor.error);
+  return sums;
+}
+
+double QuantizeReport::bits_per_weight() const {
+  return elements() > 0 ? 8.0 * static_cast<double>(file_bytes) / static_cast<double>(elements()) : 0.0;
+}
+
+double QuantizeReport::compression_vs_f32() const {
+  return file_bytes > 0 ? 4.0 * static_cast<double>(elements()) / static_cast<double>(file_bytes) : 0.0;
+}
+
+double QuantizeReport::compression_vs_f16() const { return compression_vs_f32() / 2.0; }
+
+QuantizeReport quantize_model(const std::string& input, const std::string& output, const QuantizeOptions& options) {
+  const QuantizeTarget& target = find_quantize_target(options.type);
+  const TypeChoiceOptions choice = type_choice_options(options);
+  check_output_is_not_input(input, options.tokenizer_path, output);
+
+  const std::unique_ptr<ModelFile> model = open_model(input, options.tokenizer_path);
+  const std::string architecture = model->format() == "gguf" ? model->config().architecture : gguf_architecture(model->config());
+  const std::vector<TensorJob> jobs = plan_jobs(*model, architecture, target, choice);
+
+  GgufWriter writer;
+  for (auto& [key, value] : output_metadata(*model, target, options)) writer.set_metadata(key, std::move(value));
+  QuantizeReport report{input, output, model->format(), options.type, {}, 0, {}};
+  int64_t total_elements = 0;
+  for (const TensorJob& job : jobs) {
+    const TensorView& view = *job.source;
+    writer.add_tensor(GgufTensorSpec{view.name, job.target->type, view.shape, output_bytes(job)});
+    report.tensors.push_back(TensorReport{view.name, view.shape, view.type, job.target->type, output_bytes(job), {}});
+    if (static_cast<uint32_t>(job.target->type) >= kLowbitTypeBase &&
+        std::find(report.lowbit_only_types.begin(), report.lowbit_only_types.end(), job.target->name) == report.lowbit_only_types.end()) {
+      report.lowbit_only_types.emplace_back(job.target->name);
+    }
+    total_elements += view.elements();
+  }
+
+  int64_t elements_done = 0;
+  writer.write(output, [&](size_t index, AtomicFile& out) {
+    const TensorJob& job = jobs[index];
+    const double tensor_elements = static_cast<double>(job.source->elements());
+    auto progress = [&](double fraction) {
+      if (!options.progress) return;
+      const double done = static_cast<double>(elements_done) + fraction * tensor_elements;
+      options.progress(QuantizeProgress{job.source->name, index, jobs.size(), total_elements > 0 ? done / static_cast<double>(total_elements) : 1.0});
+    };
+    report.tensors[index].error = quantize_tensor(job, out, progress);
+    elements_done += job.source->elements();
+  });
+  report.file_bytes = fs::file_size(output);
+  return report;
+}
+
+}  // namespace lowbit
