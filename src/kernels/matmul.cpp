@@ -1,6 +1,7 @@
 #include "kernels/matmul.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <limits>
 #include <vector>
@@ -17,6 +18,8 @@ void matmul_f32_single(const float* weight, int64_t rows, int64_t cols, const fl
   for (int64_t r = 0; r < rows; ++r) y[r] = dot(weight + r * cols, x, cols);
 }
 
+// OpenMP splits the rows of W and each thread multiplies its slice with a single-threaded sgemm:
+// OpenBLAS's own thread pool would otherwise compete with OpenMP's for the same cores.
 void matmul_f32_batch(const TensorView& weight, const float* x, int64_t n_tokens, float* y) {
   constexpr int64_t kMaxBlasInt = std::numeric_limits<blasint>::max();
   const int64_t rows = weight.rows();
@@ -24,9 +27,20 @@ void matmul_f32_batch(const TensorView& weight, const float* x, int64_t n_tokens
   if (rows > kMaxBlasInt || cols > kMaxBlasInt || n_tokens > kMaxBlasInt) {
     throw_error("tensor {}: {}x{} times {} tokens exceeds the BLAS index range", weight.name, rows, cols, n_tokens);
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n_tokens), static_cast<blasint>(rows),
-              static_cast<blasint>(cols), 1.0f, x, static_cast<blasint>(cols), static_cast<const float*>(weight.data),
-              static_cast<blasint>(cols), 0.0f, y, static_cast<blasint>(rows));
+  static const bool blas_single_threaded = (openblas_set_num_threads(1), true);
+  (void)blas_single_threaded;
+  const auto* w = static_cast<const float*>(weight.data);
+#pragma omp parallel if (rows * cols * n_tokens >= kMinParallelWork)
+  {
+    const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+    const int64_t begin = rows * thread / threads, end = rows * (thread + 1) / threads;
+    if (end > begin) {
+      // y[:, begin:end] = x . W[begin:end, :]^T; y keeps its row stride `rows`.
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n_tokens),
+                  static_cast<blasint>(end - begin), static_cast<blasint>(cols), 1.0f, x, static_cast<blasint>(cols),
+                  w + begin * cols, static_cast<blasint>(cols), 0.0f, y + begin, static_cast<blasint>(rows));
+    }
+  }
 }
 
 void matmul_dequantized(const TensorView& weight, const TypeTraits& traits, const float* x, int64_t n_tokens,

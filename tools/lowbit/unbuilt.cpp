@@ -20,13 +20,9 @@ CommandRunner add_plan_command(CLI::App& app) {
   return add_unbuilt_command(app, "plan", "Model size, memory, FLOPs, device fit and cost per precision",
                              "the planner (size, memory, FLOPs, cost, precision mix) is not implemented");
 }
-CommandRunner add_run_command(CLI::App& app) {
-  return add_unbuilt_command(app, "run", "Generate text with a model on the CPU",
-                             "the model engine is not implemented");
-}
-CommandRunner add_eval_command(CLI::App& app) {
-  return add_unbuilt_command(app, "eval", "Perplexity and KL divergence against a reference model",
-                             "the model engine and evaluation are not implemented");
+CommandRunner add_quantize_command(CLI::App& app) {
+  return add_unbuilt_command(app, "quantize", "Quantize a model and write a GGUF file",
+                             "the GGUF writer and the quantize command are not implemented");
 }
 CommandRunner add_bench_command(CLI::App& app) {
   return add_unbuilt_command(app, "bench", "Prefill/decode speed, memory and bandwidth efficiency",
