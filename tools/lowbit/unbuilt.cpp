@@ -20,10 +20,6 @@ CommandRunner add_plan_command(CLI::App& app) {
   return add_unbuilt_command(app, "plan", "Model size, memory, FLOPs, device fit and cost per precision",
                              "the planner (size, memory, FLOPs, cost, precision mix) is not implemented");
 }
-CommandRunner add_quantize_command(CLI::App& app) {
-  return add_unbuilt_command(app, "quantize", "Quantize a model and write a GGUF file",
-                             "the GGUF writer and the quantize command are not implemented");
-}
 CommandRunner add_bench_command(CLI::App& app) {
   return add_unbuilt_command(app, "bench", "Prefill/decode speed, memory and bandwidth efficiency",
                              "the benchmark command is not implemented");
