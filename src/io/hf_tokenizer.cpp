@@ -21,7 +21,9 @@ namespace {
 
 using nlohmann::json;
 
-bool is_null_or_empty_string(const json& value) { return value.is_null() || (value.is_string() && value.get<std::string>().empty()); }
+bool is_null_or_empty_string(const json& value) {
+  return value.is_null() || (value.is_string() && value.get<std::string>().empty());
+}
 
 // Returns whether the normalizer prepends '▁' (SentencePiece's dummy prefix).
 bool check_normalizer(const json& normalizer, const std::string& name) {
@@ -65,6 +67,12 @@ void check_bpe_options(const json& model, const std::string& name) {
   if (model.value("ignore_merges", false)) throw_error("{}: BPE ignore_merges is not supported", name);
 }
 
+// A token id as the file writes it; anything but an integer (4.4e64, "3") is an error.
+int64_t token_id(const json& value, const std::string& name) {
+  if (!value.is_number_integer()) throw_error("{}: token id {} is not an integer", name, value.dump());
+  return value.get<int64_t>();
+}
+
 // Pieces by id from the model's vocab and the added tokens. Every id in [0, n) must be given once.
 std::vector<std::string> read_pieces(const json& model_vocab, const json& added_tokens, const std::string& name) {
   const size_t available = model_vocab.size() + (added_tokens.is_array() ? added_tokens.size() : 0);
@@ -80,9 +88,9 @@ std::vector<std::string> read_pieces(const json& model_vocab, const json& added_
     }
     by_id[id] = piece;
   };
-  for (const auto& [piece, id] : model_vocab.items()) place(id.get<int64_t>(), piece);
+  for (const auto& [piece, id] : model_vocab.items()) place(token_id(id, name), piece);
   if (added_tokens.is_array()) {
-    for (const json& added : added_tokens) place(added.at("id").get<int64_t>(), added.at("content").get<std::string>());
+    for (const json& added : added_tokens) place(token_id(added.at("id"), name), added.at("content").get<std::string>());
   }
   std::vector<std::string> pieces;
   pieces.reserve(by_id.size());
@@ -170,7 +178,7 @@ Vocab parse_tokenizer_json(const json& root, const std::string& name) {
   if (added_tokens.is_array()) {
     for (const json& added : added_tokens) {
       const bool special = added.value("special", false);
-      vocab.token_types[added.at("id").get<size_t>()] = special ? TokenType::kControl : TokenType::kUserDefined;
+      vocab.token_types[token_id(added.at("id"), name)] = special ? TokenType::kControl : TokenType::kUserDefined;
     }
   }
   if (model.contains("unk_token") && !model.at("unk_token").is_null()) {

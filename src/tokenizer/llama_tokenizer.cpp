@@ -4,6 +4,7 @@
 #include "tokenizer/utf8.h"
 
 namespace lowbit {
+
 LlamaTokenizer::LlamaTokenizer(const Vocab& vocab) : vocab_(vocab), specials_(vocab) {
   byte_ids_.fill(-1);
   const int32_t n = vocab_size();

@@ -160,7 +160,8 @@ TEST(VocabReaders, TokenizerJsonRejectsWhatItDoesNotSupport) {
   expect_error([] { parse_edited([](auto& j) { j["model"]["vocab"]["extra"] = 5000; }); }, "outside the");
   expect_error([] { parse_edited([](auto& j) { j["model"]["vocab"].erase("!"); }); }, "no token has id 4");
   expect_error([] { parse_edited([](auto& j) { j["model"]["merges"] = nlohmann::json::array(); }); }, "no merges");
-  expect_error([] { parse_edited([](auto& j) { j["model"]["vocab"]["\n"] = "three"; }); }, "edited.json");
+  expect_error([] { parse_edited([](auto& j) { j["model"]["vocab"]["\n"] = "three"; }); }, "id \"three\" is not an integer");
+  expect_error([] { parse_edited([](auto& j) { j["model"]["vocab"]["\n"] = 4.4e64; }); }, "is not an integer");
   // A merge that names no pieces is caught when the tokenizer is built.
   const Vocab bad_merge = parse_edited([](auto& j) { j["model"]["merges"][0] = "no-such-piece e"; });
   expect_error([&] { Tokenizer::create(bad_merge); }, "merge 0 \"no-such-piece e\"");
