@@ -105,16 +105,12 @@ std::unique_ptr<LoadedModel> load_hf_model(const std::string& folder) {
   ModelConfig& config = model->mutable_config();
   config = read_hf_config(folder);
 
-  std::vector<TensorView> tensors;  // file order, GGUF names
-  auto find = [&](const std::string& name) {
-    return std::find_if(tensors.begin(), tensors.end(), [&](const TensorView& v) { return v.name == name; });
-  };
+  std::vector<TensorView> tensors;  // file order, GGUF names; add_tensor rejects duplicates
   for (const std::string& path : weight_files(folder)) {
     SafetensorsFile file = open_safetensors(path);
     for (TensorView& view : file.tensors) {
       std::string name = gguf_name(path, view.name);
       if (name.empty()) continue;
-      if (find(name) != tensors.end()) throw_error("{}: tensor {} is stored twice", folder, view.name);
       view.name = std::move(name);
       tensors.push_back(std::move(view));
     }
@@ -122,6 +118,9 @@ std::unique_ptr<LoadedModel> load_hf_model(const std::string& folder) {
   }
 
   // Tied embeddings are stored once, under either name (TinyStories-656K keeps only lm_head.weight).
+  auto find = [&](const std::string& name) {
+    return std::find_if(tensors.begin(), tensors.end(), [&](const TensorView& v) { return v.name == name; });
+  };
   const auto embedding = find("token_embd.weight");
   const auto output = find("output.weight");
   if (embedding == tensors.end() && output != tensors.end()) output->name = "token_embd.weight";

@@ -227,6 +227,10 @@ TEST_F(ModelFileTest, OpensShardedAndUntiedHuggingFaceFolders) {
   EXPECT_EQ(model->tensor("output.weight").shape, (std::vector<int64_t>{10, 8}));
   EXPECT_EQ(model->tensor("blk.0.attn_output.weight").shape, (std::vector<int64_t>{8, 8}));
   EXPECT_TRUE(model->vocab().tokens.empty());  // no tokenizer files
+
+  second.push_back(first[1]);  // model.norm.weight in both shards
+  write("model-00002-of-00002.safetensors", tiny_safetensors(second));
+  expect_error(dir_.string(), {"output_norm.weight appears twice"});
 }
 
 TEST_F(ModelFileTest, RejectsInconsistentHuggingFaceFolders) {
