@@ -8,6 +8,7 @@
 #include "core/mapped_file.h"
 #include "gguf_bytes.h"
 #include "io/model_file.h"
+#include "io/model_loaders.h"
 
 namespace lowbit {
 namespace {
@@ -157,6 +158,18 @@ TEST_F(ModelFileTest, OpensTinyGgufAndChecksEveryTensor) {
   expect_error(write("wrong.gguf", tiny_gguf("", "blk.0.ffn_up.weight")), {"wrong.gguf", "blk.0.ffn_up.weight has shape [17, 8]", "[16, 8]"});
   expect_error(write("gpt2.gguf", tiny_gguf("", "", "gpt2")), {"gpt2.gguf", "unsupported architecture gpt2"});
   expect_error(write("qwen2.gguf", tiny_gguf("", "", "qwen2")), {"blk.0.attn_q.bias is missing"});
+}
+
+TEST_F(ModelFileTest, CopiesMisalignedTensorData) {
+  alignas(16) const uint8_t bytes[20] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  LoadedModel model("test", "gguf");
+  model.add_tensor({"aligned", TensorType::F32, {4}, bytes, 16});
+  model.add_tensor({"misaligned", TensorType::F32, {4}, bytes + 1, 16});
+  EXPECT_EQ(model.tensor("aligned").data, bytes);  // used in place
+  const TensorView& copied = model.tensor("misaligned");
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(copied.data) % 8, 0u);
+  EXPECT_EQ(std::memcmp(copied.data, bytes + 1, 16), 0);
+  EXPECT_THROW(model.add_tensor({"aligned", TensorType::F32, {4}, bytes, 16}), Error);
 }
 
 TEST_F(ModelFileTest, RejectsBadFiles) {
