@@ -1,5 +1,8 @@
 #include "io/gguf_metadata.h"
 
+#include <string_view>
+#include <unordered_map>
+
 #include "core/error.h"
 #include "io/gguf_writer.h"
 
@@ -43,16 +46,38 @@ void add_hyper_parameters(const ModelConfig& c, GgufMetadata& out) {
   out.emplace_back(p + "vocab_size", uint32_of(c.vocab_size, "vocabulary size"));
 }
 
+// A Hugging Face BPE vocabulary of the "llama" kind is driven by merge ranks and has no scores, but
+// llama.cpp's SentencePiece-style tokenizer (and lowbit's GGUF reader) need one score per token. The
+// token a merge of rank r produces scores -r, so merging by highest score follows the ranks; tokens no
+// merge produces score below every merge.
+std::vector<float> scores_from_merges(const Vocab& vocab) {
+  std::unordered_map<std::string_view, size_t> ids;
+  for (size_t id = 0; id < vocab.tokens.size(); ++id) ids.emplace(vocab.tokens[id], id);
+  const float unmerged = -static_cast<float>(vocab.merges.size()) - 1.0f;
+  std::vector<float> scores(vocab.tokens.size(), unmerged);
+  for (size_t rank = 0; rank < vocab.merges.size(); ++rank) {
+    std::string merged = vocab.merges[rank];
+    const size_t space = merged.find(' ');
+    if (space == std::string::npos) continue;
+    merged.erase(space, 1);
+    const auto found = ids.find(merged);
+    if (found != ids.end() && scores[found->second] == unmerged) scores[found->second] = -static_cast<float>(rank);
+  }
+  return scores;
+}
+
 void add_tokenizer(const Vocab& vocab, GgufMetadata& out) {
   if (vocab.tokens.empty()) return;  // a model without tokenizer data stays without
   const size_t n = vocab.tokens.size();
   out.emplace_back("tokenizer.ggml.model", gguf_string(vocab.model));
   if (!vocab.pre.empty()) out.emplace_back("tokenizer.ggml.pre", gguf_string(vocab.pre));
   out.emplace_back("tokenizer.ggml.tokens", string_array(vocab.tokens));
-  if (!vocab.scores.empty()) {
+  const std::vector<float> token_scores =
+      vocab.scores.empty() && vocab.model == "llama" && !vocab.merges.empty() ? scores_from_merges(vocab) : vocab.scores;
+  if (!token_scores.empty()) {
     std::vector<GgufValue> scores;
     scores.reserve(n);
-    for (float score : vocab.scores) scores.push_back(gguf_float32(score));
+    for (float score : token_scores) scores.push_back(gguf_float32(score));
     out.emplace_back("tokenizer.ggml.scores", gguf_array(GgufValueType::FLOAT32, std::move(scores)));
   }
   // llama.cpp needs a type per token; a vocabulary without types has only normal tokens.
