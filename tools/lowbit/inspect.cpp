@@ -41,7 +41,7 @@ const char* rope_style_name(RopeStyle style) { return style == RopeStyle::kInter
 
 void print_text(const ModelFile& model) {
   const ModelConfig& c = model.config();
-  fmt::print("{}: {} file, architecture {}\n", model.path(), model.format(), c.architecture);
+  fmt::print("{}: format {}, architecture {}\n", model.path(), model.format(), c.architecture);
   fmt::print("  dim {}, hidden {}, layers {}, heads {} (KV {}), head_dim {}, vocab {}, context {}\n", c.dim,
              c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size, c.context_length);
   fmt::print("  rope {} theta {}, norm eps {}, tied embeddings {}, qkv bias {}\n", rope_style_name(c.rope_style),
