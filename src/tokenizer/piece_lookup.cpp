@@ -1,7 +1,5 @@
 #include "tokenizer/piece_lookup.h"
 
-#include <fmt/format.h>
-
 namespace lowbit {
 
 std::optional<uint8_t> parse_byte_piece(std::string_view piece) {
@@ -16,7 +14,5 @@ std::optional<uint8_t> parse_byte_piece(std::string_view piece) {
   if (high < 0 || low < 0) return std::nullopt;
   return static_cast<uint8_t>(high * 16 + low);
 }
-
-std::string byte_piece(uint8_t byte) { return fmt::format("<0x{:02X}>", byte); }
 
 }  // namespace lowbit

@@ -19,6 +19,5 @@ using PieceIds = std::unordered_map<std::string, int32_t, PieceHash, std::equal_
 
 // SentencePiece byte-fallback pieces are spelled "<0xHH>" (two upper-case hex digits).
 std::optional<uint8_t> parse_byte_piece(std::string_view piece);
-std::string byte_piece(uint8_t byte);
 
 }  // namespace lowbit
