@@ -17,7 +17,9 @@ std::vector<int32_t> make_chunks(std::span<const int32_t> tokens, int32_t bos_id
   }
   if (max_chunks > 0) n_chunks = std::min(n_chunks, max_chunks);
   std::vector<int32_t> chunks(tokens.begin(), tokens.begin() + n_chunks * ctx);
-  for (int64_t i = 0; i < n_chunks; ++i) chunks[i * ctx] = bos_id;
+  if (bos_id >= 0) {
+    for (int64_t i = 0; i < n_chunks; ++i) chunks[i * ctx] = bos_id;
+  }
   return chunks;
 }
 

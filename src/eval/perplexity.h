@@ -17,7 +17,7 @@ namespace lowbit {
 inline int64_t scored_per_chunk(int64_t ctx) { return ctx - ctx / 2 - 1; }
 
 // The tokens the chunks evaluate, [n_chunks][ctx] flattened: chunk i = tokens[i*ctx, (i+1)*ctx) with its
-// first token replaced by bos. n_chunks = floor(tokens / ctx), capped at max_chunks when > 0. Throws
+// first token replaced by bos (kept when bos_id < 0: a model without BOS). n_chunks = floor(tokens / ctx), capped at max_chunks when > 0. Throws
 // lowbit::Error when ctx < 3 (nothing to score) or the text is shorter than one chunk.
 std::vector<int32_t> make_chunks(std::span<const int32_t> tokens, int32_t bos_id, int64_t ctx, int64_t max_chunks);
 

@@ -24,8 +24,9 @@ Transformer::Transformer(const ModelFile& file, int64_t context)
     : config_(file.config()),
       source_(file.path()),
       weights_(bind_weights(config_, file.tensors(), source_)),
-      rope_(config_.rope_style, config_.head_dim, config_.rope_theta, checked_context(config_, context, source_)),
-      cache_(config_.n_layers, checked_context(config_, context, source_), config_.n_kv_heads * config_.head_dim),
+      context_(checked_context(config_, context, source_)),
+      rope_(config_.rope_style, config_.head_dim, config_.rope_theta, context_),
+      cache_(config_.n_layers, context_, config_.n_kv_heads * config_.head_dim),
       q_dim_(config_.n_heads * config_.head_dim),
       kv_dim_(config_.n_kv_heads * config_.head_dim) {}
 

@@ -25,7 +25,7 @@ class Transformer {
   Transformer(const ModelFile& file, int64_t context = 0);
 
   const ModelConfig& config() const { return config_; }
-  int64_t context() const { return cache_.context(); }
+  int64_t context() const { return context_; }
   int64_t position() const { return position_; }  // tokens already in the KV cache
   size_t kv_cache_bytes() const { return cache_.bytes(); }
 
@@ -46,6 +46,7 @@ class Transformer {
   ModelConfig config_;
   std::string source_;
   ModelWeights weights_;
+  int64_t context_;  // positions the cache and the RoPE table hold
   Rope rope_;
   KvCache cache_;
   int64_t position_ = 0;

@@ -92,6 +92,8 @@ TEST(Perplexity, ChunkingFollowsLlamaCpp) {
   for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>(i % 7 + 3);
   EXPECT_EQ(make_chunks(tokens, 1, 128, 0).size(), 7u * 128);  // floor(1000 / 128)
   EXPECT_EQ(make_chunks(tokens, 1, 128, 3).size(), 3u * 128);
+  EXPECT_EQ(make_chunks(tokens, 1, 128, 0)[128], 1);
+  EXPECT_EQ(make_chunks(tokens, -1, 128, 0)[128], tokens[128]);  // no BOS: chunks start as the text does
   EXPECT_EQ(scored_per_chunk(128), 63);
   EXPECT_THROW(make_chunks(tokens, 1, 2, 0), Error);
   EXPECT_THROW(make_chunks(std::vector<int32_t>(10, 3), 1, 128, 0), Error);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "command.h"
+#include "core/error.h"
 #include "io/model_file.h"
 #include "model/generate.h"
 #include "model/sampler.h"
@@ -72,8 +73,12 @@ int run(const RunOptions& o) {
                sampler_config.repeat_penalty, sampler_config.repeat_last_n, sampler_config.seed);
   }
 
+  // BOS comes first when the vocabulary asks for it; an empty prompt starts from BOS in any case.
   std::vector<int32_t> prompt = tokenizer->encode(o.prompt, /*add_special=*/true);
-  if (prompt.empty() || prompt.front() != tokenizer->bos_id()) prompt.insert(prompt.begin(), tokenizer->bos_id());
+  if (prompt.empty()) {
+    if (tokenizer->bos_id() < 0) throw_error("{}: the prompt is empty and the vocabulary has no BOS token", o.model);
+    prompt.push_back(tokenizer->bos_id());
+  }
   fmt::print("{}", o.prompt);
   std::fflush(stdout);
 
