@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
 #include "core/error.h"
+#include "core/sha256.h"
 #include "gguf_bytes.h"
 #include "io/gguf.h"
 
@@ -70,6 +73,38 @@ TEST(Gguf, ReadsStories260K) {
   std::vector<char> bin_bytes((std::istreambuf_iterator<char>(bin)), {});
   ASSERT_GT(bin_bytes.size(), 28u + embd->view.bytes);
   EXPECT_EQ(std::memcmp(embd->view.data, bin_bytes.data() + 28, embd->view.bytes), 0);
+}
+
+// llama.cpp's own account of the quantized files it wrote (testdata/ggml/manifest.json): header facts
+// and, per tensor, dimensions, type, absolute data offset, size and SHA-256 of the stored bytes.
+TEST(Gguf, MatchesLlamaCppManifest) {
+  const std::string folder = LOWBIT_SOURCE_DIR "/testdata/ggml/";
+  const nlohmann::json manifest = nlohmann::json::parse(std::ifstream(folder + "manifest.json"));
+  size_t files_checked = 0;
+  for (const nlohmann::json& entry : manifest.at("files")) {
+    const std::string path = folder + entry.at("file").get<std::string>();
+    if (!std::filesystem::exists(path)) continue;  // not every listed file is shipped
+    SCOPED_TRACE(path);
+    const GgufFile file = GgufFile::open(path);
+    const nlohmann::json& header = entry.at("gguf");
+    EXPECT_EQ(file.version(), header.at("version").get<uint32_t>());
+    EXPECT_EQ(file.metadata().size(), header.at("n_kv").get<size_t>());
+    EXPECT_EQ(file.alignment(), header.at("alignment").get<uint64_t>());
+    EXPECT_EQ(file.data_offset(), header.at("data_section_offset").get<uint64_t>());
+    ASSERT_EQ(file.tensors().size(), entry.at("tensors").size());
+    for (const nlohmann::json& expected : entry.at("tensors")) {
+      const GgufTensorInfo* info = file.find_tensor(expected.at("name").get<std::string>());
+      ASSERT_NE(info, nullptr) << expected.at("name");
+      EXPECT_EQ(info->ne, expected.at("ne").get<std::vector<int64_t>>());
+      EXPECT_EQ(static_cast<uint32_t>(info->view.type), expected.at("type_id").get<uint32_t>());
+      EXPECT_EQ(info->offset, expected.at("offset_rel").get<uint64_t>());
+      EXPECT_EQ(static_cast<const uint8_t*>(info->view.data) - file.mapped_file()->data(), expected.at("offset").get<int64_t>());
+      EXPECT_EQ(info->view.bytes, expected.at("n_bytes").get<size_t>());
+      EXPECT_EQ(sha256_hex(info->view.data, info->view.bytes), expected.at("sha256").get<std::string>()) << info->view.name;
+    }
+    ++files_checked;
+  }
+  EXPECT_GE(files_checked, 16u);  // 5 stories260K and 11 synth quantizations are shipped
 }
 
 TEST(Gguf, TypedGettersRejectWrongTypes) {
