@@ -9,8 +9,8 @@
 #include "io/gguf_metadata.h"
 #include "io/gguf_writer.h"
 #include "io/model_file.h"
-#include "quant/output_layout.h"
-#include "quant/target_types.h"
+#include "quant/mix_policy.h"
+#include "quant/rope_row_order.h"
 
 namespace lowbit {
 namespace {
@@ -39,13 +39,22 @@ void check_output_is_not_input(const std::string& input, const std::string& toke
   if (fs::is_directory(output, error)) throw_error("{}: the output is a folder", output);
 }
 
-TypeChoiceOptions type_choice_options(const QuantizeOptions& options) {
-  TypeChoiceOptions choice;
-  for (const std::string& argument : options.tensor_types) choice.tensor_types.push_back(parse_tensor_type_override(argument));
-  if (!options.output_type.empty()) choice.output_type = parse_tensor_type(options.output_type);
-  if (!options.embedding_type.empty()) choice.embedding_type = parse_tensor_type(options.embedding_type);
-  choice.pure = options.pure;
-  return choice;
+// --output-type / --embedding-type: a type lowbit can write, by ggml's name (case-insensitive).
+std::optional<TensorType> writable_type(const std::string& option, const std::string& name) {
+  if (name.empty()) return std::nullopt;
+  const TypeTraits* traits = find_type_traits(name);
+  if (traits == nullptr || traits->from_float == nullptr) throw_error("{} {}: not a type lowbit can write", option, name);
+  return traits->type;
+}
+
+MixOptions mix_options(const QuantizeOptions& options) {
+  MixOptions mix;
+  mix.mix = options.type;
+  for (const std::string& argument : options.tensor_types) mix.tensor_overrides.push_back(parse_tensor_type_override(argument));
+  mix.output_type = writable_type("--output-type", options.output_type);
+  mix.embedding_type = writable_type("--embedding-type", options.embedding_type);
+  mix.pure = options.pure;
+  return mix;
 }
 
 // Rows of attn_q/attn_k to reorder when the source's RoPE convention is not the one llama.cpp applies
@@ -58,17 +67,25 @@ std::vector<int64_t> rope_row_order(const ModelConfig& config, const std::string
   return interleaved_rope_row_order(heads * config.head_dim, config.head_dim);
 }
 
+MixPolicy choose_types(const ModelFile& model, const MixOptions& options) {
+  std::vector<TensorTypeRequest> requests;
+  for (const TensorView& view : model.tensors()) requests.push_back({view.name, view.shape});
+  const ModelConfig& c = model.config();
+  try {
+    return MixPolicy(options, ModelShapeInfo{c.n_layers, c.n_heads, c.n_kv_heads}, requests);
+  } catch (const Error& e) {
+    throw_error("{}: {}", model.path(), e.what());
+  }
+}
+
 // One job per tensor, in the order llama-quantize writes them.
-std::vector<TensorJob> plan_jobs(const ModelFile& model, const std::string& architecture, const QuantizeTarget& target,
-                                 const TypeChoiceOptions& choice) {
-  std::vector<std::string> names;
-  for (const TensorView& view : model.tensors()) names.push_back(view.name);
-  const bool has_output = model.find_tensor("output.weight") != nullptr;
+std::vector<TensorJob> plan_jobs(const ModelFile& model, const std::string& architecture, const MixPolicy& policy) {
+  std::vector<const TensorView*> views;
+  for (const TensorView& view : model.tensors()) views.push_back(&view);
+  std::stable_sort(views.begin(), views.end(), [](const TensorView* a, const TensorView* b) { return precedes_in_llama_order(a->name, b->name); });
   std::vector<TensorJob> jobs;
-  for (size_t index : llama_quantize_order(names)) {
-    const TensorView& view = model.tensors()[index];
-    const TensorType type = choose_tensor_type(view.name, view.shape, view.type, target, choice, has_output);
-    TensorJob job{&view, &type_traits(type), rope_row_order(model.config(), architecture, view.name)};
+  for (const TensorView* view : views) {
+    TensorJob job{view, &type_traits(policy.choose(view->name)), rope_row_order(model.config(), architecture, view->name)};
     try {
       check_job(job);
     } catch (const Error& e) {
@@ -79,17 +96,17 @@ std::vector<TensorJob> plan_jobs(const ModelFile& model, const std::string& arch
   return jobs;
 }
 
-GgufMetadata output_metadata(const ModelFile& model, const QuantizeTarget& target, const QuantizeOptions& options) {
+GgufMetadata output_metadata(const ModelFile& model, const NamedMix& mix, const QuantizeOptions& options) {
   GgufMetadata metadata = model_metadata(model);
   // llama-quantize sets these two keys, which moves them to the end, quantization version first.
   std::erase_if(metadata, [](const auto& kv) { return kv.first == "general.quantization_version" || kv.first == "general.file_type"; });
   metadata.emplace_back("general.quantization_version", gguf_uint32(kQuantizationVersion));
-  metadata.emplace_back("general.file_type", gguf_uint32(target.file_type));
+  metadata.emplace_back("general.file_type", gguf_uint32(mix.file_type));
   if (options.provenance.value_or(model.format() != "gguf")) {
     std::erase_if(metadata, [](const auto& kv) { return kv.first.starts_with("lowbit."); });
     metadata.emplace_back("lowbit.version", gguf_string(options.lowbit_version));
     metadata.emplace_back("lowbit.source_format", gguf_string(model.format()));
-    metadata.emplace_back("lowbit.quantize.type", gguf_string(target.name));
+    metadata.emplace_back("lowbit.quantize.type", gguf_string(mix.name));
   }
   return metadata;
 }
@@ -129,17 +146,21 @@ double QuantizeReport::compression_vs_f32() const {
 double QuantizeReport::compression_vs_f16() const { return compression_vs_f32() / 2.0; }
 
 QuantizeReport quantize_model(const std::string& input, const std::string& output, const QuantizeOptions& options) {
-  const QuantizeTarget& target = find_quantize_target(options.type);
-  const TypeChoiceOptions choice = type_choice_options(options);
+  const NamedMix& mix = find_named_mix(options.type);
+  const MixOptions choice = mix_options(options);
   check_output_is_not_input(input, options.tokenizer_path, output);
 
   const std::unique_ptr<ModelFile> model = open_model(input, options.tokenizer_path);
   const std::string architecture = model->format() == "gguf" ? model->config().architecture : gguf_architecture(model->config());
-  const std::vector<TensorJob> jobs = plan_jobs(*model, architecture, target, choice);
+  const MixPolicy policy = choose_types(*model, choice);
+  const std::vector<TensorJob> jobs = plan_jobs(*model, architecture, policy);
 
   GgufWriter writer;
-  for (auto& [key, value] : output_metadata(*model, target, options)) writer.set_metadata(key, std::move(value));
-  QuantizeReport report{input, output, model->format(), options.type, {}, 0, {}};
+  for (auto& [key, value] : output_metadata(*model, mix, options)) writer.set_metadata(key, std::move(value));
+  QuantizeReport report{input, output, model->format(), options.type, {}, {}, 0, {}};
+  for (const TensorTypeChoice& choice : policy.choices()) {
+    if (choice.fell_back()) report.fallbacks.push_back(describe_fallback(choice));
+  }
   int64_t total_elements = 0;
   for (const TensorJob& job : jobs) {
     const TensorView& view = *job.source;

@@ -3,7 +3,8 @@
 //
 // For a GGUF source the output is what llama-quantize writes for the same command: the source's
 // metadata keys in order, general.quantization_version = 2 and general.file_type moved to the end,
-// tensors in llama-quantize's order (quant/output_layout.h), the same alignment and padding. For
+// every tensor's type chosen as llama-quantize chooses it (quant/mix_policy.h), tensors in its order,
+// the same alignment and padding. For
 // llama2.c and Hugging Face sources the metadata is built from the config and vocabulary
 // (io/gguf_metadata.h) and Hugging Face Llama attn_q/attn_k rows are permuted to GGUF's interleaved
 // RoPE convention, so the file is an ordinary GGUF that llama.cpp also loads.
@@ -29,9 +30,9 @@ struct QuantizeProgress {
 };
 
 struct QuantizeOptions {
-  std::string type;                       // --type: a name quant/target_types.h knows ("Q8_0", "F16", ...)
+  std::string type;                       // --type: a named mix or its base type ("Q4_K_M", "Q8_0", "F16")
   std::vector<std::string> tensor_types;  // --tensor-type PATTERN=TYPE, first match wins
-  std::string output_type;                // --output-type for output.weight; empty: the policy's choice
+  std::string output_type;                // --output-type for output.weight (a type name); empty: the mix's choice
   std::string embedding_type;             // --embedding-type for token_embd.weight
   bool pure = false;                      // --pure
   std::string tokenizer_path;             // llama2.c tokenizer.bin; empty: found beside the model
@@ -60,6 +61,7 @@ struct QuantizeReport {
   std::string source_format;  // "gguf", "llama2c", "huggingface"
   std::string type;           // the --type argument as given
   std::vector<TensorReport> tensors;  // in file order
+  std::vector<std::string> fallbacks; // tensors whose rows did not fit the wanted type, as llama.cpp reports them
   uint64_t file_bytes = 0;
   // Names of types in the file that only lowbit reads (ids from kLowbitTypeBase); llama.cpp cannot load
   // such a file.

@@ -1,17 +1,11 @@
-// Where things go in the written GGUF file: the tensor order llama-quantize uses, and the row order
-// that turns rotate-half RoPE weights into the interleaved convention of GGUF's "llama" architecture.
+// The row order that turns rotate-half RoPE weights (Hugging Face Llama) into the interleaved
+// convention of GGUF's "llama" architecture.
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 namespace lowbit {
-
-// Indices into `names` in llama-quantize's order: tensors outside the blocks first, then block by block
-// (blk.N. numerically), each group sorted by name (output.weight, output_norm.weight, token_embd.weight,
-// blk.0.attn_k.weight, blk.0.attn_norm.weight, ...).
-std::vector<size_t> llama_quantize_order(const std::vector<std::string>& names);
 
 // For an attn_q/attn_k matrix of `rows` rows in heads of `head_dim` rows: output row r of a head holds
 // the source row that rotate-half RoPE pairs the way interleaved RoPE pairs rows 2i and 2i+1, i.e. rows

@@ -15,9 +15,8 @@
 #include "formats/type_traits.h"
 #include "io/gguf.h"
 #include "io/model_file.h"
-#include "quant/output_layout.h"
 #include "quant/quantize_model.h"
-#include "quant/target_types.h"
+#include "quant/rope_row_order.h"
 #include "tokenizer/tokenizer.h"
 
 namespace lowbit {
@@ -123,6 +122,28 @@ TEST_F(SynthModel, LegacyTypesMatchLlamaQuantizeExceptTheQ6KOutput) {
         EXPECT_EQ(hash, tensor["sha256"]) << type << " " << tensor["name"];
       }
     }
+    fs::remove(out);
+  }
+}
+
+// The K mixes: llama-quantize's type for every tensor, and per tensor an RMS error no larger than
+// llama.cpp's (lowbit's K-quant scale search is its own, so the bytes differ).
+TEST_F(SynthModel, NamedMixesChooseLlamaQuantizesTypesWithNoLargerError) {
+  for (const std::string mix : {"Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"}) {
+    const std::string out = temp_path("synth-" + mix + ".gguf");
+    const QuantizeReport report = quantize_model(path_, out, options_for(mix));
+    const nlohmann::json& expected = manifest_entry("synth-" + mix + ".gguf");
+    EXPECT_EQ(report.file_bytes, expected["size"]) << mix;
+    EXPECT_TRUE(report.fallbacks.empty()) << mix;
+    ASSERT_EQ(report.tensors.size(), expected["tensors"].size());
+    for (size_t i = 0; i < report.tensors.size(); ++i) {
+      const nlohmann::json& tensor = expected["tensors"][i];
+      EXPECT_EQ(report.tensors[i].name, tensor["name"]);
+      EXPECT_EQ(type_traits(report.tensors[i].type).name, tensor["type"]) << mix << " " << tensor["name"];
+      EXPECT_LE(report.tensors[i].error.relative_rms(), tensor["rel_rms_err"].get<double>() * 1.0001) << mix << " " << tensor["name"];
+    }
+    const GgufFile file = GgufFile::open(out);
+    EXPECT_EQ(file.get_uint("general.file_type"), expected["kv"].back()["value"].get<uint64_t>()) << mix;
     fs::remove(out);
   }
 }
@@ -252,11 +273,17 @@ void expect_error_and_no_output(const std::string& input, const std::string& out
 
 TEST(QuantizeModel, ErrorsNameTheProblemAndWriteNothing) {
   const std::string source = kData + "stories260K/stories260K.gguf", out = temp_path("error.gguf");
-  expect_error_and_no_output(source, out, options_for("Q9_9"), "unknown quantization type Q9_9");
-  expect_error_and_no_output(source, out, options_for("Q8_0", {"ffn_down=q7"}), "unknown tensor type q7");
+  expect_error_and_no_output(source, out, options_for("Q9_9"), "unknown quantization mix 'Q9_9'");
+  expect_error_and_no_output(source, out, options_for("Q8_0", {"ffn_down=q7"}), "unknown tensor type 'q7'");
   expect_error_and_no_output(source, out, options_for("Q8_0", {"ffn_down"}), "expected PATTERN=TYPE");
   // ffn_down rows hold 172 elements, not a multiple of Q8_0's 32.
-  expect_error_and_no_output(source, out, options_for("Q8_0"), "tensor blk.0.ffn_down.weight: rows of 172 elements cannot be stored as q8_0");
+  expect_error_and_no_output(source, out, options_for("Q8_0"),
+                             "stories260K.gguf: Q8_0: llama.cpp defines no fallback type for these rows: blk.0.ffn_down.weight");
+  QuantizeOptions output_type = options_for("Q8_0", {"ffn_down=f16"});
+  output_type.output_type = "q6_K";
+  expect_error_and_no_output(source, out, output_type, "output.weight has rows of 64 elements, not a multiple of q6_K's 256-element blocks");
+  output_type.output_type = "q9";
+  expect_error_and_no_output(source, out, output_type, "--output-type q9: not a type lowbit can write");
   EXPECT_FALSE(fs::exists(out));
 
   expect_error_and_no_output(source, source, options_for("Q8_0", {"ffn_down=f16"}), "would overwrite the input");
@@ -295,52 +322,7 @@ TEST(QuantizeModel, ProgressReachesTheWholeModel) {
 
 // --- the pieces ---
 
-TEST(TargetTypes, OutputMatrixGetsMoreBitsUnlessPureOrOverridden) {
-  const QuantizeTarget& q4 = find_quantize_target("q4_0");
-  const TypeChoiceOptions none;
-  EXPECT_EQ(choose_tensor_type("output.weight", {512, 256}, TensorType::F32, q4, none, true), TensorType::Q6_K);
-  EXPECT_EQ(choose_tensor_type("output.weight", {512, 64}, TensorType::F32, q4, none, true), TensorType::Q8_0);
-  EXPECT_EQ(choose_tensor_type("token_embd.weight", {512, 256}, TensorType::F32, q4, none, true), TensorType::Q4_0);
-  // Tied embeddings: the token embedding is the output matrix.
-  EXPECT_EQ(choose_tensor_type("token_embd.weight", {512, 256}, TensorType::F32, q4, none, false), TensorType::Q6_K);
-  EXPECT_EQ(choose_tensor_type("blk.0.attn_norm.weight", {256}, TensorType::F32, q4, none, true), TensorType::F32);
-  EXPECT_EQ(choose_tensor_type("output.weight", {512, 256}, TensorType::F32, find_quantize_target("F16"), none, true), TensorType::F16);
-
-  TypeChoiceOptions pure;
-  pure.pure = true;
-  EXPECT_EQ(choose_tensor_type("output.weight", {512, 256}, TensorType::F32, q4, pure, true), TensorType::Q4_0);
-
-  TypeChoiceOptions by_hand;
-  by_hand.tensor_types = {parse_tensor_type_override("attn_.*=q8_0"), parse_tensor_type_override("attn_q=f16")};
-  by_hand.output_type = TensorType::Q5_0;
-  by_hand.embedding_type = TensorType::BF16;
-  EXPECT_EQ(choose_tensor_type("blk.3.attn_q.weight", {256, 256}, TensorType::F32, q4, by_hand, true), TensorType::Q8_0);
-  EXPECT_EQ(choose_tensor_type("blk.3.ffn_up.weight", {768, 256}, TensorType::F32, q4, by_hand, true), TensorType::Q4_0);
-  EXPECT_EQ(choose_tensor_type("output.weight", {512, 256}, TensorType::F32, q4, by_hand, true), TensorType::Q5_0);
-  EXPECT_EQ(choose_tensor_type("token_embd.weight", {512, 256}, TensorType::F32, q4, by_hand, true), TensorType::BF16);
-}
-
-TEST(TargetTypes, NamesAndFileTypes) {
-  EXPECT_EQ(find_quantize_target("q8_0").file_type, 7u);
-  EXPECT_EQ(find_quantize_target("BF16").file_type, 32u);
-  EXPECT_EQ(find_quantize_target("Q5_1").type, TensorType::Q5_1);
-  EXPECT_THROW(find_quantize_target("Q8"), Error);
-  EXPECT_EQ(parse_tensor_type("F16"), TensorType::F16);
-  EXPECT_THROW(parse_tensor_type("i32"), Error);  // lowbit cannot write it
-  EXPECT_THROW(parse_tensor_type_override("(=q8_0"), Error);
-}
-
-TEST(OutputLayout, LlamaQuantizeOrder) {
-  const std::vector<std::string> names = {"token_embd.weight", "blk.10.ffn_up.weight", "blk.2.attn_q.weight", "output_norm.weight",
-                                          "blk.2.attn_k.weight", "output.weight"};
-  const std::vector<size_t> order = llama_quantize_order(names);
-  std::vector<std::string> sorted;
-  for (size_t i : order) sorted.push_back(names[i]);
-  EXPECT_EQ(sorted, (std::vector<std::string>{"output.weight", "output_norm.weight", "token_embd.weight", "blk.2.attn_k.weight",
-                                              "blk.2.attn_q.weight", "blk.10.ffn_up.weight"}));
-}
-
-TEST(OutputLayout, InterleavedRopeRowOrderPairsTheHalves) {
+TEST(RopeRowOrder, PairsTheHalvesOfEachHead) {
   EXPECT_EQ(interleaved_rope_row_order(8, 4), (std::vector<int64_t>{0, 2, 1, 3, 4, 6, 5, 7}));
   EXPECT_EQ(interleaved_rope_row_order(6, 6), (std::vector<int64_t>{0, 3, 1, 4, 2, 5}));
   EXPECT_THROW(interleaved_rope_row_order(6, 4), Error);

@@ -14,8 +14,8 @@
 
 #include "command.h"
 #include "formats/type_traits.h"
+#include "quant/named_mix.h"
 #include "quant/quantize_model.h"
-#include "quant/target_types.h"
 
 namespace lowbit::cli {
 namespace {
@@ -54,6 +54,12 @@ class ProgressBar {
   Clock::time_point start_ = Clock::now();
   Clock::time_point last_draw_{};
 };
+
+std::string mix_names() {
+  std::string names;
+  for (const NamedMix& mix : named_mixes()) names += (names.empty() ? "" : ", ") + std::string(mix.name);
+  return names;
+}
 
 std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
@@ -97,6 +103,7 @@ void print_json(const QuantizeReport& report, uint64_t peak_rss) {
                    {"compression_vs_f16", report.compression_vs_f16()}, {"relative_rms_error", error.relative_rms()},
                    {"sqnr_db", sqnr_json(error.sqnr_db())}};
   out["peak_rss_bytes"] = peak_rss;
+  out["fallbacks"] = report.fallbacks;
   out["lowbit_only_types"] = report.lowbit_only_types;
   fmt::print("{}\n", out.dump(2));
 }
@@ -111,6 +118,7 @@ int run_quantize(QuantizeCommandOptions& options) {
   const QuantizeReport report = quantize_model(options.input, options.output, options.quantize);
   if (bar) bar->finish();
   const uint64_t peak_rss = peak_rss_bytes();
+  for (const std::string& fallback : report.fallbacks) fmt::print(stderr, "lowbit quantize: note: {}\n", fallback);
   if (!report.lowbit_only_types.empty()) {
     fmt::print(stderr, "lowbit quantize: warning: {} holds lowbit-only types ({}); llama.cpp cannot load it\n", report.output,
                fmt::join(report.lowbit_only_types, ", "));
@@ -131,12 +139,12 @@ CommandRunner add_quantize_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("quantize", "Quantize a model (GGUF, llama2.c .bin, Hugging Face folder) and write a GGUF v3 file");
   cmd->add_option("input", options->input, "Model file or Hugging Face folder")->required();
   cmd->add_option("output", options->output, "GGUF file to write (replaced atomically)")->required();
-  cmd->add_option("--type", options->quantize.type, "Type of the weight matrices: " + quantize_target_names())->required();
+  cmd->add_option("--type", options->quantize.type, "Named mix or type, as llama-quantize takes it: " + mix_names())->required();
   cmd->add_option("--tensor-type", options->quantize.tensor_types,
                   "PATTERN=TYPE: tensors whose name matches the regular expression PATTERN get TYPE (repeatable, first match wins)");
-  cmd->add_option("--output-type", options->quantize.output_type, "Type of output.weight");
+  cmd->add_option("--output-type", options->quantize.output_type, "Type of output.weight (ggml name: f16, q8_0, q6_K, ...)");
   cmd->add_option("--embedding-type", options->quantize.embedding_type, "Type of token_embd.weight");
-  cmd->add_flag("--pure", options->quantize.pure, "No per-tensor exceptions (the output matrix gets TYPE too)");
+  cmd->add_flag("--pure", options->quantize.pure, "Every weight matrix in the mix's base type: no per-tensor rules, no fallbacks");
   cmd->add_option("-z,--tokenizer", options->quantize.tokenizer_path,
                   "llama2.c tokenizer.bin (default: tokenizer.bin or tok*.bin beside the model)");
   cmd->add_flag("--provenance,!--no-provenance", options->quantize.provenance,
