@@ -1,10 +1,17 @@
+// First, so that libstdc++'s std::function is first seen here: GCC 12 with -fsanitize=address
+// reports -Wmaybe-uninitialized inside the regex compiler's copies of std::function (a false
+// positive in the library's code, not in this file's).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <regex>
+#pragma GCC diagnostic pop
+
 #include "quant/mix_policy.h"
 
 #include <algorithm>
 #include <cctype>
 #include <numeric>
 #include <optional>
-#include <regex>
 
 #include "core/error.h"
 #include "formats/type_traits.h"
