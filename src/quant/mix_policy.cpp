@@ -223,8 +223,13 @@ TensorTypeOverride parse_tensor_type_override(std::string_view option) {
 
 std::string describe_fallback(const TensorTypeChoice& choice) {
   const TypeTraits& wanted = type_traits(choice.wanted);
-  return fmt::format("{}: rows of {} elements do not fill {}'s {}-element blocks; using {}", choice.name,
-                     choice.row_length, wanted.name, wanted.block_size, type_traits(choice.type).name);
+  std::string text = fmt::format("{}: rows of {} elements do not fill {}'s {}-element blocks; using {}", choice.name,
+                                 choice.row_length, wanted.name, wanted.block_size, type_traits(choice.type).name);
+  const std::optional<TensorType> first_fallback = fallback_type(choice.wanted);
+  if (first_fallback && *first_fallback != choice.type) {
+    text += fmt::format(" ({} does not fit either)", type_traits(*first_fallback).name);
+  }
+  return text;
 }
 
 bool precedes_in_llama_order(std::string_view a, std::string_view b) {

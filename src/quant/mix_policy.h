@@ -72,7 +72,8 @@ struct TensorTypeChoice {
   bool fell_back() const { return type != wanted; }
 };
 
-// "blk.0.attn_k.weight: rows of 64 elements do not fill q3_K's 256-element blocks; using q4_0"
+// For the CLI's report: "blk.0.attn_k.weight: rows of 64 elements do not fill q3_K's 256-element
+// blocks; using q4_0", and "(q5_0 does not fit either)" where the chain ended in f16.
 std::string describe_fallback(const TensorTypeChoice& choice);
 
 // Chooses every tensor's type at construction, so that a mix that cannot be applied fails before

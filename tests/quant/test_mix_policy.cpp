@@ -329,6 +329,13 @@ TEST(MixPolicyOverrides, OverrideTypesFallBackLikeMixTypes) {
   EXPECT_EQ(type_name(attn_q.type), "q5_0");
   EXPECT_EQ(describe_fallback(attn_q), "blk.0.attn_q.weight: rows of 64 elements do not fill q4_K's 256-element blocks; using q5_0");
   EXPECT_EQ(layer_type(policy, 0, "ffn_up"), "q4_0");
+
+  options.tensor_overrides = {{"ffn_down", TensorType::Q4_K}};
+  const std::vector<TensorTypeRequest> odd = {{"blk.0.ffn_down.weight", {64, 172}}};
+  const MixPolicy odd_rows(options, {1, 4, 2}, odd);
+  EXPECT_EQ(describe_fallback(odd_rows.choices()[0]),
+            "blk.0.ffn_down.weight: rows of 172 elements do not fill q4_K's 256-element blocks; using f16 "
+            "(q5_0 does not fit either)");
 }
 
 TEST(MixPolicyModes, PureKeepsTheBaseTypeAndAllowsNoFallback) {
