@@ -6,8 +6,6 @@
 #include <regex>
 #pragma GCC diagnostic pop
 
-#include "quant/mix_policy.h"
-
 #include <algorithm>
 #include <cctype>
 #include <numeric>
@@ -15,6 +13,7 @@
 
 #include "core/error.h"
 #include "formats/type_traits.h"
+#include "quant/mix_policy.h"
 
 namespace lowbit {
 namespace {
@@ -42,18 +41,24 @@ size_t ggml_dims(const std::vector<int64_t>& shape) {
 
 bool llama_quantizes(const TensorTypeRequest& tensor) {
   const std::string_view name = tensor.name;
-  return ggml_dims(tensor.shape) >= 2 && name.ends_with("weight") && name.find("_norm.weight") == std::string_view::npos;
+  return ggml_dims(tensor.shape) >= 2 && name.ends_with("weight") &&
+         name.find("_norm.weight") == std::string_view::npos;
 }
 
 // llama.cpp's substitutes for types whose 256-element blocks do not fit a row.
 std::optional<TensorType> fallback_type(TensorType type) {
   switch (type) {
     case TensorType::Q2_K:
-    case TensorType::Q3_K: return TensorType::Q4_0;
-    case TensorType::Q4_K: return TensorType::Q5_0;
-    case TensorType::Q5_K: return TensorType::Q5_1;
-    case TensorType::Q6_K: return TensorType::Q8_0;
-    default: return std::nullopt;
+    case TensorType::Q3_K:
+      return TensorType::Q4_0;
+    case TensorType::Q4_K:
+      return TensorType::Q5_0;
+    case TensorType::Q5_K:
+      return TensorType::Q5_1;
+    case TensorType::Q6_K:
+      return TensorType::Q8_0;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -67,12 +72,12 @@ struct CompiledOverride {
 std::vector<CompiledOverride> compile_overrides(const std::vector<TensorTypeOverride>& overrides) {
   std::vector<CompiledOverride> compiled;
   for (const TensorTypeOverride& o : overrides) {
-    type_traits(o.type);  // throws for an unknown type id
+    const TypeTraits& traits = type_traits(o.type);  // throws for an unknown type id
     try {
       compiled.push_back({std::regex(o.pattern), o.type});
     } catch (const std::regex_error& e) {
-      throw_error("--tensor-type {}={}: '{}' is not a regular expression ({})", o.pattern, type_traits(o.type).name,
-                  o.pattern, e.what());
+      throw_error("--tensor-type {}={}: '{}' is not a regular expression ({})", o.pattern, traits.name, o.pattern,
+                  e.what());
     }
   }
   return compiled;
@@ -106,10 +111,10 @@ class MisfitReport {
     if (list_.empty()) return;
     std::string options;
     for (const std::string& option : options_) options += (options.empty() ? "" : " ") + option;
-    throw_error("{}: {}: {}; keep them in F16 with {}", mix.name,
-                pure ? "--pure allows no fallback type for these rows"
-                     : "llama.cpp defines no fallback type for these rows",
-                list_, options);
+    throw_error(
+        "{}: {}: {}; keep them in F16 with {}", mix.name,
+        pure ? "--pure allows no fallback type for these rows" : "llama.cpp defines no fallback type for these rows",
+        list_, options);
   }
 
  private:
@@ -238,8 +243,7 @@ bool precedes_in_llama_order(std::string_view a, std::string_view b) {
   return layer_a != layer_b ? layer_a < layer_b : a < b;
 }
 
-MixPolicy::MixPolicy(const MixOptions& options, const ModelShapeInfo& model,
-                     std::span<const TensorTypeRequest> tensors)
+MixPolicy::MixPolicy(const MixOptions& options, const ModelShapeInfo& model, std::span<const TensorTypeRequest> tensors)
     : mix_(&find_named_mix(options.mix)) {
   for (size_t i = 0; i < tensors.size(); ++i) {
     if (!index_by_name_.emplace(tensors[i].name, i).second) throw_error("tensor {} is listed twice", tensors[i].name);

@@ -1,8 +1,9 @@
 #include "quant/named_mix.h"
 
+#include <strings.h>
+
 #include <array>
 #include <string>
-#include <strings.h>
 
 #include "core/error.h"
 #include "formats/type_traits.h"
@@ -25,11 +26,12 @@ constexpr std::array kMixes = {
     NamedMix{MixId::Q3_K_S, "Q3_K_S", T::Q3_K, 11, "q3_K, output q6_K"},
     NamedMix{MixId::Q3_K_M, "Q3_K_M", T::Q3_K, 12, "q3_K; attn_v q5_K/q4_K, attn_output, ffn_down q4_K; output q6_K"},
     NamedMix{MixId::Q3_K_L, "Q3_K_L", T::Q3_K, 13, "q3_K; attn_v, attn_output, ffn_down q5_K; output q6_K"},
-    NamedMix{MixId::Q4_K_S, "Q4_K_S", T::Q4_K, 14, "q4_K; attn_v of the first 4 layers, ffn_down of the first eighth q5_K; output q6_K"},
-    NamedMix{MixId::Q4_K_M, "Q4_K_M", T::Q4_K, 15, "q4_K; half of attn_v and ffn_down q6_K; output q6_K"},
+    NamedMix{MixId::Q4_K_S, "Q4_K_S", T::Q4_K, 14,
+             "q4_K; attn_v of the first 4 layers, ffn_down of the first eighth q5_K; output q6_K"},
+    NamedMix{MixId::Q4_K_M, "Q4_K_M", T::Q4_K, 15, "q4_K; attn_v, ffn_down of about half the layers q6_K; output q6_K"},
     NamedMix{MixId::Q5_K_S, "Q5_K_S", T::Q5_K, 16, "q5_K, output q6_K"},
-    NamedMix{MixId::Q5_K_M, "Q5_K_M", T::Q5_K, 17, "q5_K; half of attn_v and ffn_down q6_K; output q6_K"},
-    NamedMix{MixId::Q6_K, "Q6_K", T::Q6_K, 18, "q6_K everywhere (6.6 bits/weight)"},
+    NamedMix{MixId::Q5_K_M, "Q5_K_M", T::Q5_K, 17, "q5_K; attn_v, ffn_down of about half the layers q6_K; output q6_K"},
+    NamedMix{MixId::Q6_K, "Q6_K", T::Q6_K, 18, "q6_K everywhere (6.56 bits/weight)"},
 };
 
 // llama-quantize takes the bare K-quant names for its medium mixes.
@@ -72,9 +74,15 @@ TensorType attn_v_rule(const NamedMix& mix, const MixRuleInput& in) {
   const int64_t i = in.index_in_role;
   TensorType type = mix.base_type;
   switch (mix.id) {
-    case MixId::Q2_K: type = in.gqa_ratio >= 4 ? T::Q4_K : T::Q3_K; break;
-    case MixId::Q3_K_M: type = i < 2 ? T::Q5_K : T::Q4_K; break;
-    case MixId::Q3_K_L: type = T::Q5_K; break;
+    case MixId::Q2_K:
+      type = in.gqa_ratio >= 4 ? T::Q4_K : T::Q3_K;
+      break;
+    case MixId::Q3_K_M:
+      type = i < 2 ? T::Q5_K : T::Q4_K;
+      break;
+    case MixId::Q3_K_L:
+      type = T::Q5_K;
+      break;
     case MixId::Q4_K_M:
     case MixId::Q5_K_M:
       if (more_bits(i, in.count_in_role)) type = T::Q6_K;
@@ -82,7 +90,8 @@ TensorType attn_v_rule(const NamedMix& mix, const MixRuleInput& in) {
     case MixId::Q4_K_S:
       if (i < 4) type = T::Q5_K;
       break;
-    default: break;
+    default:
+      break;
   }
   // In LLaMA-70B eight query heads share each attn_v head, so attn_v is an eighth of attn_q's size
   // and more bits there cost almost nothing.
@@ -94,22 +103,32 @@ TensorType ffn_down_rule(const NamedMix& mix, const MixRuleInput& in) {
   const int64_t i = in.index_in_role;
   const int64_t n = in.count_in_role;
   switch (mix.id) {
-    case MixId::Q2_K: return T::Q3_K;
-    case MixId::Q3_K_M: return i < n / 16 ? T::Q5_K : T::Q4_K;
-    case MixId::Q3_K_L: return T::Q5_K;
+    case MixId::Q2_K:
+      return T::Q3_K;
+    case MixId::Q3_K_M:
+      return i < n / 16 ? T::Q5_K : T::Q4_K;
+    case MixId::Q3_K_L:
+      return T::Q5_K;
     case MixId::Q4_K_M:
-    case MixId::Q5_K_M: return more_bits(i, n) ? T::Q6_K : mix.base_type;
-    case MixId::Q4_K_S: return i < n / 8 ? T::Q5_K : mix.base_type;
-    default: return mix.base_type;
+    case MixId::Q5_K_M:
+      return more_bits(i, n) ? T::Q6_K : mix.base_type;
+    case MixId::Q4_K_S:
+      return i < n / 8 ? T::Q5_K : mix.base_type;
+    default:
+      return mix.base_type;
   }
 }
 
 TensorType attn_output_rule(const NamedMix& mix) {
   switch (mix.id) {
-    case MixId::Q2_K: return T::Q3_K;
-    case MixId::Q3_K_M: return T::Q4_K;
-    case MixId::Q3_K_L: return T::Q5_K;
-    default: return mix.base_type;
+    case MixId::Q2_K:
+      return T::Q3_K;
+    case MixId::Q3_K_M:
+      return T::Q4_K;
+    case MixId::Q3_K_L:
+      return T::Q5_K;
+    default:
+      return mix.base_type;
   }
 }
 
@@ -142,12 +161,17 @@ TensorRole tensor_role(std::string_view name) {
 TensorType mix_rule_type(const NamedMix& mix, const MixRuleInput& input) {
   if (!type_traits(mix.base_type).is_quantized) return mix.base_type;
   switch (input.role) {
-    case TensorRole::output: return output_rule(mix, input);
-    case TensorRole::attn_v: return attn_v_rule(mix, input);
-    case TensorRole::ffn_down: return ffn_down_rule(mix, input);
-    case TensorRole::attn_output: return attn_output_rule(mix);
+    case TensorRole::output:
+      return output_rule(mix, input);
+    case TensorRole::attn_v:
+      return attn_v_rule(mix, input);
+    case TensorRole::ffn_down:
+      return ffn_down_rule(mix, input);
+    case TensorRole::attn_output:
+      return attn_output_rule(mix);
     case TensorRole::token_embedding:
-    case TensorRole::other: return mix.base_type;
+    case TensorRole::other:
+      return mix.base_type;
   }
   return mix.base_type;
 }

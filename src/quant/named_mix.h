@@ -27,13 +27,31 @@
 
 namespace lowbit {
 
-enum class MixId { F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K };
+enum class MixId {
+  F32,
+  F16,
+  BF16,
+  Q8_0,
+  Q4_0,
+  Q4_1,
+  Q5_0,
+  Q5_1,
+  Q2_K,
+  Q3_K_S,
+  Q3_K_M,
+  Q3_K_L,
+  Q4_K_S,
+  Q4_K_M,
+  Q5_K_S,
+  Q5_K_M,
+  Q6_K
+};
 
 struct NamedMix {
   MixId id;
-  const char* name;        // as llama-quantize spells it: "Q4_K_M"
-  TensorType base_type;    // what every quantized tensor gets unless a rule says otherwise
-  uint32_t file_type;      // general.file_type llama.cpp writes (its LLAMA_FTYPE_* number)
+  const char* name;      // as llama-quantize spells it: "Q4_K_M"
+  TensorType base_type;  // what every quantized tensor gets unless a rule says otherwise
+  uint32_t file_type;    // general.file_type llama.cpp writes (its LLAMA_FTYPE_* number)
   const char* description;
 };
 

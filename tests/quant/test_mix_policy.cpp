@@ -1,19 +1,18 @@
 // Named mixes against llama-quantize's own choices (testdata/ggml: stories260K_type_choices.json from
 // --dry-run, and every tensor's type in manifest.json), then the rules and options those runs do not
 // reach, on LLaMA-shaped tensor lists with hand-derived expectations.
-#include "quant/mix_policy.h"
-
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <tuple>
 
 #include "core/error.h"
 #include "formats/type_traits.h"
+#include "quant/mix_policy.h"
 
 namespace lowbit {
 namespace {
@@ -171,16 +170,16 @@ std::vector<TensorTypeRequest> llama_tensors(int64_t n_layers, bool with_output 
   if (with_output) tensors.push_back({"output.weight", {512, dim}});
   for (int64_t i = 0; i < n_layers; ++i) {
     const std::string blk = "blk." + std::to_string(i) + ".";
-    for (const auto& [role, shape] : std::vector<std::pair<std::string, std::vector<int64_t>>>{
-             {"attn_norm", {dim}},
-             {"attn_q", {dim, dim}},
-             {"attn_k", {dim / 2, dim}},
-             {"attn_v", {dim / 2, dim}},
-             {"attn_output", {dim, dim}},
-             {"ffn_norm", {dim}},
-             {"ffn_gate", {ff, dim}},
-             {"ffn_up", {ff, dim}},
-             {"ffn_down", {dim, ff}}}) {
+    for (const auto& [role, shape] :
+         std::vector<std::pair<std::string, std::vector<int64_t>>>{{"attn_norm", {dim}},
+                                                                   {"attn_q", {dim, dim}},
+                                                                   {"attn_k", {dim / 2, dim}},
+                                                                   {"attn_v", {dim / 2, dim}},
+                                                                   {"attn_output", {dim, dim}},
+                                                                   {"ffn_norm", {dim}},
+                                                                   {"ffn_gate", {ff, dim}},
+                                                                   {"ffn_up", {ff, dim}},
+                                                                   {"ffn_down", {dim, ff}}}) {
       tensors.push_back({blk + role + ".weight", shape});
     }
   }
@@ -327,7 +326,8 @@ TEST(MixPolicyOverrides, OverrideTypesFallBackLikeMixTypes) {
   ASSERT_EQ(attn_q.name, "blk.0.attn_q.weight");
   EXPECT_TRUE(attn_q.fell_back());
   EXPECT_EQ(type_name(attn_q.type), "q5_0");
-  EXPECT_EQ(describe_fallback(attn_q), "blk.0.attn_q.weight: rows of 64 elements do not fill q4_K's 256-element blocks; using q5_0");
+  EXPECT_EQ(describe_fallback(attn_q),
+            "blk.0.attn_q.weight: rows of 64 elements do not fill q4_K's 256-element blocks; using q5_0");
   EXPECT_EQ(layer_type(policy, 0, "ffn_up"), "q4_0");
 
   options.tensor_overrides = {{"ffn_down", TensorType::Q4_K}};
@@ -373,7 +373,7 @@ TEST(MixPolicyModes, FloatMixesApplyNoRules) {
 
 TEST(MixPolicyModes, TensorsLlamaCppNeverQuantizes) {
   const std::vector<TensorTypeRequest> tensors = {
-      {"rope_freqs.weight", {32}},          {"blk.0.attn_q.weight", {1, 256}},  {"blk.0.attn_k.weight", {256, 1}},
+      {"rope_freqs.weight", {32}},          {"blk.0.attn_q.weight", {1, 256}}, {"blk.0.attn_k.weight", {256, 1}},
       {"blk.0.attn_norm.weight", {4, 256}}, {"blk.0.attn_q.bias2d", {4, 256}}, {"blk.0.scalar.weight", {}},
   };
   const MixPolicy policy(mix_options("Q4_K_M"), {1, 4, 2}, tensors);
@@ -402,7 +402,9 @@ TEST(MixPolicyModes, UnknownAndDuplicatedTensors) {
             std::string::npos);
   auto tensors = llama_tensors(1);
   tensors.push_back(tensors[3]);
-  EXPECT_NE(error_message([&] { MixPolicy(mix_options("Q8_0"), {1, 4, 2}, tensors); }).find("listed twice"),
+  EXPECT_NE(error_message([&] {
+              MixPolicy(mix_options("Q8_0"), {1, 4, 2}, tensors);
+            }).find("listed twice"),
             std::string::npos);
 }
 
