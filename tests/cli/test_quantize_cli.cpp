@@ -133,9 +133,9 @@ void expect_one_line_error(const std::vector<std::string>& args, const std::stri
 
 TEST(QuantizeCli, ErrorsAreOneLineAndWriteNothing) {
   const std::string source = kData + "stories260K/stories260K.gguf", out = temp_path("error.gguf");
-  expect_one_line_error({"quantize", source, out, "--type", "Q3"}, out, "unknown quantization type Q3");
+  expect_one_line_error({"quantize", source, out, "--type", "Q3"}, out, "unknown quantization mix 'Q3'");
   expect_one_line_error({"quantize", source, out, "--type", "Q4_0"}, out,
-                        "stories260K.gguf: tensor blk.0.ffn_down.weight: rows of 172 elements cannot be stored as q4_0");
+                        "stories260K.gguf: Q4_0: llama.cpp defines no fallback type for these rows: blk.0.ffn_down.weight");
   expect_one_line_error({"quantize", source, "/nonexistent-folder/out.gguf", "--type", "F16"}, "/nonexistent-folder/out.gguf",
                         "/nonexistent-folder/out.gguf");
   const RunResult same = run_lowbit({"quantize", source, source, "--type", "F16"});
