@@ -93,6 +93,9 @@ int run(const RunOptions& o) {
       });
   fmt::print("\n");
   std::fflush(stdout);
+  if (engine.position() >= engine.context() && stats.generated_tokens < o.n_predict) {
+    fmt::print(stderr, "stopped: the context of {} tokens is full (see --ctx)\n", engine.context());
+  }
   fmt::print(stderr, "prompt: {} tokens in {:.3f} s, {:.1f} tokens/s\n", stats.prompt_tokens, stats.prompt_seconds,
              static_cast<double>(stats.prompt_tokens) / std::max(stats.prompt_seconds, 1e-9));
   fmt::print(stderr, "generation: {} tokens in {:.3f} s, {:.1f} tokens/s\n", stats.generated_tokens,
