@@ -18,9 +18,9 @@ void matmul(const TensorView& weight, const float* x, int64_t n_tokens, float* y
 // sum_i a[i] * b[i]
 float dot(const float* a, const float* b, int64_t n);
 
-// Below this many multiply-adds a kernel runs on one thread: waking the OpenMP team costs more than it
-// saves, and far more when the cores are busy with other work (a barrier then waits for a descheduled
-// thread).
-inline constexpr int64_t kMinParallelWork = int64_t{1} << 16;
+// Below this many multiply-adds (about a millisecond on one core) a kernel runs on one thread: waking the
+// OpenMP team costs more than it saves, and far more when the cores are busy with other work (a barrier
+// then waits for a descheduled thread). Small models run single-threaded; large ones split every product.
+inline constexpr int64_t kMinParallelWork = int64_t{1} << 22;
 
 }  // namespace lowbit

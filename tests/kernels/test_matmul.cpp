@@ -11,6 +11,8 @@
 #include "kernels/matmul.h"
 #include "kernels/rows.h"
 
+static_assert(301 * 160 * 100 >= lowbit::kMinParallelWork && 2100 * 2048 >= lowbit::kMinParallelWork);
+
 namespace lowbit {
 namespace {
 
@@ -65,7 +67,9 @@ class MatmulTest : public ::testing::TestWithParam<TensorType> {};
 TEST_P(MatmulTest, MatchesScalarReferenceOnAwkwardShapes) {
   std::mt19937 rng(1234);
   for (Shape shape : {Shape{1, 1, 1}, Shape{1, 1, 3}, Shape{7, 13, 1}, Shape{7, 13, 2}, Shape{33, 172, 1},
-                      Shape{33, 172, 5}, Shape{64, 3, 17}, Shape{5, 1000, 9}, Shape{257, 64, 128}}) {
+                      Shape{33, 172, 5}, Shape{64, 3, 17}, Shape{5, 1000, 9}, Shape{257, 64, 128},
+                      // above kMinParallelWork: the threaded paths
+                      Shape{301, 160, 100}, Shape{2100, 2048, 1}}) {
     SCOPED_TRACE(::testing::Message() << shape.rows << "x" << shape.cols << " tokens " << shape.n_tokens);
     OwnedTensor w = make_tensor(GetParam(), shape.rows, shape.cols, random_values(shape.rows * shape.cols, rng));
     std::vector<float> x = random_values(shape.n_tokens * shape.cols, rng);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/matmul.h"
 #include "kernels/rows.h"
 #include "model/transformer.h"
 #include "tiny_model.h"
@@ -170,6 +171,40 @@ INSTANTIATE_TEST_SUITE_P(Variants, TransformerTest,
                                            Variant{"f16", RopeStyle::kInterleaved, false, false, TensorType::F16},
                                            Variant{"bf16_tied", RopeStyle::kInterleaved, true, false, TensorType::BF16}),
                          [](const auto& info) { return info.param.name; });
+
+// Big enough that attention and the products split across OpenMP threads (kMinParallelWork).
+TEST(Transformer, ThreadedSizesMatchReferenceAndDecode) {
+  ModelConfig c = tiny_config();
+  c.dim = 256;
+  c.hidden_dim = 512;
+  c.n_layers = 1;
+  c.n_heads = 8;
+  c.n_kv_heads = 4;
+  c.head_dim = 32;
+  c.vocab_size = 300;
+  c.context_length = 256;
+  TinyModel model(c, 5);
+  std::vector<int32_t> tokens;
+  for (int i = 0; i < 200; ++i) tokens.push_back((i * 37 + 11) % 300);
+  ASSERT_GE(int64_t{200} * 8 * 200 * 32, kMinParallelWork);  // attention of the prefill
+
+  Transformer engine(model);
+  std::span<const float> logits = engine.forward(tokens, LogitsFor::kAllTokens);
+  const auto expected = reference_logits(model, tokens);
+  double scale = 0.0;
+  for (const auto& row : expected)
+    for (double v : row) scale = std::max(scale, std::fabs(v));
+  for (size_t t = 0; t < tokens.size(); ++t)
+    for (int64_t i = 0; i < c.vocab_size; ++i) ASSERT_NEAR(logits[t * c.vocab_size + i], expected[t][i], 1e-5 * scale);
+
+  const std::vector<float> prefill(logits.begin(), logits.end());
+  engine.reset();
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    std::span<const float> step = engine.forward(std::span(&tokens[t], 1));
+    // Logits reach ~30 here; sgemm and the per-row dot sum 512 products in different orders.
+    for (int64_t i = 0; i < c.vocab_size; ++i) ASSERT_NEAR(step[i], prefill[t * c.vocab_size + i], 3e-5 * scale);
+  }
+}
 
 TEST(Transformer, RejectsBadTokensAndContextOverflow) {
   TinyModel model(tiny_config());
