@@ -12,7 +12,7 @@
 namespace lowbit {
 namespace {
 
-// Rows are independent, so OpenMP splits them; each row is dotted with all tokens while it is hot in cache.
+// One token: a dot product per row; rows are independent, so OpenMP splits them.
 void matmul_f32_single(const float* weight, int64_t rows, int64_t cols, const float* x, float* y) {
 #pragma omp parallel for schedule(static) if (rows * cols >= kMinParallelWork)
   for (int64_t r = 0; r < rows; ++r) y[r] = dot(weight + r * cols, x, cols);
@@ -43,6 +43,7 @@ void matmul_f32_batch(const TensorView& weight, const float* x, int64_t n_tokens
   }
 }
 
+// Each row is converted once and dotted with every token while it is hot in cache.
 void matmul_dequantized(const TensorView& weight, const TypeTraits& traits, const float* x, int64_t n_tokens,
                         float* y) {
   const int64_t rows = weight.rows();
