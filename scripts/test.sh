@@ -6,6 +6,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 install_missing_packages
 cd "$LOWBIT_ROOT"
 jobs="$(nproc)"
+# libgomp spin-waits by default, which slows OpenMP badly whenever anything else runs on the 2 cores.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 
 echo "== Release build and tests"
 build_lowbit build/release

@@ -10,10 +10,10 @@ namespace {
 
 // A file with the given JSON header followed by `data_bytes` bytes numbered 0, 1, 2, ...
 std::vector<uint8_t> make_file(const std::string& json, size_t data_bytes) {
-  std::vector<uint8_t> bytes(8);
+  std::vector<uint8_t> bytes(8 + json.size());
   const uint64_t length = json.size();
   std::memcpy(bytes.data(), &length, 8);
-  bytes.insert(bytes.end(), json.begin(), json.end());
+  std::memcpy(bytes.data() + 8, json.data(), json.size());
   for (size_t i = 0; i < data_bytes; ++i) bytes.push_back(static_cast<uint8_t>(i));
   return bytes;
 }
