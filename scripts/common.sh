@@ -3,7 +3,7 @@
 
 LOWBIT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOWBIT_PACKAGES=(build-essential cmake clang libomp-dev libgtest-dev libbenchmark-dev libcli11-dev
-                 nlohmann-json3-dev libfmt-dev libsentencepiece-dev libopenblas-dev)
+                 nlohmann-json3-dev libfmt-dev libsentencepiece-dev libopenblas-dev python3)
 
 install_missing_packages() {
   local missing=()
