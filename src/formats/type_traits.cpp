@@ -17,9 +17,17 @@
 #include "formats/ggml_q5_k.h"
 #include "formats/ggml_q6_k.h"
 #include "formats/ggml_q8_k.h"
+#include "formats/lowbit_block_common.h"
+#include "formats/lowbit_codebook.h"
+#include "formats/lowbit_fp8.h"
+#include "formats/lowbit_int.h"
 
 namespace lowbit {
 namespace {
+
+constexpr bool kSym = true, kAsym = false;
+using Book = LowbitCodebookFormat::Book;
+using Scale = LowbitCodebookFormat::Scale;
 
 // Block geometry of ggml's types is fixed by the GGUF/ggml specification (bytes per block include the
 // block's scales). ggml's legacy types (Q4_0 ... Q8_1) quantize with ggml's reference rounding, bit
@@ -45,6 +53,52 @@ constexpr std::array kTypeTable = {
     TypeTraits{TensorType::I32, "i32", 1, 4, false, nullptr, nullptr},
     TypeTraits{TensorType::I64, "i64", 1, 8, false, nullptr, nullptr},
     TypeTraits{TensorType::F64, "f64", 1, 8, false, nullptr, nullptr},
+    // lowbit's own formats (ids from kLowbitTypeBase; llama.cpp cannot read them). An id is stored in
+    // files: never renumber a row, append new ones. Offsets 0-35: integer groups (formats/lowbit_int.h),
+    // 64-79: code books (formats/lowbit_codebook.h), 80-95: FP8 (formats/lowbit_fp8.h).
+    lowbit_int_traits<LowbitIntFormat{2, kSym, 32}>(lowbit_type(0), "lb_i2_sym_g32"),
+    lowbit_int_traits<LowbitIntFormat{2, kAsym, 32}>(lowbit_type(1), "lb_i2_asym_g32"),
+    lowbit_int_traits<LowbitIntFormat{3, kSym, 32}>(lowbit_type(2), "lb_i3_sym_g32"),
+    lowbit_int_traits<LowbitIntFormat{3, kAsym, 32}>(lowbit_type(3), "lb_i3_asym_g32"),
+    lowbit_int_traits<LowbitIntFormat{4, kSym, 32}>(lowbit_type(4), "lb_i4_sym_g32"),
+    lowbit_int_traits<LowbitIntFormat{4, kAsym, 32}>(lowbit_type(5), "lb_i4_asym_g32"),
+    lowbit_int_traits<LowbitIntFormat{5, kSym, 32}>(lowbit_type(6), "lb_i5_sym_g32"),
+    lowbit_int_traits<LowbitIntFormat{5, kAsym, 32}>(lowbit_type(7), "lb_i5_asym_g32"),
+    lowbit_int_traits<LowbitIntFormat{6, kSym, 32}>(lowbit_type(8), "lb_i6_sym_g32"),
+    lowbit_int_traits<LowbitIntFormat{6, kAsym, 32}>(lowbit_type(9), "lb_i6_asym_g32"),
+    lowbit_int_traits<LowbitIntFormat{8, kSym, 32}>(lowbit_type(10), "lb_i8_sym_g32"),
+    lowbit_int_traits<LowbitIntFormat{8, kAsym, 32}>(lowbit_type(11), "lb_i8_asym_g32"),
+    lowbit_int_traits<LowbitIntFormat{2, kSym, 64}>(lowbit_type(12), "lb_i2_sym_g64"),
+    lowbit_int_traits<LowbitIntFormat{2, kAsym, 64}>(lowbit_type(13), "lb_i2_asym_g64"),
+    lowbit_int_traits<LowbitIntFormat{3, kSym, 64}>(lowbit_type(14), "lb_i3_sym_g64"),
+    lowbit_int_traits<LowbitIntFormat{3, kAsym, 64}>(lowbit_type(15), "lb_i3_asym_g64"),
+    lowbit_int_traits<LowbitIntFormat{4, kSym, 64}>(lowbit_type(16), "lb_i4_sym_g64"),
+    lowbit_int_traits<LowbitIntFormat{4, kAsym, 64}>(lowbit_type(17), "lb_i4_asym_g64"),
+    lowbit_int_traits<LowbitIntFormat{5, kSym, 64}>(lowbit_type(18), "lb_i5_sym_g64"),
+    lowbit_int_traits<LowbitIntFormat{5, kAsym, 64}>(lowbit_type(19), "lb_i5_asym_g64"),
+    lowbit_int_traits<LowbitIntFormat{6, kSym, 64}>(lowbit_type(20), "lb_i6_sym_g64"),
+    lowbit_int_traits<LowbitIntFormat{6, kAsym, 64}>(lowbit_type(21), "lb_i6_asym_g64"),
+    lowbit_int_traits<LowbitIntFormat{8, kSym, 64}>(lowbit_type(22), "lb_i8_sym_g64"),
+    lowbit_int_traits<LowbitIntFormat{8, kAsym, 64}>(lowbit_type(23), "lb_i8_asym_g64"),
+    lowbit_int_traits<LowbitIntFormat{2, kSym, 128}>(lowbit_type(24), "lb_i2_sym_g128"),
+    lowbit_int_traits<LowbitIntFormat{2, kAsym, 128}>(lowbit_type(25), "lb_i2_asym_g128"),
+    lowbit_int_traits<LowbitIntFormat{3, kSym, 128}>(lowbit_type(26), "lb_i3_sym_g128"),
+    lowbit_int_traits<LowbitIntFormat{3, kAsym, 128}>(lowbit_type(27), "lb_i3_asym_g128"),
+    lowbit_int_traits<LowbitIntFormat{4, kSym, 128}>(lowbit_type(28), "lb_i4_sym_g128"),
+    lowbit_int_traits<LowbitIntFormat{4, kAsym, 128}>(lowbit_type(29), "lb_i4_asym_g128"),
+    lowbit_int_traits<LowbitIntFormat{5, kSym, 128}>(lowbit_type(30), "lb_i5_sym_g128"),
+    lowbit_int_traits<LowbitIntFormat{5, kAsym, 128}>(lowbit_type(31), "lb_i5_asym_g128"),
+    lowbit_int_traits<LowbitIntFormat{6, kSym, 128}>(lowbit_type(32), "lb_i6_sym_g128"),
+    lowbit_int_traits<LowbitIntFormat{6, kAsym, 128}>(lowbit_type(33), "lb_i6_asym_g128"),
+    lowbit_int_traits<LowbitIntFormat{8, kSym, 128}>(lowbit_type(34), "lb_i8_sym_g128"),
+    lowbit_int_traits<LowbitIntFormat{8, kAsym, 128}>(lowbit_type(35), "lb_i8_asym_g128"),
+    lowbit_codebook_traits<LowbitCodebookFormat{Book::NF4, Scale::F32}>(lowbit_type(64), "lb_nf4_g64"),
+    lowbit_codebook_traits<LowbitCodebookFormat{Book::NF4, Scale::F16}>(lowbit_type(65), "lb_nf4_g64_f16"),
+    lowbit_codebook_traits<LowbitCodebookFormat{Book::FP4, Scale::F32}>(lowbit_type(66), "lb_fp4_g64"),
+    lowbit_codebook_traits<LowbitCodebookFormat{Book::FP4, Scale::F16}>(lowbit_type(67), "lb_fp4_g64_f16"),
+    lowbit_codebook_traits<LowbitCodebookFormat{Book::NF4, Scale::DoubleQuantized, 16}>(lowbit_type(68), "lb_nf4_dq"),
+    lowbit_fp8_traits<LowbitFp8Format::E4M3>(lowbit_type(80), "lb_fp8_e4m3_g32"),
+    lowbit_fp8_traits<LowbitFp8Format::E5M2>(lowbit_type(81), "lb_fp8_e5m2_g32"),
 };
 
 }  // namespace
@@ -71,5 +125,7 @@ const TypeTraits& type_traits(TensorType type) {
   if (traits == nullptr) throw_error("unknown tensor type id {}", static_cast<uint32_t>(type));
   return *traits;
 }
+
+std::span<const TypeTraits> all_type_traits() { return kTypeTable; }
 
 }  // namespace lowbit

@@ -3,7 +3,9 @@
 #include <strings.h>
 
 #include <array>
+#include <deque>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "formats/type_traits.h"
@@ -132,6 +134,37 @@ TensorType attn_output_rule(const NamedMix& mix) {
   }
 }
 
+// The type table's lowbit rows, in id order. Their ids lie below kLowbitTypeBase + kLowbitTypeSpan.
+std::vector<const TypeTraits*> lowbit_types() {
+  constexpr uint32_t kLowbitTypeSpan = 1024;
+  std::vector<const TypeTraits*> types;
+  for (uint32_t id = kLowbitTypeBase; id < kLowbitTypeBase + kLowbitTypeSpan; ++id) {
+    if (const TypeTraits* traits = find_type_traits(id)) types.push_back(traits);
+  }
+  return types;
+}
+
+// One mix per lowbit type of the type table, built once.
+const std::deque<NamedMix>& lowbit_type_mixes() {
+  static const std::deque<std::string> descriptions = [] {
+    std::deque<std::string> texts;
+    for (const TypeTraits* traits : lowbit_types()) {
+      texts.push_back(fmt::format("lowbit's {} for every matrix ({:.4g} bits/weight); llama.cpp cannot load it", traits->name,
+                                  traits->bits_per_weight()));
+    }
+    return texts;
+  }();
+  static const std::deque<NamedMix> mixes = [] {
+    std::deque<NamedMix> list;
+    for (const TypeTraits* traits : lowbit_types()) {
+      list.push_back(NamedMix{MixId::LowbitType, traits->name, traits->type, static_cast<uint32_t>(traits->type),
+                              descriptions[list.size()].c_str()});
+    }
+    return list;
+  }();
+  return mixes;
+}
+
 }  // namespace
 
 std::span<const NamedMix> named_mixes() { return kMixes; }
@@ -143,9 +176,12 @@ const NamedMix& find_named_mix(std::string_view name) {
   for (const MixAlias& alias : kAliases) {
     if (equals_ignoring_case(name, alias.alias)) return mix_by_id(alias.mix);
   }
+  for (const NamedMix& mix : lowbit_type_mixes()) {
+    if (equals_ignoring_case(name, mix.name)) return mix;
+  }
   std::string known;
   for (const NamedMix& mix : kMixes) known += fmt::format("{}{}", known.empty() ? "" : ", ", mix.name);
-  throw_error("unknown quantization mix '{}' (known: {})", name, known);
+  throw_error("unknown quantization mix '{}' (known: {}, or a lowbit type such as lb_i4_asym_g32; see README)", name, known);
 }
 
 TensorRole tensor_role(std::string_view name) {
@@ -159,7 +195,7 @@ TensorRole tensor_role(std::string_view name) {
 }
 
 TensorType mix_rule_type(const NamedMix& mix, const MixRuleInput& input) {
-  if (!type_traits(mix.base_type).is_quantized) return mix.base_type;
+  if (!type_traits(mix.base_type).is_quantized || mix.id == MixId::LowbitType) return mix.base_type;
   switch (input.role) {
     case TensorRole::output:
       return output_rule(mix, input);

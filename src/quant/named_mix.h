@@ -44,7 +44,8 @@ enum class MixId {
   Q4_K_M,
   Q5_K_S,
   Q5_K_M,
-  Q6_K
+  Q6_K,
+  LowbitType,  // one of lowbit's own types (formats/lowbit_*.h) for every matrix; see find_named_mix
 };
 
 struct NamedMix {
@@ -58,8 +59,10 @@ struct NamedMix {
 // All mixes: the float ones, the 32-element ones, then the K mixes.
 std::span<const NamedMix> named_mixes();
 
-// Case-insensitive; also takes llama-quantize's aliases Q3_K, Q4_K and Q5_K (for the _M mixes).
-// Throws lowbit::Error listing the known names.
+// Case-insensitive; also takes llama-quantize's aliases Q3_K, Q4_K and Q5_K (for the _M mixes), and
+// the name of any of lowbit's own types ("lb_i4_asym_g32", "lb_nf4_g64"): a mix with that base type
+// and no rules (llama.cpp's rules pick ggml types tuned for its own mixes), whose general.file_type
+// is the type's id. Throws lowbit::Error listing the known names.
 const NamedMix& find_named_mix(std::string_view name);
 
 // The tensor roles the rules tell apart, recognised by llama.cpp's GGUF tensor names.

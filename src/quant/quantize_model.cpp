@@ -17,6 +17,17 @@ namespace {
 
 // llama.cpp's GGML_QNT_VERSION: the revision of the legacy block layouts the file uses.
 constexpr uint32_t kQuantizationVersion = 2;
+// Revision of the block layouts of lowbit's own types (formats/lowbit_*.h), written as
+// lowbit.format_version into files that hold any; a reader of a later layout can refuse older files.
+constexpr uint32_t kLowbitFormatVersion = 1;
+
+// Marks a file holding lowbit-only types: lowbit.format_version and lowbit.types (their names).
+void mark_lowbit_types(GgufWriter& writer, const std::vector<std::string>& type_names) {
+  GgufArray names{GgufValueType::STRING, {}};
+  for (const std::string& name : type_names) names.items.push_back(gguf_string(name));
+  writer.set_metadata("lowbit.format_version", gguf_uint32(kLowbitFormatVersion));
+  writer.set_metadata("lowbit.types", GgufValue{GgufValueType::ARRAY, std::move(names)});
+}
 
 namespace fs = std::filesystem;
 
@@ -172,6 +183,7 @@ QuantizeReport quantize_model(const std::string& input, const std::string& outpu
     }
     total_elements += view.elements();
   }
+  if (!report.lowbit_only_types.empty()) mark_lowbit_types(writer, report.lowbit_only_types);
 
   int64_t elements_done = 0;
   writer.write(output, [&](size_t index, AtomicFile& out) {

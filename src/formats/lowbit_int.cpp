@@ -1,0 +1,91 @@
+#include "formats/lowbit_int.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "formats/bitpack.h"
+#include "formats/lowbit_block_common.h"
+
+namespace lowbit {
+namespace {
+
+struct CodeRange {
+  int qmin;
+  int qmax;
+};
+
+CodeRange signed_code_range(int bits) { return {-(1 << (bits - 1)), (1 << (bits - 1)) - 1}; }
+
+struct GroupParams {
+  float scale;
+  int zero;
+};
+
+// quant/linear.cpp's params_for_range for the min-max range and FP16 scales.
+GroupParams min_max_params(const float* x, int64_t n, bool symmetric, CodeRange codes) {
+  const auto [min_it, max_it] = std::minmax_element(x, x + n);
+  float lo = *min_it, hi = *max_it;
+  if (symmetric) {
+    const float absmax = std::max(std::abs(lo), std::abs(hi));
+    return {round_scale_to_f16(absmax / static_cast<float>(codes.qmax)), 0};
+  }
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  const auto exact_scale = static_cast<float>((static_cast<double>(hi) - lo) / (codes.qmax - codes.qmin));
+  const float scale = round_scale_to_f16(exact_scale);
+  if (scale == 0.0f) return {scale, codes.qmin};
+  const float zero = std::nearbyint(static_cast<float>(codes.qmin) - lo / scale);
+  return {scale, static_cast<int>(std::clamp(zero, static_cast<float>(codes.qmin), static_cast<float>(codes.qmax)))};
+}
+
+// round(clamp(r / S + Z, qmin, qmax)), ties to even, as quant/linear.cpp's quantize_value.
+uint8_t code_of(float r, float inverse_scale, float zero, CodeRange codes) {
+  const float x = std::clamp(r * inverse_scale + zero, static_cast<float>(codes.qmin), static_cast<float>(codes.qmax));
+  return static_cast<uint8_t>(std::nearbyint(x) - static_cast<float>(codes.qmin));
+}
+
+}  // namespace
+
+void quantize_row_lowbit_int(LowbitIntFormat f, const float* src, void* dst, int64_t n) {
+  const CodeRange codes = signed_code_range(f.bits);
+  const size_t code_bytes = static_cast<size_t>(f.group * f.bits / 8);
+  auto* out = static_cast<uint8_t*>(dst);
+  std::vector<float> group(static_cast<size_t>(f.group));          // [group] finite copy of the inputs
+  std::vector<uint8_t> element_codes(static_cast<size_t>(f.group));  // [group] q - qmin
+  for (int64_t first = 0; first < n; first += f.group) {
+    std::transform(src + first, src + first + f.group, group.begin(), [](float r) { return std::isfinite(r) ? r : 0.0f; });
+    const GroupParams params = min_max_params(group.data(), f.group, f.symmetric, codes);
+    const float inverse_scale = params.scale == 0.0f ? 0.0f : 1.0f / params.scale;
+    for (size_t i = 0; i < group.size(); ++i) {
+      element_codes[i] = code_of(group[i], inverse_scale, static_cast<float>(params.zero), codes);
+    }
+    store_f16(out, params.scale);
+    out += 2;
+    if (!f.symmetric) *out++ = static_cast<uint8_t>(params.zero - codes.qmin);
+    const std::vector<uint8_t> packed = pack_bits(element_codes, f.bits);
+    std::copy(packed.begin(), packed.end(), out);
+    out += code_bytes;
+  }
+}
+
+void dequantize_row_lowbit_int(LowbitIntFormat f, const void* src, float* dst, int64_t n) {
+  const CodeRange codes = signed_code_range(f.bits);
+  const size_t code_bytes = static_cast<size_t>(f.group * f.bits / 8);
+  const auto* in = static_cast<const uint8_t*>(src);
+  uint8_t element_codes[256];  // unpacked in chunks of up to 256 codes
+  for (int64_t first = 0; first < n; first += f.group) {
+    const float scale = load_f16(in);
+    in += 2;
+    // code - (Z - qmin) == q - Z
+    const int offset = f.symmetric ? -codes.qmin : *in++;
+    for (int64_t done = 0; done < f.group; done += 256) {
+      const auto count = static_cast<size_t>(std::min<int64_t>(256, f.group - done));
+      unpack_bits({in + done * f.bits / 8, count * static_cast<size_t>(f.bits) / 8}, f.bits, {element_codes, count});
+      for (size_t i = 0; i < count; ++i) dst[first + done + static_cast<int64_t>(i)] = scale * static_cast<float>(element_codes[i] - offset);
+    }
+    in += code_bytes;
+  }
+}
+
+}  // namespace lowbit
