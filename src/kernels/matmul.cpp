@@ -3,10 +3,13 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
+#include "kernels/dot_kernels.h"
 #include "kernels/rows.h"
 
 namespace lowbit {
@@ -61,6 +64,47 @@ void matmul_dequantized(const TensorView& weight, const TypeTraits& traits, cons
   }
 }
 
+// Prefill tiles: a thread's rows are taken kRowTile at a time and dotted with kTokenTile tokens at a
+// time, so the tile's weight rows stay in L1/L2 while the token tile's activations stream from L2.
+constexpr int64_t kRowTile = 16;
+constexpr int64_t kTokenTile = 64;
+
+// The packed weights times activations quantized (when the kernel wants them so) once per token.
+void matmul_packed(const TensorView& weight, const TypeTraits& traits, const DotKernel& kernel, const float* x,
+                   int64_t n_tokens, float* y) {
+  const int64_t rows = weight.rows();
+  const int64_t cols = weight.cols();
+  const size_t row_bytes = traits.row_bytes(cols);
+  const auto* base = static_cast<const uint8_t*>(weight.data);
+
+  // Every weight type's activation format has the weight's block size, so cols fits it too.
+  const auto* activations = reinterpret_cast<const uint8_t*>(x);
+  size_t activation_row_bytes = static_cast<size_t>(cols) * sizeof(float);
+  std::vector<uint8_t> quantized;  // [n_tokens][activation_row_bytes]
+  if (kernel.quantize_activation != nullptr) {
+    activation_row_bytes = type_traits(kernel.activation_type).row_bytes(cols);
+    quantized.resize(static_cast<size_t>(n_tokens) * activation_row_bytes);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      kernel.quantize_activation(x + t * cols, quantized.data() + static_cast<size_t>(t) * activation_row_bytes, cols);
+    }
+    activations = quantized.data();
+  }
+
+#pragma omp parallel for schedule(static) if (rows * cols * n_tokens >= kMinParallelWork)
+  for (int64_t row_tile = 0; row_tile < rows; row_tile += kRowTile) {
+    const int64_t row_end = std::min(rows, row_tile + kRowTile);
+    for (int64_t token_tile = 0; token_tile < n_tokens; token_tile += kTokenTile) {
+      const int64_t token_end = std::min(n_tokens, token_tile + kTokenTile);
+      for (int64_t r = row_tile; r < row_end; ++r) {
+        const uint8_t* w = base + static_cast<size_t>(r) * row_bytes;
+        for (int64_t t = token_tile; t < token_end; ++t) {
+          y[t * rows + r] = kernel.dot(cols, w, activations + static_cast<size_t>(t) * activation_row_bytes);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 float dot(const float* a, const float* b, int64_t n) {
@@ -79,6 +123,10 @@ void matmul(const TensorView& weight, const float* x, int64_t n_tokens, float* y
     } else {
       matmul_f32_batch(weight, x, n_tokens, y);
     }
+    return;
+  }
+  if (const DotKernel* kernel = find_dot_kernel(weight.type, active_cpu_level())) {
+    matmul_packed(weight, traits, *kernel, x, n_tokens, y);
     return;
   }
   matmul_dequantized(weight, traits, x, n_tokens, y);

@@ -1,0 +1,70 @@
+#include "core/cpu_features.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace lowbit {
+namespace {
+
+CpuFeatures detect_cpu_features() {
+  CpuFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
+  // libgcc's checks include the OS's XSAVE state (xgetbv), so a feature reported here is usable.
+  __builtin_cpu_init();
+  f.avx2 = __builtin_cpu_supports("avx2");
+  f.fma = __builtin_cpu_supports("fma");
+  f.f16c = __builtin_cpu_supports("f16c");
+  f.avx512f = __builtin_cpu_supports("avx512f");
+  f.avx512bw = __builtin_cpu_supports("avx512bw");
+  f.avx512vl = __builtin_cpu_supports("avx512vl");
+  f.avx512_vnni = __builtin_cpu_supports("avx512vnni");
+  f.avx_vnni = __builtin_cpu_supports("avxvnni");
+  f.avx512_bf16 = __builtin_cpu_supports("avx512bf16");
+#endif
+  return f;
+}
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = detect_cpu_features();
+  return features;
+}
+
+CpuLevel supported_cpu_level(const CpuFeatures& f) {
+  if (!(f.avx2 && f.fma && f.f16c)) return CpuLevel::scalar;
+  if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512_vnni)) return CpuLevel::avx2;
+  return CpuLevel::avx512;
+}
+
+const char* cpu_level_name(CpuLevel level) {
+  switch (level) {
+    case CpuLevel::scalar: return "scalar";
+    case CpuLevel::avx2: return "avx2";
+    case CpuLevel::avx512: return "avx512";
+  }
+  return "unknown";
+}
+
+CpuLevel parse_cpu_level(const char* text) {
+  const std::string_view value(text);
+  for (CpuLevel level : {CpuLevel::scalar, CpuLevel::avx2, CpuLevel::avx512}) {
+    if (value == cpu_level_name(level)) return level;
+  }
+  throw_error("LOWBIT_CPU={}: expected scalar, avx2 or avx512", value);
+}
+
+CpuLevel active_cpu_level() {
+  static const CpuLevel level = [] {
+    const CpuLevel best = supported_cpu_level(cpu_features());
+    const char* requested = std::getenv("LOWBIT_CPU");
+    if (requested == nullptr || *requested == '\0') return best;
+    return std::min(best, parse_cpu_level(requested));
+  }();
+  return level;
+}
+
+}  // namespace lowbit

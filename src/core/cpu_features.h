@@ -1,0 +1,35 @@
+// Which SIMD instruction sets this CPU (and its OS) supports, and which kernel level to run. The
+// library is compiled for baseline x86-64; only the per-ISA kernel files use wider instructions, and
+// they run only when the level chosen here allows it.
+#pragma once
+
+namespace lowbit {
+
+struct CpuFeatures {
+  bool avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false;
+  bool avx512_vnni = false, avx_vnni = false, avx512_bf16 = false;
+};
+
+// Detected once (cpuid, with the OS's register-state support), then cached.
+const CpuFeatures& cpu_features();
+
+// Kernel levels, each a superset of the one before:
+//   avx2   = AVX2 + FMA + F16C
+//   avx512 = avx2 + AVX-512 F/BW/VL/VNNI
+enum class CpuLevel { scalar = 0, avx2 = 1, avx512 = 2 };
+
+// The best level `features` supports.
+CpuLevel supported_cpu_level(const CpuFeatures& features);
+
+// The level the kernels use: the best this CPU supports, lowered by the environment variable
+// LOWBIT_CPU=scalar|avx2|avx512 (a level above the CPU's is capped to it). Read once, then cached.
+// Throws lowbit::Error naming the variable when its value is none of those.
+CpuLevel active_cpu_level();
+
+const char* cpu_level_name(CpuLevel level);
+
+// LOWBIT_CPU's value parsed; throws lowbit::Error for any other text.
+CpuLevel parse_cpu_level(const char* text);
+
+}  // namespace lowbit

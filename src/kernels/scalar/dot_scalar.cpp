@@ -1,0 +1,127 @@
+// The reference dot products: plain integer arithmetic on the packed blocks, with the same activation
+// quantization as the SIMD levels, so those can be checked against these on any data.
+#include <cstdint>
+
+#include "core/half.h"
+#include "formats/ggml_k_layout.h"
+#include "formats/ggml_q4_0.h"
+#include "formats/ggml_q4_k.h"
+#include "formats/ggml_q6_k.h"
+#include "formats/ggml_q8_0.h"
+#include "formats/ggml_q8_k.h"
+#include "kernels/dot_kernels.h"
+
+namespace lowbit {
+namespace {
+
+float dot_q8_0_q8_0(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const BlockQ8_0*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_0*>(activation_row);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    int32_t block_sum = 0;
+    for (int j = 0; j < 32; ++j) block_sum += w[b].qs[j] * a[b].qs[j];
+    sum += fp16_to_fp32(w[b].d) * fp16_to_fp32(a[b].d) * static_cast<float>(block_sum);
+  }
+  return sum;
+}
+
+float dot_q4_0_q8_0(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const BlockQ4_0*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_0*>(activation_row);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    int32_t block_sum = 0;
+    for (int j = 0; j < 16; ++j) {
+      block_sum += ((w[b].qs[j] & 15) - 8) * a[b].qs[j];
+      block_sum += ((w[b].qs[j] >> 4) - 8) * a[b].qs[j + 16];
+    }
+    sum += fp16_to_fp32(w[b].d) * fp16_to_fp32(a[b].d) * static_cast<float>(block_sum);
+  }
+  return sum;
+}
+
+// Per super-block: d * sum_s scale_s * (q . a)_s - dmin * sum_s min_s * (sum of a over s).
+float dot_q4_k_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const BlockQ4_K*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_K*>(activation_row);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    int32_t scaled = 0, mins = 0;
+    for (int s = 0; s < 8; ++s) {
+      const ScaleMinCodes codes = unpack_scale_min_6bit(w[b].scales, s);
+      int32_t sub_sum = 0;
+      for (int e = 32 * s; e < 32 * s + 32; ++e) {
+        sub_sum += ((w[b].qs[nibble_byte(e)] >> nibble_shift(e)) & 15) * a[b].qs[e];
+      }
+      scaled += codes.scale * sub_sum;
+      mins += codes.min * (a[b].bsums[2 * s] + a[b].bsums[2 * s + 1]);
+    }
+    sum += a[b].d * (fp16_to_fp32(w[b].d) * static_cast<float>(scaled) -
+                     fp16_to_fp32(w[b].dmin) * static_cast<float>(mins));
+  }
+  return sum;
+}
+
+// Element e's 6-bit code, placed as described in ggml_q6_k.h.
+int q6_k_code(const BlockQ6_K& block, int e) {
+  const int half = e / 128, k = (e % 128) / 32, l = e % 32;
+  const int low = (block.ql[64 * half + l + 32 * (k % 2)] >> (4 * (k / 2))) & 15;
+  const int high = (block.qh[32 * half + l] >> (2 * k)) & 3;
+  return low | (high << 4);
+}
+
+float dot_q6_k_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const BlockQ6_K*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_K*>(activation_row);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    int32_t scaled = 0;
+    for (int s = 0; s < 16; ++s) {
+      int32_t sub_sum = 0;
+      for (int e = 16 * s; e < 16 * s + 16; ++e) sub_sum += (q6_k_code(w[b], e) - 32) * a[b].qs[e];
+      scaled += w[b].scales[s] * sub_sum;
+    }
+    sum += a[b].d * fp16_to_fp32(w[b].d) * static_cast<float>(scaled);
+  }
+  return sum;
+}
+
+float dot_f16_f32(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const uint16_t*>(weight_row);
+  const auto* a = static_cast<const float*>(activation_row);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += fp16_to_fp32(w[i]) * a[i];
+  return sum;
+}
+
+float dot_bf16_f32(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const uint16_t*>(weight_row);
+  const auto* a = static_cast<const float*>(activation_row);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sum += bf16_to_fp32(w[i]) * a[i];
+  return sum;
+}
+
+constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q8_0_q8_0};
+constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q4_0_q8_0};
+constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_q4_k_q8_k};
+constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_q6_k_q8_k};
+constexpr DotKernel kF16{TensorType::F32, nullptr, dot_f16_f32};
+constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_bf16_f32};
+
+}  // namespace
+
+const DotKernel* find_dot_kernel_scalar(TensorType weight) {
+  switch (weight) {
+    case TensorType::Q8_0: return &kQ8_0;
+    case TensorType::Q4_0: return &kQ4_0;
+    case TensorType::Q4_K: return &kQ4_K;
+    case TensorType::Q6_K: return &kQ6_K;
+    case TensorType::F16: return &kF16;
+    case TensorType::BF16: return &kBF16;
+    default: return nullptr;
+  }
+}
+
+}  // namespace lowbit

@@ -1,0 +1,209 @@
+// The x86 SIMD dot products, written once on 256-bit vectors and compiled twice: by kernels/avx2/
+// (AVX2 + FMA + F16C: the u8 x s8 products go through maddubs + madd) and by kernels/avx512/ (AVX-512
+// VL + VNNI: the same code, each u8 x s8 product-sum one vpdpbusd). Include only from those two files;
+// everything here has internal linkage so that the two compilations never merge into one copy.
+//
+// Nothing here calls an inline function of a shared header: the linker keeps one copy of such a
+// function, and the copy compiled with wide instructions could end up in baseline code.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "formats/ggml_q4_0.h"
+#include "formats/ggml_q4_k.h"
+#include "formats/ggml_q6_k.h"
+#include "formats/ggml_q8_0.h"
+#include "formats/ggml_q8_k.h"
+#include "kernels/dot_kernels.h"
+
+namespace lowbit {
+namespace {
+
+// Eight int32 lanes, lane i = sum of u[4i + k] * s[4i + k] over k < 4 (u unsigned, s signed bytes).
+// maddubs saturates its 16-bit pair sums; every caller keeps u * s pairs within int16 (u <= 128 with
+// |s| <= 127, or u <= 63).
+inline __m256i dot_u8_s8(__m256i u, __m256i s) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+// Lanes of a . b for signed bytes a, b with a != -128: |a| times b with a's sign moved onto b.
+inline __m256i dot_s8_s8(__m256i a, __m256i b) { return dot_u8_s8(_mm256_abs_epi8(a), _mm256_sign_epi8(b, a)); }
+
+inline float horizontal_sum(__m256 v) {
+  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+  return _mm_cvtss_f32(sum);
+}
+
+inline float half_to_float(uint16_t bits) { return _cvtsh_ss(bits); }
+
+// The 32 nibbles of 16 bytes as bytes: low nibbles in bytes 0-15, high nibbles in bytes 16-31.
+inline __m256i unpack_nibbles_16(const uint8_t* bytes) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes));
+  const __m128i low_mask = _mm_set1_epi8(15);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low_mask), _mm_and_si128(packed, low_mask));
+}
+
+inline __m256i load_256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+float dot_q8_0_q8_0(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const BlockQ8_0*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_0*>(activation_row);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const __m256i products = dot_s8_s8(load_256(w[b].qs), load_256(a[b].qs));
+    const __m256 scale = _mm256_set1_ps(half_to_float(w[b].d) * half_to_float(a[b].d));
+    acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(products), acc);
+  }
+  return horizontal_sum(acc);
+}
+
+float dot_q4_0_q8_0(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const BlockQ4_0*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_0*>(activation_row);
+  const __m256i offset = _mm256_set1_epi8(8);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const __m256i q = _mm256_sub_epi8(unpack_nibbles_16(w[b].qs), offset);  // [-8, 7]
+    const __m256i products = dot_s8_s8(q, load_256(a[b].qs));
+    const __m256 scale = _mm256_set1_ps(half_to_float(w[b].d) * half_to_float(a[b].d));
+    acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(products), acc);
+  }
+  return horizontal_sum(acc);
+}
+
+// Q4_K/Q5_K's 6-bit scale and min codes of sub-block j (layout in formats/ggml_k_layout.h).
+inline void unpack_scale_min_codes(const uint8_t* packed, int32_t* scale, int32_t* min) {
+  for (int j = 0; j < 4; ++j) {
+    scale[j] = packed[j] & 63;
+    min[j] = packed[j + 4] & 63;
+    scale[j + 4] = (packed[j + 8] & 15) | ((packed[j] >> 6) << 4);
+    min[j + 4] = (packed[j + 8] >> 4) | ((packed[j + 4] >> 6) << 4);
+  }
+}
+
+float dot_q4_k_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const BlockQ4_K*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_K*>(activation_row);
+  const __m256i low_mask = _mm256_set1_epi8(15);
+  float sum = 0.0f;
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 256; ++b) {
+    int32_t scale[8], min[8];
+    unpack_scale_min_codes(w[b].scales, scale, min);
+    int32_t mins = 0;
+    for (int s = 0; s < 8; ++s) mins += min[s] * (a[b].bsums[2 * s] + a[b].bsums[2 * s + 1]);
+    __m256i scaled = _mm256_setzero_si256();
+    // Each 32 bytes of qs hold sub-block 2k in the low nibbles and 2k + 1 in the high ones.
+    for (int k = 0; k < 4; ++k) {
+      const __m256i packed = load_256(w[b].qs + 32 * k);
+      const __m256i low = _mm256_and_si256(packed, low_mask);
+      const __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
+      const __m256i p_low = dot_u8_s8(low, load_256(a[b].qs + 64 * k));
+      const __m256i p_high = dot_u8_s8(high, load_256(a[b].qs + 64 * k + 32));
+      scaled = _mm256_add_epi32(scaled, _mm256_mullo_epi32(p_low, _mm256_set1_epi32(scale[2 * k])));
+      scaled = _mm256_add_epi32(scaled, _mm256_mullo_epi32(p_high, _mm256_set1_epi32(scale[2 * k + 1])));
+    }
+    const float d = a[b].d * half_to_float(w[b].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(scaled), acc);
+    sum -= a[b].d * half_to_float(w[b].dmin) * static_cast<float>(mins);
+  }
+  return sum + horizontal_sum(acc);
+}
+
+// Codes are stored as q + 32 in [0, 63]: the unsigned codes are dotted directly and 32 * (sum of the
+// activations), which Q8_K keeps per 16 values, taken off per sub-block.
+float dot_q6_k_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const BlockQ6_K*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_K*>(activation_row);
+  const __m256i low_mask = _mm256_set1_epi8(15);
+  const __m256i two_bits = _mm256_set1_epi8(3);
+  float sum = 0.0f;
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 256; ++b) {
+    const int8_t* scales = w[b].scales;
+    int32_t offset = 0;
+    for (int s = 0; s < 16; ++s) offset += scales[s] * a[b].bsums[s];
+    __m256i scaled = _mm256_setzero_si256();
+    for (int half = 0; half < 2; ++half) {
+      const __m256i low_0 = load_256(w[b].ql + 64 * half);
+      const __m256i low_1 = load_256(w[b].ql + 64 * half + 32);
+      const __m256i high = load_256(w[b].qh + 32 * half);
+      // Element l + 32k of the half: low bits from low_{k%2} (nibble k/2), top bits from high at 2k.
+      for (int k = 0; k < 4; ++k) {
+        const __m256i low_src = (k % 2 == 0) ? low_0 : low_1;
+        const __m256i low = _mm256_and_si256(k < 2 ? low_src : _mm256_srli_epi16(low_src, 4), low_mask);
+        const __m256i top = _mm256_and_si256(_mm256_srli_epi16(high, 2 * k), two_bits);
+        const __m256i code = _mm256_or_si256(low, _mm256_slli_epi16(top, 4));
+        const __m256i products = dot_u8_s8(code, load_256(a[b].qs + 128 * half + 32 * k));
+        // Lanes 0-3 hold sub-block 8 half + 2k, lanes 4-7 the next one.
+        const int sub = 8 * half + 2 * k;
+        const __m256i scale = _mm256_set_m128i(_mm_set1_epi32(scales[sub + 1]), _mm_set1_epi32(scales[sub]));
+        scaled = _mm256_add_epi32(scaled, _mm256_mullo_epi32(products, scale));
+      }
+    }
+    const float d = a[b].d * half_to_float(w[b].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(scaled), acc);
+    sum -= d * 32.0f * static_cast<float>(offset);
+  }
+  return sum + horizontal_sum(acc);
+}
+
+// 16-bit float rows (F16 or BF16) times F32, 32 values per step in four independent accumulators.
+template <__m256 (*load_8)(const uint16_t*), float (*to_float)(uint16_t)>
+float dot_16bit_f32(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const uint16_t*>(weight_row);
+  const auto* a = static_cast<const float*>(activation_row);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    for (int k = 0; k < 4; ++k) {
+      acc[k] = _mm256_fmadd_ps(load_8(w + i + 8 * k), _mm256_loadu_ps(a + i + 8 * k), acc[k]);
+    }
+  }
+  for (; i + 8 <= n; i += 8) acc[0] = _mm256_fmadd_ps(load_8(w + i), _mm256_loadu_ps(a + i), acc[0]);
+  float sum = horizontal_sum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+  for (; i < n; ++i) sum += to_float(w[i]) * a[i];
+  return sum;
+}
+
+inline __m256 load_8_f16(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+// BF16 is the top half of an F32: widening each value and shifting it up is exact.
+inline __m256 load_8_bf16(const uint16_t* p) {
+  const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+inline float bf16_bits_to_float(uint16_t bits) {
+  return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(bits) << 16)));
+}
+
+constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q8_0_q8_0};
+constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q4_0_q8_0};
+constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_q4_k_q8_k};
+constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_q6_k_q8_k};
+constexpr DotKernel kF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_f16, half_to_float>};
+constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_bf16, bf16_bits_to_float>};
+
+const DotKernel* find_x86_dot_kernel(TensorType weight) {
+  switch (weight) {
+    case TensorType::Q8_0: return &kQ8_0;
+    case TensorType::Q4_0: return &kQ4_0;
+    case TensorType::Q4_K: return &kQ4_K;
+    case TensorType::Q6_K: return &kQ6_K;
+    case TensorType::F16: return &kF16;
+    case TensorType::BF16: return &kBF16;
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+}  // namespace lowbit

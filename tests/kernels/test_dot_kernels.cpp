@@ -1,0 +1,204 @@
+// The SIMD dot products against the scalar reference (same activation quantization), and the packed
+// matrix product against the F32 product of the dequantized weights.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/error.h"
+#include "formats/type_traits.h"
+#include "kernels/dot_kernels.h"
+#include "kernels/matmul.h"
+#include "kernels/rows.h"
+
+namespace lowbit {
+namespace {
+
+const TensorType kFastTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K,
+                                 TensorType::Q6_K, TensorType::F16,  TensorType::BF16};
+
+std::vector<float> random_values(int64_t n, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& value : v) value = dist(rng);
+  return v;
+}
+
+// Rows of `type`: random values with a spread of row scales, as real weights have.
+std::vector<uint8_t> quantize_rows(TensorType type, int64_t rows, int64_t cols, std::mt19937& rng) {
+  const TypeTraits& traits = type_traits(type);
+  std::vector<float> values = random_values(rows * cols, rng);
+  std::uniform_real_distribution<float> scale(0.01f, 2.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float s = scale(rng);
+    for (int64_t c = 0; c < cols; ++c) values[r * cols + c] *= s;
+  }
+  std::vector<uint8_t> bytes(static_cast<size_t>(rows) * traits.row_bytes(cols));
+  traits.from_float(values.data(), bytes.data(), rows * cols);
+  return bytes;
+}
+
+// Activations in the kernel's format: [n_tokens][activation row bytes].
+std::vector<uint8_t> prepare_activations(const DotKernel& kernel, const std::vector<float>& x, int64_t cols) {
+  const int64_t n_tokens = static_cast<int64_t>(x.size()) / cols;
+  if (kernel.quantize_activation == nullptr) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(x.data());
+    return std::vector<uint8_t>(bytes, bytes + x.size() * sizeof(float));
+  }
+  const size_t row_bytes = type_traits(kernel.activation_type).row_bytes(cols);
+  std::vector<uint8_t> out(static_cast<size_t>(n_tokens) * row_bytes);
+  for (int64_t t = 0; t < n_tokens; ++t) kernel.quantize_activation(&x[t * cols], &out[t * row_bytes], cols);
+  return out;
+}
+
+// sum |w_i * a_i| of the stored values: the scale of float rounding differences between kernels.
+double magnitude(TensorType weight_type, const DotKernel& kernel, int64_t cols, const uint8_t* w, const uint8_t* a) {
+  std::vector<float> wf(static_cast<size_t>(cols)), af(static_cast<size_t>(cols));
+  type_traits(weight_type).to_float(w, wf.data(), cols);
+  type_traits(kernel.activation_type).to_float(a, af.data(), cols);
+  double sum = 0.0;
+  for (int64_t i = 0; i < cols; ++i) sum += std::fabs(static_cast<double>(wf[i]) * af[i]);
+  return sum;
+}
+
+std::vector<CpuLevel> simd_levels() {
+  std::vector<CpuLevel> levels;
+  const CpuLevel best = supported_cpu_level(cpu_features());
+  if (best >= CpuLevel::avx2) levels.push_back(CpuLevel::avx2);
+  if (best >= CpuLevel::avx512) levels.push_back(CpuLevel::avx512);
+  return levels;
+}
+
+class DotKernelTest : public ::testing::TestWithParam<TensorType> {};
+
+TEST_P(DotKernelTest, ScalarReferenceExistsForEverySimdKernel) {
+  ASSERT_NE(find_dot_kernel(GetParam(), CpuLevel::scalar), nullptr);
+  for (CpuLevel level : {CpuLevel::avx2, CpuLevel::avx512}) {
+    const DotKernel* simd = find_dot_kernel(GetParam(), level);
+    if (simd == nullptr) continue;
+    EXPECT_EQ(simd->activation_type, find_dot_kernel(GetParam(), CpuLevel::scalar)->activation_type);
+  }
+}
+
+TEST_P(DotKernelTest, SimdMatchesScalarReference) {
+  const TensorType type = GetParam();
+  const int64_t block = type_traits(type).block_size == 1 ? 32 : type_traits(type).block_size;
+  const DotKernel& reference = *find_dot_kernel(type, CpuLevel::scalar);
+  std::mt19937 rng(7);
+  for (CpuLevel level : simd_levels()) {
+    const DotKernel* simd = find_dot_kernel(type, level);
+    if (simd == nullptr) continue;
+    // One block, a few, many; float types also lengths that leave a tail for every step size.
+    std::vector<int64_t> lengths = {block, 3 * block, 16 * block};
+    if (type_traits(type).block_size == 1) lengths.insert(lengths.end(), {1, 7, 9, 33, 41, 1000});
+    for (int64_t cols : lengths) {
+      SCOPED_TRACE(::testing::Message() << cpu_level_name(level) << " cols " << cols);
+      const int64_t rows = 3;
+      const std::vector<uint8_t> w = quantize_rows(type, rows, cols, rng);
+      const std::vector<uint8_t> a = prepare_activations(reference, random_values(cols, rng), cols);
+      const size_t row_bytes = type_traits(type).row_bytes(cols);
+      for (int64_t r = 0; r < rows; ++r) {
+        const uint8_t* row = &w[r * row_bytes];
+        const float expected = reference.dot(cols, row, a.data());
+        const float got = simd->dot(cols, row, a.data());
+        EXPECT_NEAR(got, expected, 1e-5 * magnitude(type, reference, cols, row, a.data()) + 1e-6) << "row " << r;
+      }
+    }
+  }
+}
+
+struct Shape {
+  int64_t rows, blocks, n_tokens;
+};
+
+// matmul at the active level (LOWBIT_CPU picks it) equals the scalar reference per output, on shapes
+// that leave partial row and token tiles, and on shapes large enough to run threaded.
+TEST_P(DotKernelTest, MatmulMatchesScalarReferenceOnAwkwardShapes) {
+  const TensorType type = GetParam();
+  const TypeTraits& traits = type_traits(type);
+  const int64_t block = traits.block_size == 1 ? 32 : traits.block_size;
+  const DotKernel& reference = *find_dot_kernel(type, CpuLevel::scalar);
+  std::mt19937 rng(11);
+  for (Shape shape : {Shape{1, 1, 1}, Shape{1, 1, 70}, Shape{17, 1, 1}, Shape{17, 3, 5}, Shape{33, 2, 130},
+                      Shape{1100, 4096 / block, 1}, Shape{301, 1024 / block, 20}}) {
+    const int64_t cols = shape.blocks * block;
+    SCOPED_TRACE(::testing::Message() << shape.rows << "x" << cols << " tokens " << shape.n_tokens);
+    std::vector<uint8_t> w = quantize_rows(type, shape.rows, cols, rng);
+    const TensorView view{"blk.0.ffn_up.weight", type, {shape.rows, cols}, w.data(), w.size()};
+    const std::vector<float> x = random_values(shape.n_tokens * cols, rng);
+    std::vector<float> y(static_cast<size_t>(shape.rows * shape.n_tokens), std::nanf(""));
+    matmul(view, x.data(), shape.n_tokens, y.data());
+
+    const std::vector<uint8_t> a = prepare_activations(reference, x, cols);
+    const size_t a_row_bytes = a.size() / static_cast<size_t>(shape.n_tokens);
+    for (int64_t t = 0; t < shape.n_tokens; ++t) {
+      for (int64_t r = 0; r < shape.rows; ++r) {
+        const uint8_t* row = &w[r * traits.row_bytes(cols)];
+        const uint8_t* act = &a[t * a_row_bytes];
+        const float expected = reference.dot(cols, row, act);
+        ASSERT_NEAR(y[t * shape.rows + r], expected, 1e-5 * magnitude(type, reference, cols, row, act) + 1e-6)
+            << "row " << r << " token " << t;
+      }
+    }
+  }
+}
+
+// Quantizing the activations costs accuracy, but only as much as 8 bits per block allow: the product
+// stays close to the F32 product of the dequantized weights (root-mean-square error / RMS of the result).
+TEST_P(DotKernelTest, QuantizedActivationProductIsCloseToF32Product) {
+  const TensorType type = GetParam();
+  const TypeTraits& traits = type_traits(type);
+  const int64_t cols = 1024, rows = 64, n_tokens = 3;
+  std::mt19937 rng(3);
+  std::vector<uint8_t> w = quantize_rows(type, rows, cols, rng);
+  const TensorView view{"w", type, {rows, cols}, w.data(), w.size()};
+  const std::vector<float> x = random_values(n_tokens * cols, rng);
+  std::vector<float> y(static_cast<size_t>(rows * n_tokens));
+  matmul(view, x.data(), n_tokens, y.data());
+
+  std::vector<float> row(static_cast<size_t>(cols));
+  double error = 0.0, total = 0.0;
+  for (int64_t r = 0; r < rows; ++r) {
+    dequantize_row(view, r, row.data());
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      double exact = 0.0;
+      for (int64_t c = 0; c < cols; ++c) exact += static_cast<double>(row[c]) * x[t * cols + c];
+      error += (y[t * rows + r] - exact) * (y[t * rows + r] - exact);
+      total += exact * exact;
+    }
+  }
+  // Q8_0 activations: about 0.3% per value; Q8_K's 256-value blocks round coarser.
+  const double tolerance = traits.block_size == 1 ? 1e-6 : traits.block_size == 32 ? 0.01 : 0.02;
+  EXPECT_LT(std::sqrt(error / total), tolerance) << traits.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(FastTypes, DotKernelTest, ::testing::ValuesIn(kFastTypes),
+                         [](const auto& info) { return std::string(type_traits(info.param).name); });
+
+TEST(CpuFeatures, LevelNamesParseBackAndOthersAreRejected) {
+  for (CpuLevel level : {CpuLevel::scalar, CpuLevel::avx2, CpuLevel::avx512}) {
+    EXPECT_EQ(parse_cpu_level(cpu_level_name(level)), level);
+  }
+  EXPECT_THROW(parse_cpu_level("sse4"), Error);
+  EXPECT_THROW(parse_cpu_level(""), Error);
+}
+
+TEST(CpuFeatures, LevelNeedsAllOfItsFeatures) {
+  CpuFeatures f;
+  EXPECT_EQ(supported_cpu_level(f), CpuLevel::scalar);
+  f.avx2 = f.fma = true;
+  EXPECT_EQ(supported_cpu_level(f), CpuLevel::scalar);  // no F16C
+  f.f16c = true;
+  EXPECT_EQ(supported_cpu_level(f), CpuLevel::avx2);
+  f.avx512f = f.avx512bw = f.avx512vl = true;
+  EXPECT_EQ(supported_cpu_level(f), CpuLevel::avx2);  // no VNNI
+  f.avx512_vnni = true;
+  EXPECT_EQ(supported_cpu_level(f), CpuLevel::avx512);
+  EXPECT_LE(active_cpu_level(), supported_cpu_level(cpu_features()));
+}
+
+}  // namespace
+}  // namespace lowbit
