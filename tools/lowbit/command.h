@@ -16,6 +16,7 @@ CommandRunner add_quantize_command(CLI::App& app);
 CommandRunner add_run_command(CLI::App& app);
 CommandRunner add_eval_command(CLI::App& app);
 CommandRunner add_bench_command(CLI::App& app);
+CommandRunner add_synth_command(CLI::App& app);
 CommandRunner add_inspect_command(CLI::App& app);
 
 // For sub-commands whose engine is not built yet: they parse --help like the others, then say so.

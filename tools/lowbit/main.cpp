@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
 
   std::vector<std::pair<CLI::App*, CommandRunner>> commands;
   for (auto add : {add_plan_command, add_quantize_command, add_run_command, add_eval_command, add_bench_command,
-                   add_inspect_command}) {
+                   add_synth_command, add_inspect_command}) {
     CommandRunner runner = add(app);
     commands.emplace_back(app.get_subcommands({}).back(), std::move(runner));
   }

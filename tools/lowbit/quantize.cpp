@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <omp.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +12,7 @@
 #include <string>
 
 #include "command.h"
+#include "core/process_memory.h"
 #include "formats/type_traits.h"
 #include "quant/named_mix.h"
 #include "quant/quantize_model.h"
@@ -27,13 +27,6 @@ struct QuantizeCommandOptions {
   int threads = 0;  // 0: OpenMP's default (every core)
   bool json = false;
 };
-
-// Peak resident memory of this process so far (ru_maxrss is in KiB on Linux).
-uint64_t peak_rss_bytes() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
-}
 
 // One status line on a terminal, redrawn at most ten times a second: tensor, overall percentage, ETA.
 class ProgressBar {
@@ -117,7 +110,7 @@ int run_quantize(QuantizeCommandOptions& options) {
   }
   const QuantizeReport report = quantize_model(options.input, options.output, options.quantize);
   if (bar) bar->finish();
-  const uint64_t peak_rss = peak_rss_bytes();
+  const uint64_t peak_rss = peak_resident_bytes();
   for (const std::string& fallback : report.fallbacks) fmt::print(stderr, "lowbit quantize: note: {}\n", fallback);
   if (!report.lowbit_only_types.empty()) {
     fmt::print(stderr, "lowbit quantize: warning: {} holds lowbit-only types ({}); llama.cpp cannot load it\n", report.output,

@@ -3,13 +3,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
 
 #include "command.h"
 #include "core/error.h"
+#include "core/process_memory.h"
 #include "io/model_file.h"
 #include "model/generate.h"
 #include "model/sampler.h"
@@ -33,16 +33,6 @@ struct RunOptions {
   bool seed_given = false;
   bool verbose = false;
 };
-
-// Resident set size of this process (VmRSS in /proc/self/status), in bytes; 0 where unavailable.
-int64_t resident_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // the kernel reports kB
-  }
-  return 0;
-}
 
 void print_config(const ModelFile& model, const Transformer& engine) {
   const ModelConfig& c = model.config();

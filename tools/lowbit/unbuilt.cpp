@@ -20,9 +20,5 @@ CommandRunner add_plan_command(CLI::App& app) {
   return add_unbuilt_command(app, "plan", "Model size, memory, FLOPs, device fit and cost per precision",
                              "the planner (size, memory, FLOPs, cost, precision mix) is not implemented");
 }
-CommandRunner add_bench_command(CLI::App& app) {
-  return add_unbuilt_command(app, "bench", "Prefill/decode speed, memory and bandwidth efficiency",
-                             "the benchmark command is not implemented");
-}
 
 }  // namespace lowbit::cli
