@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "core/tensor.h"
@@ -31,5 +32,6 @@ struct TypeTraits {
 const TypeTraits* find_type_traits(uint32_t type_id);
 const TypeTraits* find_type_traits(std::string_view name);  // case-insensitive
 const TypeTraits& type_traits(TensorType type);              // throws lowbit::Error for an unknown type
+std::span<const TypeTraits> all_type_traits();               // every row, in table order
 
 }  // namespace lowbit

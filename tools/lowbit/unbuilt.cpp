@@ -16,9 +16,4 @@ CommandRunner add_unbuilt_command(CLI::App& app, const std::string& name, const 
   };
 }
 
-CommandRunner add_plan_command(CLI::App& app) {
-  return add_unbuilt_command(app, "plan", "Model size, memory, FLOPs, device fit and cost per precision",
-                             "the planner (size, memory, FLOPs, cost, precision mix) is not implemented");
-}
-
 }  // namespace lowbit::cli
