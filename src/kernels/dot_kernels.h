@@ -4,6 +4,7 @@
 // dot product; float weight types take F32 activations as they are.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "core/cpu_features.h"
@@ -17,7 +18,13 @@ struct DotKernel {
   void (*quantize_activation)(const float* x, void* dst, int64_t n);
   // sum over i < n of w[i] * a[i], w one packed weight row, a one row in activation_type.
   float (*dot)(int64_t n, const void* weight_row, const void* activation_row);
+  // Optional (nullptr: use dot): out[t] = dot(n, weight_row, activations + t * activation_stride) for
+  // t < kTokenGroup, unpacking the weight row once for all the tokens (prefill).
+  void (*dot_token_group)(int64_t n, const void* weight_row, const void* activations, size_t activation_stride,
+                          float* out);
 };
+
+inline constexpr int kTokenGroup = 4;
 
 // The kernel for weight type `weight` at `level` exactly; nullptr where that level has none (the scalar
 // level has a reference for every type any SIMD level covers).

@@ -97,7 +97,16 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
       const int64_t token_end = std::min(n_tokens, token_tile + kTokenTile);
       for (int64_t r = row_tile; r < row_end; ++r) {
         const uint8_t* w = base + static_cast<size_t>(r) * row_bytes;
-        for (int64_t t = token_tile; t < token_end; ++t) {
+        int64_t t = token_tile;
+        if (kernel.dot_token_group != nullptr) {
+          for (; t + kTokenGroup <= token_end; t += kTokenGroup) {
+            float out[kTokenGroup];
+            kernel.dot_token_group(cols, w, activations + static_cast<size_t>(t) * activation_row_bytes,
+                                   activation_row_bytes, out);
+            for (int k = 0; k < kTokenGroup; ++k) y[(t + k) * rows + r] = out[k];
+          }
+        }
+        for (; t < token_end; ++t) {
           y[t * rows + r] = kernel.dot(cols, w, activations + static_cast<size_t>(t) * activation_row_bytes);
         }
       }

@@ -98,13 +98,22 @@ TEST_P(DotKernelTest, SimdMatchesScalarReference) {
       SCOPED_TRACE(::testing::Message() << cpu_level_name(level) << " cols " << cols);
       const int64_t rows = 3;
       const std::vector<uint8_t> w = quantize_rows(type, rows, cols, rng);
-      const std::vector<uint8_t> a = prepare_activations(reference, random_values(cols, rng), cols);
+      const std::vector<uint8_t> a = prepare_activations(reference, random_values(kTokenGroup * cols, rng), cols);
+      const size_t a_row_bytes = a.size() / kTokenGroup;
       const size_t row_bytes = type_traits(type).row_bytes(cols);
       for (int64_t r = 0; r < rows; ++r) {
         const uint8_t* row = &w[r * row_bytes];
-        const float expected = reference.dot(cols, row, a.data());
-        const float got = simd->dot(cols, row, a.data());
-        EXPECT_NEAR(got, expected, 1e-5 * magnitude(type, reference, cols, row, a.data()) + 1e-6) << "row " << r;
+        float group[kTokenGroup];
+        if (simd->dot_token_group != nullptr) simd->dot_token_group(cols, row, a.data(), a_row_bytes, group);
+        for (int t = 0; t < kTokenGroup; ++t) {
+          const uint8_t* act = &a[t * a_row_bytes];
+          const float expected = reference.dot(cols, row, act);
+          const double tolerance = 1e-5 * magnitude(type, reference, cols, row, act) + 1e-6;
+          EXPECT_NEAR(simd->dot(cols, row, act), expected, tolerance) << "row " << r << " token " << t;
+          if (simd->dot_token_group != nullptr) {
+            EXPECT_NEAR(group[t], expected, tolerance) << "token group: row " << r << " token " << t;
+          }
+        }
       }
     }
   }

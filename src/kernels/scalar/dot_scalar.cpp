@@ -103,12 +103,12 @@ float dot_bf16_f32(int64_t n, const void* weight_row, const void* activation_row
   return sum;
 }
 
-constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q8_0_q8_0};
-constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q4_0_q8_0};
-constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_q4_k_q8_k};
-constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_q6_k_q8_k};
-constexpr DotKernel kF16{TensorType::F32, nullptr, dot_f16_f32};
-constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_bf16_f32};
+constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q8_0_q8_0, nullptr};
+constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q4_0_q8_0, nullptr};
+constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_q4_k_q8_k, nullptr};
+constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_q6_k_q8_k, nullptr};
+constexpr DotKernel kF16{TensorType::F32, nullptr, dot_f16_f32, nullptr};
+constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_bf16_f32, nullptr};
 
 }  // namespace
 

@@ -53,30 +53,51 @@ inline __m256i unpack_nibbles_16(const uint8_t* bytes) {
 
 inline __m256i load_256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-float dot_q8_0_q8_0(int64_t n, const void* weight_row, const void* activation_row) {
+// Every integer kernel is written for T activation rows at once (activations[t] = a + t * stride):
+// the weight row is loaded and unpacked once for all of them, and the T accumulators are independent
+// chains, which keeps the FMA unit busy. T = 1 is the plain dot product, T = kTokenGroup the prefill one.
+template <typename Block>
+struct TokenRows {
+  const uint8_t* base;
+  size_t stride;
+  const Block* operator[](int t) const { return reinterpret_cast<const Block*>(base + static_cast<size_t>(t) * stride); }
+};
+
+template <int T>
+void dot_q8_0_q8_0(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
   const auto* w = static_cast<const BlockQ8_0*>(weight_row);
-  const auto* a = static_cast<const BlockQ8_0*>(activation_row);
-  __m256 acc = _mm256_setzero_ps();
+  const TokenRows<BlockQ8_0> a{static_cast<const uint8_t*>(activations), stride};
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / 32; ++b) {
-    const __m256i products = dot_s8_s8(load_256(w[b].qs), load_256(a[b].qs));
-    const __m256 scale = _mm256_set1_ps(half_to_float(w[b].d) * half_to_float(a[b].d));
-    acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(products), acc);
+    const __m256i q = load_256(w[b].qs);
+    const __m256i magnitude = _mm256_abs_epi8(q);
+    const float d = half_to_float(w[b].d);
+    for (int t = 0; t < T; ++t) {
+      const __m256i products = dot_u8_s8(magnitude, _mm256_sign_epi8(load_256(a[t][b].qs), q));
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * half_to_float(a[t][b].d)), _mm256_cvtepi32_ps(products), acc[t]);
+    }
   }
-  return horizontal_sum(acc);
+  for (int t = 0; t < T; ++t) out[t] = horizontal_sum(acc[t]);
 }
 
-float dot_q4_0_q8_0(int64_t n, const void* weight_row, const void* activation_row) {
+template <int T>
+void dot_q4_0_q8_0(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
   const auto* w = static_cast<const BlockQ4_0*>(weight_row);
-  const auto* a = static_cast<const BlockQ8_0*>(activation_row);
+  const TokenRows<BlockQ8_0> a{static_cast<const uint8_t*>(activations), stride};
   const __m256i offset = _mm256_set1_epi8(8);
-  __m256 acc = _mm256_setzero_ps();
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / 32; ++b) {
     const __m256i q = _mm256_sub_epi8(unpack_nibbles_16(w[b].qs), offset);  // [-8, 7]
-    const __m256i products = dot_s8_s8(q, load_256(a[b].qs));
-    const __m256 scale = _mm256_set1_ps(half_to_float(w[b].d) * half_to_float(a[b].d));
-    acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(products), acc);
+    const __m256i magnitude = _mm256_abs_epi8(q);
+    const float d = half_to_float(w[b].d);
+    for (int t = 0; t < T; ++t) {
+      const __m256i products = dot_u8_s8(magnitude, _mm256_sign_epi8(load_256(a[t][b].qs), q));
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * half_to_float(a[t][b].d)), _mm256_cvtepi32_ps(products), acc[t]);
+    }
   }
-  return horizontal_sum(acc);
+  for (int t = 0; t < T; ++t) out[t] = horizontal_sum(acc[t]);
 }
 
 // Q4_K/Q5_K's 6-bit scale and min codes of sub-block j (layout in formats/ggml_k_layout.h).
@@ -89,49 +110,58 @@ inline void unpack_scale_min_codes(const uint8_t* packed, int32_t* scale, int32_
   }
 }
 
-float dot_q4_k_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
+template <int T>
+void dot_q4_k_q8_k(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
   const auto* w = static_cast<const BlockQ4_K*>(weight_row);
-  const auto* a = static_cast<const BlockQ8_K*>(activation_row);
+  const TokenRows<BlockQ8_K> a{static_cast<const uint8_t*>(activations), stride};
   const __m256i low_mask = _mm256_set1_epi8(15);
-  float sum = 0.0f;
-  __m256 acc = _mm256_setzero_ps();
+  float sum[T] = {};
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / 256; ++b) {
     int32_t scale[8], min[8];
     unpack_scale_min_codes(w[b].scales, scale, min);
-    int32_t mins = 0;
-    for (int s = 0; s < 8; ++s) mins += min[s] * (a[b].bsums[2 * s] + a[b].bsums[2 * s + 1]);
-    __m256i scaled = _mm256_setzero_si256();
+    __m256i scaled[T];
+    for (int t = 0; t < T; ++t) scaled[t] = _mm256_setzero_si256();
     // Each 32 bytes of qs hold sub-block 2k in the low nibbles and 2k + 1 in the high ones.
     for (int k = 0; k < 4; ++k) {
       const __m256i packed = load_256(w[b].qs + 32 * k);
       const __m256i low = _mm256_and_si256(packed, low_mask);
       const __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
-      const __m256i p_low = dot_u8_s8(low, load_256(a[b].qs + 64 * k));
-      const __m256i p_high = dot_u8_s8(high, load_256(a[b].qs + 64 * k + 32));
-      scaled = _mm256_add_epi32(scaled, _mm256_mullo_epi32(p_low, _mm256_set1_epi32(scale[2 * k])));
-      scaled = _mm256_add_epi32(scaled, _mm256_mullo_epi32(p_high, _mm256_set1_epi32(scale[2 * k + 1])));
+      const __m256i scale_low = _mm256_set1_epi32(scale[2 * k]), scale_high = _mm256_set1_epi32(scale[2 * k + 1]);
+      for (int t = 0; t < T; ++t) {
+        const __m256i p_low = dot_u8_s8(low, load_256(a[t][b].qs + 64 * k));
+        const __m256i p_high = dot_u8_s8(high, load_256(a[t][b].qs + 64 * k + 32));
+        scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(p_low, scale_low));
+        scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(p_high, scale_high));
+      }
     }
-    const float d = a[b].d * half_to_float(w[b].d);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(scaled), acc);
-    sum -= a[b].d * half_to_float(w[b].dmin) * static_cast<float>(mins);
+    const float d = half_to_float(w[b].d), dmin = half_to_float(w[b].dmin);
+    for (int t = 0; t < T; ++t) {
+      int32_t mins = 0;
+      for (int s = 0; s < 8; ++s) mins += min[s] * (a[t][b].bsums[2 * s] + a[t][b].bsums[2 * s + 1]);
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a[t][b].d * d), _mm256_cvtepi32_ps(scaled[t]), acc[t]);
+      sum[t] -= a[t][b].d * dmin * static_cast<float>(mins);
+    }
   }
-  return sum + horizontal_sum(acc);
+  for (int t = 0; t < T; ++t) out[t] = sum[t] + horizontal_sum(acc[t]);
 }
 
 // Codes are stored as q + 32 in [0, 63]: the unsigned codes are dotted directly and 32 * (sum of the
 // activations), which Q8_K keeps per 16 values, taken off per sub-block.
-float dot_q6_k_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
+template <int T>
+void dot_q6_k_q8_k(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
   const auto* w = static_cast<const BlockQ6_K*>(weight_row);
-  const auto* a = static_cast<const BlockQ8_K*>(activation_row);
+  const TokenRows<BlockQ8_K> a{static_cast<const uint8_t*>(activations), stride};
   const __m256i low_mask = _mm256_set1_epi8(15);
   const __m256i two_bits = _mm256_set1_epi8(3);
-  float sum = 0.0f;
-  __m256 acc = _mm256_setzero_ps();
+  float sum[T] = {};
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / 256; ++b) {
     const int8_t* scales = w[b].scales;
-    int32_t offset = 0;
-    for (int s = 0; s < 16; ++s) offset += scales[s] * a[b].bsums[s];
-    __m256i scaled = _mm256_setzero_si256();
+    __m256i scaled[T];
+    for (int t = 0; t < T; ++t) scaled[t] = _mm256_setzero_si256();
     for (int half = 0; half < 2; ++half) {
       const __m256i low_0 = load_256(w[b].ql + 64 * half);
       const __m256i low_1 = load_256(w[b].ql + 64 * half + 32);
@@ -142,18 +172,33 @@ float dot_q6_k_q8_k(int64_t n, const void* weight_row, const void* activation_ro
         const __m256i low = _mm256_and_si256(k < 2 ? low_src : _mm256_srli_epi16(low_src, 4), low_mask);
         const __m256i top = _mm256_and_si256(_mm256_srli_epi16(high, 2 * k), two_bits);
         const __m256i code = _mm256_or_si256(low, _mm256_slli_epi16(top, 4));
-        const __m256i products = dot_u8_s8(code, load_256(a[b].qs + 128 * half + 32 * k));
-        // Lanes 0-3 hold sub-block 8 half + 2k, lanes 4-7 the next one.
+        // Lanes 0-3 of a product hold sub-block 8 half + 2k, lanes 4-7 the next one.
         const int sub = 8 * half + 2 * k;
         const __m256i scale = _mm256_set_m128i(_mm_set1_epi32(scales[sub + 1]), _mm_set1_epi32(scales[sub]));
-        scaled = _mm256_add_epi32(scaled, _mm256_mullo_epi32(products, scale));
+        for (int t = 0; t < T; ++t) {
+          const __m256i products = dot_u8_s8(code, load_256(a[t][b].qs + 128 * half + 32 * k));
+          scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(products, scale));
+        }
       }
     }
-    const float d = a[b].d * half_to_float(w[b].d);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(scaled), acc);
-    sum -= d * 32.0f * static_cast<float>(offset);
+    const float d = half_to_float(w[b].d);
+    for (int t = 0; t < T; ++t) {
+      int32_t offset = 0;
+      for (int s = 0; s < 16; ++s) offset += scales[s] * a[t][b].bsums[s];
+      const float dt = a[t][b].d * d;
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dt), _mm256_cvtepi32_ps(scaled[t]), acc[t]);
+      sum[t] -= dt * 32.0f * static_cast<float>(offset);
+    }
   }
-  return sum + horizontal_sum(acc);
+  for (int t = 0; t < T; ++t) out[t] = sum[t] + horizontal_sum(acc[t]);
+}
+
+// The one-token form the DotKernel table holds.
+template <void (*kernel)(int64_t, const void*, const void*, size_t, float*)>
+float dot_one(int64_t n, const void* weight_row, const void* activation_row) {
+  float out;
+  kernel(n, weight_row, activation_row, 0, &out);
+  return out;
 }
 
 // 16-bit float rows (F16 or BF16) times F32, 32 values per step in four independent accumulators.
@@ -186,12 +231,14 @@ inline float bf16_bits_to_float(uint16_t bits) {
   return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(bits) << 16)));
 }
 
-constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q8_0_q8_0};
-constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q4_0_q8_0};
-constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_q4_k_q8_k};
-constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_q6_k_q8_k};
-constexpr DotKernel kF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_f16, half_to_float>};
-constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_bf16, bf16_bits_to_float>};
+constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_one<dot_q8_0_q8_0<1>>,
+                         dot_q8_0_q8_0<kTokenGroup>};
+constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_one<dot_q4_0_q8_0<1>>,
+                         dot_q4_0_q8_0<kTokenGroup>};
+constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_q4_k_q8_k<1>>, dot_q4_k_q8_k<kTokenGroup>};
+constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_q6_k_q8_k<1>>, dot_q6_k_q8_k<kTokenGroup>};
+constexpr DotKernel kF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_f16, half_to_float>, nullptr};
+constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_bf16, bf16_bits_to_float>, nullptr};
 
 const DotKernel* find_x86_dot_kernel(TensorType weight) {
   switch (weight) {

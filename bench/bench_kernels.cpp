@@ -1,0 +1,78 @@
+// The matrix product (kernels/matmul.h) on one weight matrix of each type with a fast path, at the
+// 7B attention (4096 x 4096) and feed-forward (4096 rows x 14336 columns) shapes. n = 1 is decode:
+// bound by memory, so bytes processed are the weight bytes (GB/s). n = 512 is prefill: bound by
+// compute, reported as GFLOP/s (2 * rows * cols * n per product). LOWBIT_CPU=scalar|avx2|avx512 forces a
+// kernel level; times are wall-clock because the kernels use OpenMP threads.
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/tensor.h"
+#include "formats/type_traits.h"
+#include "kernels/matmul.h"
+
+namespace {
+
+using lowbit::TensorType;
+
+// Random weights with realistic magnitudes, stored in `type`; made once per (type, shape).
+const std::vector<uint8_t>& packed_weights(TensorType type, int64_t rows, int64_t cols) {
+  static std::map<std::tuple<TensorType, int64_t, int64_t>, std::vector<uint8_t>> cache;
+  auto& bytes = cache[{type, rows, cols}];
+  if (bytes.empty()) {
+    std::mt19937 rng(42);
+    std::normal_distribution<float> dist(0.0f, 0.02f);
+    std::vector<float> values(static_cast<size_t>(rows * cols));
+    for (float& v : values) v = dist(rng);
+    const lowbit::TypeTraits& traits = lowbit::type_traits(type);
+    bytes.resize(static_cast<size_t>(rows) * traits.row_bytes(cols));
+    traits.from_float(values.data(), bytes.data(), rows * cols);
+  }
+  return bytes;
+}
+
+void bench_matmul(benchmark::State& state, TensorType type, int64_t rows, int64_t cols, int64_t n_tokens) {
+  const std::vector<uint8_t>& bytes = packed_weights(type, rows, cols);
+  const lowbit::TensorView weight{"bench.weight", type, {rows, cols}, bytes.data(), bytes.size()};
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n_tokens * cols)), y(static_cast<size_t>(n_tokens * rows));
+  for (float& v : x) v = dist(rng);
+  for (auto _ : state) {
+    lowbit::matmul(weight, x.data(), n_tokens, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double flops = 2.0 * static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(n_tokens);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9 * static_cast<double>(state.iterations()),
+                                                 benchmark::Counter::kIsRate);
+  state.SetLabel(lowbit::cpu_level_name(lowbit::active_cpu_level()));
+}
+
+const int registered = [] {
+  const TensorType types[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0,
+                              TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K};
+  const std::pair<int64_t, int64_t> shapes[] = {{4096, 4096}, {4096, 14336}};
+  for (TensorType type : types) {
+    for (auto [rows, cols] : shapes) {
+      for (int64_t n : {int64_t{1}, int64_t{512}}) {
+        const std::string name = std::string("matmul/") + lowbit::type_traits(type).name + "/" +
+                                 std::to_string(rows) + "x" + std::to_string(cols) + "/n=" + std::to_string(n);
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), bench_matmul, type, rows, cols, n);
+        b->UseRealTime()->Unit(benchmark::kMicrosecond);
+        // A prefill product takes a good fraction of a second: a few repetitions are plenty.
+        if (n > 1) b->Iterations(3);
+      }
+    }
+  }
+  return 0;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();
