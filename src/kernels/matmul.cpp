@@ -22,9 +22,13 @@ void matmul_f32_single(const float* weight, int64_t rows, int64_t cols, const fl
 }
 
 // OpenMP splits the rows of W and each thread multiplies its slice with a single-threaded sgemm:
-// OpenBLAS's own thread pool would otherwise compete with OpenMP's for the same cores.
-void matmul_f32_batch(const TensorView& weight, const float* x, int64_t n_tokens, float* y) {
+// OpenBLAS's own thread pool would otherwise compete with OpenMP's for the same cores. Weights of
+// another float type are converted to F32 one tile of rows at a time first: each row is converted once
+// for all the tokens, and the tile is large enough that sgemm's packing of x is a small share of its work.
+void matmul_sgemm_batch(const TensorView& weight, const TypeTraits& traits, const float* x, int64_t n_tokens,
+                        float* y) {
   constexpr int64_t kMaxBlasInt = std::numeric_limits<blasint>::max();
+  constexpr int64_t kConvertedTileBytes = int64_t{8} << 20;
   const int64_t rows = weight.rows();
   const int64_t cols = weight.cols();
   if (rows > kMaxBlasInt || cols > kMaxBlasInt || n_tokens > kMaxBlasInt) {
@@ -32,16 +36,28 @@ void matmul_f32_batch(const TensorView& weight, const float* x, int64_t n_tokens
   }
   static const bool blas_single_threaded = (openblas_set_num_threads(1), true);
   (void)blas_single_threaded;
-  const auto* w = static_cast<const float*>(weight.data);
+  const bool is_f32 = weight.type == TensorType::F32;
+  const size_t row_bytes = traits.row_bytes(cols);
+  const auto* base = static_cast<const uint8_t*>(weight.data);
 #pragma omp parallel if (rows * cols * n_tokens >= kMinParallelWork)
   {
     const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
     const int64_t begin = rows * thread / threads, end = rows * (thread + 1) / threads;
-    if (end > begin) {
-      // y[:, begin:end] = x . W[begin:end, :]^T; y keeps its row stride `rows`.
+    const int64_t tile_rows =
+        is_f32 ? std::max<int64_t>(end - begin, 1)
+               : std::clamp<int64_t>(kConvertedTileBytes / (cols * static_cast<int64_t>(sizeof(float))), 16, 512);
+    std::vector<float> converted(is_f32 ? 0 : static_cast<size_t>(tile_rows * cols));  // [tile_rows][cols]
+    for (int64_t tile = begin; tile < end; tile += tile_rows) {
+      const int64_t count = std::min(tile_rows, end - tile);
+      const float* w = reinterpret_cast<const float*>(base + static_cast<size_t>(tile) * row_bytes);
+      if (!is_f32) {
+        traits.to_float(base + static_cast<size_t>(tile) * row_bytes, converted.data(), count * cols);
+        w = converted.data();
+      }
+      // y[:, tile:tile+count] = x . W[tile:tile+count, :]^T; y keeps its row stride `rows`.
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n_tokens),
-                  static_cast<blasint>(end - begin), static_cast<blasint>(cols), 1.0f, x, static_cast<blasint>(cols),
-                  w + begin * cols, static_cast<blasint>(cols), 0.0f, y + begin, static_cast<blasint>(rows));
+                  static_cast<blasint>(count), static_cast<blasint>(cols), 1.0f, x, static_cast<blasint>(cols), w,
+                  static_cast<blasint>(cols), 0.0f, y + tile, static_cast<blasint>(rows));
     }
   }
 }
@@ -130,12 +146,17 @@ void matmul(const TensorView& weight, const float* x, int64_t n_tokens, float* y
     if (n_tokens == 1) {
       matmul_f32_single(static_cast<const float*>(weight.data), weight.rows(), weight.cols(), x, y);
     } else {
-      matmul_f32_batch(weight, x, n_tokens, y);
+      matmul_sgemm_batch(weight, traits, x, n_tokens, y);
     }
     return;
   }
   if (const DotKernel* kernel = find_dot_kernel(weight.type, active_cpu_level())) {
-    matmul_packed(weight, traits, *kernel, x, n_tokens, y);
+    // Float weights take F32 activations: a batch of tokens is then a plain sgemm on converted rows.
+    if (kernel->activation_type == TensorType::F32 && n_tokens > 1) {
+      matmul_sgemm_batch(weight, traits, x, n_tokens, y);
+    } else {
+      matmul_packed(weight, traits, *kernel, x, n_tokens, y);
+    }
     return;
   }
   matmul_dequantized(weight, traits, x, n_tokens, y);
