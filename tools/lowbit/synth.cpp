@@ -2,8 +2,10 @@
 // `lowbit quantize` writes, with the tensor types llama-quantize would choose for that mix.
 #include <fmt/format.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -55,6 +57,13 @@ int run_synth(const SynthCommandOptions& options) {
     if (choice.fell_back()) fmt::print(stderr, "lowbit synth: note: {}\n", describe_fallback(choice));
   }
 
+  if (::isatty(STDERR_FILENO)) {
+    synth.progress = [](size_t index, size_t count) {
+      fmt::print(stderr, "\r\033[K[{}/{}] tensors written", index + 1, count);
+      if (index + 1 == count) fmt::print(stderr, "\r\033[K");
+      std::fflush(stderr);
+    };
+  }
   const auto start = std::chrono::steady_clock::now();
   write_synth_model(shape, options.output, synth);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
