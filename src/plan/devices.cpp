@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <strings.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
