@@ -35,14 +35,6 @@ TEST(Cli, UnknownOptionsAndBadValuesExitTwo) {
   EXPECT_NE(bad_scheme.output.find("int9-sym-g32"), std::string::npos);
 }
 
-TEST(Cli, UnbuiltCommandsSaySoAndFail) {
-  for (const char* name : {"plan", "bench"}) {
-    const CommandResult result = run_lowbit(name);
-    EXPECT_NE(result.exit_code, 0) << name;
-    EXPECT_NE(result.output.find("not built yet"), std::string::npos) << name;
-  }
-}
-
 TEST(Cli, MissingAndTruncatedFilesGiveOneLineNamingTheFile) {
   const CommandResult missing = run_lowbit("inspect /no/such/model.bin");
   EXPECT_EQ(missing.exit_code, 1);
