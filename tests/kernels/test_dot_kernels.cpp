@@ -17,8 +17,9 @@
 namespace lowbit {
 namespace {
 
-const TensorType kFastTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K,
-                                 TensorType::Q6_K, TensorType::F16,  TensorType::BF16};
+const TensorType kFastTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_1,
+                                 TensorType::Q5_1, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,
+                                 TensorType::F16,  TensorType::BF16};
 
 std::vector<float> random_values(int64_t n, std::mt19937& rng) {
   std::normal_distribution<float> dist(0.0f, 1.0f);

@@ -3,47 +3,84 @@
 #include <cstdint>
 
 #include "core/half.h"
+#include "formats/ggml_block_common.h"
 #include "formats/ggml_k_layout.h"
 #include "formats/ggml_q4_0.h"
+#include "formats/ggml_q4_1.h"
 #include "formats/ggml_q4_k.h"
+#include "formats/ggml_q5_0.h"
+#include "formats/ggml_q5_1.h"
+#include "formats/ggml_q5_k.h"
 #include "formats/ggml_q6_k.h"
 #include "formats/ggml_q8_0.h"
+#include "formats/ggml_q8_1.h"
 #include "formats/ggml_q8_k.h"
 #include "kernels/dot_kernels.h"
 
 namespace lowbit {
 namespace {
 
-float dot_q8_0_q8_0(int64_t n, const void* weight_row, const void* activation_row) {
-  const auto* w = static_cast<const BlockQ8_0*>(weight_row);
+// The legacy 32-element formats as 32 integer codes: q_j * d (+ m for the _1 formats).
+void codes_q8_0(const BlockQ8_0& b, int* q) {
+  for (int j = 0; j < 32; ++j) q[j] = b.qs[j];
+}
+void codes_q4_0(const BlockQ4_0& b, int* q) {
+  for (int j = 0; j < 32; ++j) q[j] = (j < 16 ? (b.qs[j] & 15) : (b.qs[j - 16] >> 4)) - 8;
+}
+void codes_q5_0(const BlockQ5_0& b, int* q) {
+  for (int j = 0; j < 32; ++j) q[j] = unpack_five_bit_quant(b.qh, b.qs, j) - 16;
+}
+void codes_q4_1(const BlockQ4_1& b, int* q) {
+  for (int j = 0; j < 32; ++j) q[j] = j < 16 ? (b.qs[j] & 15) : (b.qs[j - 16] >> 4);
+}
+void codes_q5_1(const BlockQ5_1& b, int* q) {
+  for (int j = 0; j < 32; ++j) q[j] = unpack_five_bit_quant(b.qh, b.qs, j);
+}
+
+// Weight blocks without a minimum times Q8_0.
+template <typename Block, void (*codes)(const Block&, int*)>
+float dot_legacy_q8_0(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const Block*>(weight_row);
   const auto* a = static_cast<const BlockQ8_0*>(activation_row);
   float sum = 0.0f;
   for (int64_t b = 0; b < n / 32; ++b) {
+    int q[32];
+    codes(w[b], q);
     int32_t block_sum = 0;
-    for (int j = 0; j < 32; ++j) block_sum += w[b].qs[j] * a[b].qs[j];
+    for (int j = 0; j < 32; ++j) block_sum += q[j] * a[b].qs[j];
     sum += fp16_to_fp32(w[b].d) * fp16_to_fp32(a[b].d) * static_cast<float>(block_sum);
   }
   return sum;
 }
 
-float dot_q4_0_q8_0(int64_t n, const void* weight_row, const void* activation_row) {
-  const auto* w = static_cast<const BlockQ4_0*>(weight_row);
-  const auto* a = static_cast<const BlockQ8_0*>(activation_row);
+// Weight blocks with a minimum m times Q8_1: sum (d q + m) a = d da (q . qa) + m * (da sum qa), the
+// last factor being Q8_1's stored s.
+template <typename Block, void (*codes)(const Block&, int*)>
+float dot_legacy_q8_1(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const Block*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_1*>(activation_row);
   float sum = 0.0f;
   for (int64_t b = 0; b < n / 32; ++b) {
+    int q[32];
+    codes(w[b], q);
     int32_t block_sum = 0;
-    for (int j = 0; j < 16; ++j) {
-      block_sum += ((w[b].qs[j] & 15) - 8) * a[b].qs[j];
-      block_sum += ((w[b].qs[j] >> 4) - 8) * a[b].qs[j + 16];
-    }
-    sum += fp16_to_fp32(w[b].d) * fp16_to_fp32(a[b].d) * static_cast<float>(block_sum);
+    for (int j = 0; j < 32; ++j) block_sum += q[j] * a[b].qs[j];
+    sum += fp16_to_fp32(w[b].d) * fp16_to_fp32(a[b].d) * static_cast<float>(block_sum) +
+           fp16_to_fp32(w[b].m) * fp16_to_fp32(a[b].s);
   }
   return sum;
+}
+
+// Q4_K's and Q5_K's code of element e.
+int code_of(const BlockQ4_K& b, int e) { return (b.qs[nibble_byte(e)] >> nibble_shift(e)) & 15; }
+int code_of(const BlockQ5_K& b, int e) {
+  return ((b.qs[nibble_byte(e)] >> nibble_shift(e)) & 15) | (((b.qh[high_bit_byte(e)] >> high_bit_shift(e)) & 1) << 4);
 }
 
 // Per super-block: d * sum_s scale_s * (q . a)_s - dmin * sum_s min_s * (sum of a over s).
-float dot_q4_k_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
-  const auto* w = static_cast<const BlockQ4_K*>(weight_row);
+template <typename Block>
+float dot_q4_5_k_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const Block*>(weight_row);
   const auto* a = static_cast<const BlockQ8_K*>(activation_row);
   float sum = 0.0f;
   for (int64_t b = 0; b < n / 256; ++b) {
@@ -51,9 +88,7 @@ float dot_q4_k_q8_k(int64_t n, const void* weight_row, const void* activation_ro
     for (int s = 0; s < 8; ++s) {
       const ScaleMinCodes codes = unpack_scale_min_6bit(w[b].scales, s);
       int32_t sub_sum = 0;
-      for (int e = 32 * s; e < 32 * s + 32; ++e) {
-        sub_sum += ((w[b].qs[nibble_byte(e)] >> nibble_shift(e)) & 15) * a[b].qs[e];
-      }
+      for (int e = 32 * s; e < 32 * s + 32; ++e) sub_sum += code_of(w[b], e) * a[b].qs[e];
       scaled += codes.scale * sub_sum;
       mins += codes.min * (a[b].bsums[2 * s] + a[b].bsums[2 * s + 1]);
     }
@@ -103,9 +138,13 @@ float dot_bf16_f32(int64_t n, const void* weight_row, const void* activation_row
   return sum;
 }
 
-constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q8_0_q8_0, nullptr};
-constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q4_0_q8_0, nullptr};
-constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_q4_k_q8_k, nullptr};
+constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ8_0, codes_q8_0>, nullptr};
+constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ4_0, codes_q4_0>, nullptr};
+constexpr DotKernel kQ5_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ5_0, codes_q5_0>, nullptr};
+constexpr DotKernel kQ4_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_legacy_q8_1<BlockQ4_1, codes_q4_1>, nullptr};
+constexpr DotKernel kQ5_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_legacy_q8_1<BlockQ5_1, codes_q5_1>, nullptr};
+constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_q4_5_k_q8_k<BlockQ4_K>, nullptr};
+constexpr DotKernel kQ5_K{TensorType::Q8_K, quantize_row_q8_k, dot_q4_5_k_q8_k<BlockQ5_K>, nullptr};
 constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_q6_k_q8_k, nullptr};
 constexpr DotKernel kF16{TensorType::F32, nullptr, dot_f16_f32, nullptr};
 constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_bf16_f32, nullptr};
@@ -116,7 +155,11 @@ const DotKernel* find_dot_kernel_scalar(TensorType weight) {
   switch (weight) {
     case TensorType::Q8_0: return &kQ8_0;
     case TensorType::Q4_0: return &kQ4_0;
+    case TensorType::Q5_0: return &kQ5_0;
+    case TensorType::Q4_1: return &kQ4_1;
+    case TensorType::Q5_1: return &kQ5_1;
     case TensorType::Q4_K: return &kQ4_K;
+    case TensorType::Q5_K: return &kQ5_K;
     case TensorType::Q6_K: return &kQ6_K;
     case TensorType::F16: return &kF16;
     case TensorType::BF16: return &kBF16;

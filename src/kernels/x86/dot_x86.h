@@ -10,11 +10,17 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "formats/ggml_q4_0.h"
+#include "formats/ggml_q4_1.h"
 #include "formats/ggml_q4_k.h"
+#include "formats/ggml_q5_0.h"
+#include "formats/ggml_q5_1.h"
+#include "formats/ggml_q5_k.h"
 #include "formats/ggml_q6_k.h"
 #include "formats/ggml_q8_0.h"
+#include "formats/ggml_q8_1.h"
 #include "formats/ggml_q8_k.h"
 #include "kernels/dot_kernels.h"
 
@@ -63,41 +69,77 @@ struct TokenRows {
   const Block* operator[](int t) const { return reinterpret_cast<const Block*>(base + static_cast<size_t>(t) * stride); }
 };
 
-template <int T>
-void dot_q8_0_q8_0(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
-  const auto* w = static_cast<const BlockQ8_0*>(weight_row);
-  const TokenRows<BlockQ8_0> a{static_cast<const uint8_t*>(activations), stride};
-  __m256 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / 32; ++b) {
-    const __m256i q = load_256(w[b].qs);
-    const __m256i magnitude = _mm256_abs_epi8(q);
-    const float d = half_to_float(w[b].d);
-    for (int t = 0; t < T; ++t) {
-      const __m256i products = dot_u8_s8(magnitude, _mm256_sign_epi8(load_256(a[t][b].qs), q));
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * half_to_float(a[t][b].d)), _mm256_cvtepi32_ps(products), acc[t]);
-    }
-  }
-  for (int t = 0; t < T; ++t) out[t] = horizontal_sum(acc[t]);
+// 32 bytes, byte i = 16 where bit i of the little-endian 32-bit word at `qh` is set, else 0: the fifth
+// bits of a Q5_0/Q5_1 block, ready to be or-ed onto its nibbles.
+inline __m256i fifth_bits(const uint8_t* qh) {
+  const int32_t word = static_cast<int32_t>(qh[0] | (qh[1] << 8) | (qh[2] << 16) | (static_cast<uint32_t>(qh[3]) << 24));
+  // Byte i takes byte i / 8 of the word, then keeps only bit i % 8.
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(word),
+                                             _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2,
+                                                              2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
+  const __m256i is_set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+  return _mm256_and_si256(is_set, _mm256_set1_epi8(16));
 }
 
-template <int T>
-void dot_q4_0_q8_0(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
-  const auto* w = static_cast<const BlockQ4_0*>(weight_row);
-  const TokenRows<BlockQ8_0> a{static_cast<const uint8_t*>(activations), stride};
-  const __m256i offset = _mm256_set1_epi8(8);
+// The legacy 32-element formats. codes(block) gives the block's 32 quants as bytes: their signed values
+// for the _0 formats (times d), unsigned codes for the _1 formats (times d, plus the block minimum m,
+// whose share of the product is m times Q8_1's stored d * sum of quants).
+struct Q8_0Codes {
+  using Block = BlockQ8_0;
+  static constexpr bool kSigned = true;
+  static __m256i codes(const Block& b) { return load_256(b.qs); }
+};
+struct Q4_0Codes {
+  using Block = BlockQ4_0;
+  static constexpr bool kSigned = true;
+  static __m256i codes(const Block& b) { return _mm256_sub_epi8(unpack_nibbles_16(b.qs), _mm256_set1_epi8(8)); }
+};
+struct Q5_0Codes {
+  using Block = BlockQ5_0;
+  static constexpr bool kSigned = true;
+  static __m256i codes(const Block& b) {
+    return _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh)), _mm256_set1_epi8(16));
+  }
+};
+struct Q4_1Codes {
+  using Block = BlockQ4_1;
+  static constexpr bool kSigned = false;
+  static __m256i codes(const Block& b) { return unpack_nibbles_16(b.qs); }
+};
+struct Q5_1Codes {
+  using Block = BlockQ5_1;
+  static constexpr bool kSigned = false;
+  static __m256i codes(const Block& b) { return _mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh)); }
+};
+
+template <typename Codes, int T>
+void dot_legacy(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
+  using ActivationBlock = std::conditional_t<Codes::kSigned, BlockQ8_0, BlockQ8_1>;
+  const auto* w = static_cast<const typename Codes::Block*>(weight_row);
+  const TokenRows<ActivationBlock> a{static_cast<const uint8_t*>(activations), stride};
+  float sum[T] = {};
   __m256 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / 32; ++b) {
-    const __m256i q = _mm256_sub_epi8(unpack_nibbles_16(w[b].qs), offset);  // [-8, 7]
-    const __m256i magnitude = _mm256_abs_epi8(q);
+    const __m256i q = Codes::codes(w[b]);
     const float d = half_to_float(w[b].d);
-    for (int t = 0; t < T; ++t) {
-      const __m256i products = dot_u8_s8(magnitude, _mm256_sign_epi8(load_256(a[t][b].qs), q));
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * half_to_float(a[t][b].d)), _mm256_cvtepi32_ps(products), acc[t]);
+    if constexpr (Codes::kSigned) {
+      const __m256i magnitude = _mm256_abs_epi8(q);
+      for (int t = 0; t < T; ++t) {
+        const __m256i products = dot_u8_s8(magnitude, _mm256_sign_epi8(load_256(a[t][b].qs), q));
+        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * half_to_float(a[t][b].d)), _mm256_cvtepi32_ps(products), acc[t]);
+      }
+    } else {
+      const float m = half_to_float(w[b].m);
+      for (int t = 0; t < T; ++t) {
+        const __m256i products = dot_u8_s8(q, load_256(a[t][b].qs));
+        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * half_to_float(a[t][b].d)), _mm256_cvtepi32_ps(products), acc[t]);
+        sum[t] += m * half_to_float(a[t][b].s);
+      }
     }
   }
-  for (int t = 0; t < T; ++t) out[t] = horizontal_sum(acc[t]);
+  for (int t = 0; t < T; ++t) out[t] = sum[t] + horizontal_sum(acc[t]);
 }
 
 // Q4_K/Q5_K's 6-bit scale and min codes of sub-block j (layout in formats/ggml_k_layout.h).
@@ -110,11 +152,15 @@ inline void unpack_scale_min_codes(const uint8_t* packed, int32_t* scale, int32_
   }
 }
 
-template <int T>
-void dot_q4_k_q8_k(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
-  const auto* w = static_cast<const BlockQ4_K*>(weight_row);
+// Q4_K and Q5_K (which adds a fifth bit per quant): per super-block,
+//   d * sum_s scale_s * (q . a)_s - dmin * sum_s min_s * (sum of a over s), Q8_K keeping the sums of a.
+template <typename Block, int T>
+void dot_q4_5_k_q8_k(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
+  constexpr bool kFifthBit = std::is_same_v<Block, BlockQ5_K>;
+  const auto* w = static_cast<const Block*>(weight_row);
   const TokenRows<BlockQ8_K> a{static_cast<const uint8_t*>(activations), stride};
   const __m256i low_mask = _mm256_set1_epi8(15);
+  const __m256i one = _mm256_set1_epi8(1);
   float sum[T] = {};
   __m256 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
@@ -123,11 +169,17 @@ void dot_q4_k_q8_k(int64_t n, const void* weight_row, const void* activations, s
     unpack_scale_min_codes(w[b].scales, scale, min);
     __m256i scaled[T];
     for (int t = 0; t < T; ++t) scaled[t] = _mm256_setzero_si256();
-    // Each 32 bytes of qs hold sub-block 2k in the low nibbles and 2k + 1 in the high ones.
+    // Each 32 bytes of qs hold sub-block 2k in the low nibbles and 2k + 1 in the high ones; Q5_K's
+    // fifth bits of element l of sub-block s sit in qh[l] at bit s.
     for (int k = 0; k < 4; ++k) {
       const __m256i packed = load_256(w[b].qs + 32 * k);
-      const __m256i low = _mm256_and_si256(packed, low_mask);
-      const __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
+      __m256i low = _mm256_and_si256(packed, low_mask);
+      __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
+      if constexpr (kFifthBit) {
+        const __m256i qh = load_256(w[b].qh);
+        low = _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), one), 4));
+        high = _mm256_or_si256(high, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k + 1), one), 4));
+      }
       const __m256i scale_low = _mm256_set1_epi32(scale[2 * k]), scale_high = _mm256_set1_epi32(scale[2 * k + 1]);
       for (int t = 0; t < T; ++t) {
         const __m256i p_low = dot_u8_s8(low, load_256(a[t][b].qs + 64 * k));
@@ -231,11 +283,20 @@ inline float bf16_bits_to_float(uint16_t bits) {
   return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(bits) << 16)));
 }
 
-constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_one<dot_q8_0_q8_0<1>>,
-                         dot_q8_0_q8_0<kTokenGroup>};
-constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_one<dot_q4_0_q8_0<1>>,
-                         dot_q4_0_q8_0<kTokenGroup>};
-constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_q4_k_q8_k<1>>, dot_q4_k_q8_k<kTokenGroup>};
+constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_one<dot_legacy<Q8_0Codes, 1>>,
+                         dot_legacy<Q8_0Codes, kTokenGroup>};
+constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_one<dot_legacy<Q4_0Codes, 1>>,
+                         dot_legacy<Q4_0Codes, kTokenGroup>};
+constexpr DotKernel kQ5_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_one<dot_legacy<Q5_0Codes, 1>>,
+                         dot_legacy<Q5_0Codes, kTokenGroup>};
+constexpr DotKernel kQ4_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_one<dot_legacy<Q4_1Codes, 1>>,
+                         dot_legacy<Q4_1Codes, kTokenGroup>};
+constexpr DotKernel kQ5_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_one<dot_legacy<Q5_1Codes, 1>>,
+                         dot_legacy<Q5_1Codes, kTokenGroup>};
+constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_q4_5_k_q8_k<BlockQ4_K, 1>>,
+                         dot_q4_5_k_q8_k<BlockQ4_K, kTokenGroup>};
+constexpr DotKernel kQ5_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_q4_5_k_q8_k<BlockQ5_K, 1>>,
+                         dot_q4_5_k_q8_k<BlockQ5_K, kTokenGroup>};
 constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_q6_k_q8_k<1>>, dot_q6_k_q8_k<kTokenGroup>};
 constexpr DotKernel kF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_f16, half_to_float>, nullptr};
 constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_bf16, bf16_bits_to_float>, nullptr};
@@ -244,7 +305,11 @@ const DotKernel* find_x86_dot_kernel(TensorType weight) {
   switch (weight) {
     case TensorType::Q8_0: return &kQ8_0;
     case TensorType::Q4_0: return &kQ4_0;
+    case TensorType::Q5_0: return &kQ5_0;
+    case TensorType::Q4_1: return &kQ4_1;
+    case TensorType::Q5_1: return &kQ5_1;
     case TensorType::Q4_K: return &kQ4_K;
+    case TensorType::Q5_K: return &kQ5_K;
     case TensorType::Q6_K: return &kQ6_K;
     case TensorType::F16: return &kF16;
     case TensorType::BF16: return &kBF16;
