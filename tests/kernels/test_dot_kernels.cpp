@@ -18,7 +18,8 @@ namespace lowbit {
 namespace {
 
 const TensorType kFastTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_1,
-                                 TensorType::Q5_1, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,
+                                 TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
+                                 TensorType::Q5_K, TensorType::Q6_K,
                                  TensorType::F16,  TensorType::BF16};
 
 std::vector<float> random_values(int64_t n, std::mt19937& rng) {

@@ -5,6 +5,8 @@
 #include "core/half.h"
 #include "formats/ggml_block_common.h"
 #include "formats/ggml_k_layout.h"
+#include "formats/ggml_q2_k.h"
+#include "formats/ggml_q3_k.h"
 #include "formats/ggml_q4_0.h"
 #include "formats/ggml_q4_1.h"
 #include "formats/ggml_q4_k.h"
@@ -122,6 +124,51 @@ float dot_q6_k_q8_k(int64_t n, const void* weight_row, const void* activation_ro
   return sum;
 }
 
+// Q3_K's scale code of sub-block s (value + 32 in 6 bits; layout in ggml_q3_k.h).
+int q3_k_scale(const BlockQ3_K& block, int s) {
+  const int low = s < 8 ? (block.scales[s] & 15) : (block.scales[s - 8] >> 4);
+  const int high = (block.scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+  return (low | (high << 4)) - 32;
+}
+
+float dot_q3_k_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const BlockQ3_K*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_K*>(activation_row);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    int32_t scaled = 0;
+    for (int s = 0; s < 16; ++s) {
+      int32_t sub_sum = 0;
+      for (int e = 16 * s; e < 16 * s + 16; ++e) {
+        const int low = (w[b].qs[crumb_byte(e)] >> crumb_shift(e)) & 3;
+        const int high = (w[b].hmask[high_bit_byte(e)] >> high_bit_shift(e)) & 1;
+        sub_sum += (low + 4 * high - 4) * a[b].qs[e];
+      }
+      scaled += q3_k_scale(w[b], s) * sub_sum;
+    }
+    sum += a[b].d * fp16_to_fp32(w[b].d) * static_cast<float>(scaled);
+  }
+  return sum;
+}
+
+float dot_q2_k_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const BlockQ2_K*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_K*>(activation_row);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    int32_t scaled = 0, mins = 0;
+    for (int s = 0; s < 16; ++s) {
+      int32_t sub_sum = 0;
+      for (int e = 16 * s; e < 16 * s + 16; ++e) sub_sum += ((w[b].qs[crumb_byte(e)] >> crumb_shift(e)) & 3) * a[b].qs[e];
+      scaled += (w[b].scales[s] & 15) * sub_sum;
+      mins += (w[b].scales[s] >> 4) * a[b].bsums[s];
+    }
+    sum += a[b].d * (fp16_to_fp32(w[b].d) * static_cast<float>(scaled) -
+                     fp16_to_fp32(w[b].dmin) * static_cast<float>(mins));
+  }
+  return sum;
+}
+
 float dot_f16_f32(int64_t n, const void* weight_row, const void* activation_row) {
   const auto* w = static_cast<const uint16_t*>(weight_row);
   const auto* a = static_cast<const float*>(activation_row);
@@ -143,6 +190,8 @@ constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8
 constexpr DotKernel kQ5_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ5_0, codes_q5_0>, nullptr};
 constexpr DotKernel kQ4_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_legacy_q8_1<BlockQ4_1, codes_q4_1>, nullptr};
 constexpr DotKernel kQ5_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_legacy_q8_1<BlockQ5_1, codes_q5_1>, nullptr};
+constexpr DotKernel kQ2_K{TensorType::Q8_K, quantize_row_q8_k, dot_q2_k_q8_k, nullptr};
+constexpr DotKernel kQ3_K{TensorType::Q8_K, quantize_row_q8_k, dot_q3_k_q8_k, nullptr};
 constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_q4_5_k_q8_k<BlockQ4_K>, nullptr};
 constexpr DotKernel kQ5_K{TensorType::Q8_K, quantize_row_q8_k, dot_q4_5_k_q8_k<BlockQ5_K>, nullptr};
 constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_q6_k_q8_k, nullptr};
@@ -158,6 +207,8 @@ const DotKernel* find_dot_kernel_scalar(TensorType weight) {
     case TensorType::Q5_0: return &kQ5_0;
     case TensorType::Q4_1: return &kQ4_1;
     case TensorType::Q5_1: return &kQ5_1;
+    case TensorType::Q2_K: return &kQ2_K;
+    case TensorType::Q3_K: return &kQ3_K;
     case TensorType::Q4_K: return &kQ4_K;
     case TensorType::Q5_K: return &kQ5_K;
     case TensorType::Q6_K: return &kQ6_K;

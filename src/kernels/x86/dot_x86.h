@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "formats/ggml_q2_k.h"
+#include "formats/ggml_q3_k.h"
 #include "formats/ggml_q4_0.h"
 #include "formats/ggml_q4_1.h"
 #include "formats/ggml_q4_k.h"
@@ -199,47 +201,91 @@ void dot_q4_5_k_q8_k(int64_t n, const void* weight_row, const void* activations,
   for (int t = 0; t < T; ++t) out[t] = sum[t] + horizontal_sum(acc[t]);
 }
 
-// Codes are stored as q + 32 in [0, 63]: the unsigned codes are dotted directly and 32 * (sum of the
-// activations), which Q8_K keeps per 16 values, taken off per sub-block.
-template <int T>
-void dot_q6_k_q8_k(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
-  const auto* w = static_cast<const BlockQ6_K*>(weight_row);
+// The formats with 16 sub-blocks of 16 elements. Each is written as
+//   d * sum_s scale_s * (c . a)_s - bias_d * sum_s bias_s * (sum of a over s)
+// with unsigned codes c: Q6_K stores q + 32 (bias 32 scale_s), Q3_K q + 4 (bias 4 scale_s), and Q2_K
+// its minimum (bias min_s, times dmin). Q8_K keeps the sums of a per 16 values.
+// codes(block, half, k) gives the codes of elements 128 half + 32 k + [0, 32).
+struct Q6_KFormat {
+  using Block = BlockQ6_K;
+  // Low 4 bits of element l + 32k of a half in ql (nibble k / 2 of byte l + 32 (k % 2)), top 2 in qh[l] at 2k.
+  static __m256i codes(const Block& b, int half, int k) {
+    const __m256i low_bytes = load_256(b.ql + 64 * half + 32 * (k % 2));
+    const __m256i low = _mm256_and_si256(_mm256_srli_epi16(low_bytes, 4 * (k / 2)), _mm256_set1_epi8(15));
+    const __m256i top = _mm256_and_si256(_mm256_srli_epi16(load_256(b.qh + 32 * half), 2 * k), _mm256_set1_epi8(3));
+    return _mm256_or_si256(low, _mm256_slli_epi16(top, 4));
+  }
+  static void scales(const Block& b, int32_t* scale, int32_t* bias) {
+    for (int s = 0; s < 16; ++s) scale[s] = b.scales[s], bias[s] = 32 * b.scales[s];
+  }
+  static float d(const Block& b) { return half_to_float(b.d); }
+  static float bias_d(const Block& b) { return half_to_float(b.d); }
+};
+
+struct Q3_KFormat {
+  using Block = BlockQ3_K;
+  // Low 2 bits of element 32k + l of a half in qs[32 half + l] at bit 2k; bit 2 in hmask[l] at bit 4 half + k.
+  static __m256i codes(const Block& b, int half, int k) {
+    const __m256i low = _mm256_and_si256(_mm256_srli_epi16(load_256(b.qs + 32 * half), 2 * k), _mm256_set1_epi8(3));
+    const __m256i top = _mm256_and_si256(_mm256_srli_epi16(load_256(b.hmask), 4 * half + k), _mm256_set1_epi8(1));
+    return _mm256_or_si256(low, _mm256_slli_epi16(top, 2));
+  }
+  // 6-bit codes (value + 32): low nibbles in bytes 0-7, top 2 bits in bytes 8-11 (ggml_q3_k.h).
+  static void scales(const Block& b, int32_t* scale, int32_t* bias) {
+    for (int s = 0; s < 16; ++s) {
+      const int low = s < 8 ? (b.scales[s] & 15) : (b.scales[s - 8] >> 4);
+      const int high = (b.scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+      scale[s] = (low | (high << 4)) - 32;
+      bias[s] = 4 * scale[s];
+    }
+  }
+  static float d(const Block& b) { return half_to_float(b.d); }
+  static float bias_d(const Block& b) { return half_to_float(b.d); }
+};
+
+struct Q2_KFormat {
+  using Block = BlockQ2_K;
+  // Element 32k + l of a half in qs[32 half + l] at bit 2k.
+  static __m256i codes(const Block& b, int half, int k) {
+    return _mm256_and_si256(_mm256_srli_epi16(load_256(b.qs + 32 * half), 2 * k), _mm256_set1_epi8(3));
+  }
+  static void scales(const Block& b, int32_t* scale, int32_t* bias) {
+    for (int s = 0; s < 16; ++s) scale[s] = b.scales[s] & 15, bias[s] = b.scales[s] >> 4;
+  }
+  static float d(const Block& b) { return half_to_float(b.d); }
+  static float bias_d(const Block& b) { return half_to_float(b.dmin); }
+};
+
+template <typename Format, int T>
+void dot_16x16_k_q8_k(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
+  const auto* w = static_cast<const typename Format::Block*>(weight_row);
   const TokenRows<BlockQ8_K> a{static_cast<const uint8_t*>(activations), stride};
-  const __m256i low_mask = _mm256_set1_epi8(15);
-  const __m256i two_bits = _mm256_set1_epi8(3);
   float sum[T] = {};
   __m256 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / 256; ++b) {
-    const int8_t* scales = w[b].scales;
+    int32_t scale[16], bias[16];
+    Format::scales(w[b], scale, bias);
     __m256i scaled[T];
     for (int t = 0; t < T; ++t) scaled[t] = _mm256_setzero_si256();
     for (int half = 0; half < 2; ++half) {
-      const __m256i low_0 = load_256(w[b].ql + 64 * half);
-      const __m256i low_1 = load_256(w[b].ql + 64 * half + 32);
-      const __m256i high = load_256(w[b].qh + 32 * half);
-      // Element l + 32k of the half: low bits from low_{k%2} (nibble k/2), top bits from high at 2k.
       for (int k = 0; k < 4; ++k) {
-        const __m256i low_src = (k % 2 == 0) ? low_0 : low_1;
-        const __m256i low = _mm256_and_si256(k < 2 ? low_src : _mm256_srli_epi16(low_src, 4), low_mask);
-        const __m256i top = _mm256_and_si256(_mm256_srli_epi16(high, 2 * k), two_bits);
-        const __m256i code = _mm256_or_si256(low, _mm256_slli_epi16(top, 4));
+        const __m256i code = Format::codes(w[b], half, k);
         // Lanes 0-3 of a product hold sub-block 8 half + 2k, lanes 4-7 the next one.
         const int sub = 8 * half + 2 * k;
-        const __m256i scale = _mm256_set_m128i(_mm_set1_epi32(scales[sub + 1]), _mm_set1_epi32(scales[sub]));
+        const __m256i sub_scale = _mm256_set_m128i(_mm_set1_epi32(scale[sub + 1]), _mm_set1_epi32(scale[sub]));
         for (int t = 0; t < T; ++t) {
           const __m256i products = dot_u8_s8(code, load_256(a[t][b].qs + 128 * half + 32 * k));
-          scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(products, scale));
+          scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(products, sub_scale));
         }
       }
     }
-    const float d = half_to_float(w[b].d);
+    const float d = Format::d(w[b]), bias_d = Format::bias_d(w[b]);
     for (int t = 0; t < T; ++t) {
-      int32_t offset = 0;
-      for (int s = 0; s < 16; ++s) offset += scales[s] * a[t][b].bsums[s];
-      const float dt = a[t][b].d * d;
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(dt), _mm256_cvtepi32_ps(scaled[t]), acc[t]);
-      sum[t] -= dt * 32.0f * static_cast<float>(offset);
+      int32_t biases = 0;
+      for (int s = 0; s < 16; ++s) biases += bias[s] * a[t][b].bsums[s];
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a[t][b].d * d), _mm256_cvtepi32_ps(scaled[t]), acc[t]);
+      sum[t] -= a[t][b].d * bias_d * static_cast<float>(biases);
     }
   }
   for (int t = 0; t < T; ++t) out[t] = sum[t] + horizontal_sum(acc[t]);
@@ -297,7 +343,12 @@ constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_q4_5_
                          dot_q4_5_k_q8_k<BlockQ4_K, kTokenGroup>};
 constexpr DotKernel kQ5_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_q4_5_k_q8_k<BlockQ5_K, 1>>,
                          dot_q4_5_k_q8_k<BlockQ5_K, kTokenGroup>};
-constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_q6_k_q8_k<1>>, dot_q6_k_q8_k<kTokenGroup>};
+constexpr DotKernel kQ2_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_16x16_k_q8_k<Q2_KFormat, 1>>,
+                         dot_16x16_k_q8_k<Q2_KFormat, kTokenGroup>};
+constexpr DotKernel kQ3_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_16x16_k_q8_k<Q3_KFormat, 1>>,
+                         dot_16x16_k_q8_k<Q3_KFormat, kTokenGroup>};
+constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_16x16_k_q8_k<Q6_KFormat, 1>>,
+                         dot_16x16_k_q8_k<Q6_KFormat, kTokenGroup>};
 constexpr DotKernel kF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_f16, half_to_float>, nullptr};
 constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_bf16, bf16_bits_to_float>, nullptr};
 
@@ -308,6 +359,8 @@ const DotKernel* find_x86_dot_kernel(TensorType weight) {
     case TensorType::Q5_0: return &kQ5_0;
     case TensorType::Q4_1: return &kQ4_1;
     case TensorType::Q5_1: return &kQ5_1;
+    case TensorType::Q2_K: return &kQ2_K;
+    case TensorType::Q3_K: return &kQ3_K;
     case TensorType::Q4_K: return &kQ4_K;
     case TensorType::Q5_K: return &kQ5_K;
     case TensorType::Q6_K: return &kQ6_K;
