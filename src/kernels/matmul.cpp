@@ -100,6 +100,8 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
   if (kernel.quantize_activation != nullptr) {
     activation_row_bytes = type_traits(kernel.activation_type).row_bytes(cols);
     quantized.resize(static_cast<size_t>(n_tokens) * activation_row_bytes);
+    // Quantizing a value (scalar rounding) costs about as much as 64 multiply-adds of the SIMD product.
+#pragma omp parallel for schedule(static) if (n_tokens * cols * 64 >= kMinParallelWork)
     for (int64_t t = 0; t < n_tokens; ++t) {
       kernel.quantize_activation(x + t * cols, quantized.data() + static_cast<size_t>(t) * activation_row_bytes, cols);
     }
