@@ -119,5 +119,28 @@ TEST(PlanCli, ErrorsAreOneLineNamingTheProblem) {
   EXPECT_EQ(run_lowbit("plan llama-7b --gpu H100-80GB --price 3 --util 1.5").exit_code, 2);
 }
 
+TEST(PlanCli, FitWritesTheChosenMixWithinTheBudget) {
+  const std::string output = (std::filesystem::temp_directory_path() / fmt::format("lowbit_fit_cli_{}.gguf", ::getpid())).string();
+  const CommandResult result = run_lowbit("plan --fit 300K -m " + kTestdata + "/stories260K/stories260K.bin --calib " +
+                                          kTestdata + "/text/tinystories_valid_calib.txt -o " + output +
+                                          " --fit-ctx 64 --fit-chunks 1 --json");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const nlohmann::json report = nlohmann::json::parse(result.output);
+  EXPECT_EQ(report["budget_bytes"], 300 * 1024);
+  EXPECT_LE(report["tensor_bytes"].get<uint64_t>(), 300u * 1024);
+  EXPECT_EQ(report["file_bytes"].get<uint64_t>(), std::filesystem::file_size(output));
+  EXPECT_EQ(report["tensors"].size(), 36u);
+  std::filesystem::remove(output);
+
+  const CommandResult no_calib = run_lowbit("plan --fit 300K -m " + kTestdata + "/stories260K/stories260K.bin -o " + output);
+  EXPECT_EQ(no_calib.exit_code, 1);
+  EXPECT_NE(no_calib.output.find("--fit needs --calib TEXT and -o OUT.gguf"), std::string::npos) << no_calib.output;
+  const CommandResult too_small = run_lowbit("plan --fit 1K -m " + kTestdata + "/stories260K/stories260K.bin --calib " +
+                                             kTestdata + "/text/tinystories_valid_calib.txt -o " + output + " --fit-chunks 1 --json");
+  EXPECT_EQ(too_small.exit_code, 1);
+  EXPECT_NE(too_small.output.find("1024 bytes"), std::string::npos) << too_small.output;
+  EXPECT_FALSE(std::filesystem::exists(output));
+}
+
 }  // namespace
 }  // namespace lowbit::test

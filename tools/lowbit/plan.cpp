@@ -16,6 +16,7 @@
 #include "core/memory_bandwidth.h"
 #include "formats/type_traits.h"
 #include "plan/devices.h"
+#include "plan/fit.h"
 #include "plan/inference.h"
 #include "plan/model_source.h"
 #include "plan/model_tensors.h"
@@ -37,6 +38,13 @@ struct PlanOptions {
   double price = 0;
   double utilization = 1.0;
   bool json = false;
+  // --fit: write the per-tensor mix with the least summed sensitivity within this many bytes.
+  uint64_t fit_bytes = 0;
+  std::string calibration;
+  std::string output;
+  std::vector<std::string> candidates;  // empty: default_fit_candidates()
+  int64_t fit_context = 128;
+  int64_t fit_chunks = 8;
 };
 
 // The precisions the device and cost tables show unless --precisions says otherwise: the float types
@@ -299,6 +307,70 @@ void print_json(const Plan& plan, const PlanOptions& options) {
   fmt::print("{}\n", out.dump(2));
 }
 
+std::vector<TensorType> parse_candidates(const std::vector<std::string>& names) {
+  if (names.empty()) return default_fit_candidates();
+  std::vector<TensorType> types;
+  for (const std::string& name : names) {
+    const TypeTraits* traits = find_type_traits(name);
+    if (traits == nullptr || traits->from_float == nullptr) throw_error("--candidates: {} is not a type lowbit writes", name);
+    types.push_back(traits->type);
+  }
+  return types;
+}
+
+int run_fit(const PlanOptions& options) {
+  if (options.calibration.empty() || options.output.empty()) throw_error("--fit needs --calib TEXT and -o OUT.gguf");
+  FitOptions fit;
+  fit.budget_bytes = options.fit_bytes;
+  fit.calibration_path = options.calibration;
+  fit.output = options.output;
+  fit.candidate_types = parse_candidates(options.candidates);
+  fit.context = options.fit_context;
+  fit.max_chunks = options.fit_chunks;
+  if (!options.json) {
+    fit.progress = [](size_t done, size_t total) {
+      fmt::print(stderr, "\rmeasuring sensitivity {}/{}", done, total);
+      if (done == total) fmt::print(stderr, "\n");
+    };
+  }
+  const FitReport report = fit_model(options.model, fit);
+  const std::vector<TensorCandidates>& matrices = report.sensitivity.matrices;
+  if (options.json) {
+    nlohmann::ordered_json out;
+    out["output"] = report.written.output;
+    out["budget_bytes"] = options.fit_bytes;
+    out["tensor_bytes"] = report.choice.bytes + report.sensitivity.fixed_bytes;
+    out["file_bytes"] = report.written.file_bytes;
+    out["summed_sensitivity"] = report.choice.sensitivity;
+    out["scored_positions"] = report.sensitivity.positions;
+    out["tensors"] = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < matrices.size(); ++i) {
+      const TensorCandidate& chosen = matrices[i].candidates[report.choice.chosen[i]];
+      nlohmann::ordered_json candidates = nlohmann::ordered_json::object();
+      for (const TensorCandidate& c : matrices[i].candidates) {
+        candidates[type_traits(c.type).name] = {{"bytes", c.bytes}, {"kld", c.sensitivity}};
+      }
+      out["tensors"].push_back({{"name", matrices[i].name}, {"type", type_traits(chosen.type).name},
+                                {"bytes", chosen.bytes}, {"kld", chosen.sensitivity}, {"candidates", candidates}});
+    }
+    fmt::print("{}\n", out.dump(2));
+    return 0;
+  }
+  size_t name_width = 6;
+  for (const TensorCandidates& tensor : matrices) name_width = std::max(name_width, tensor.name.size());
+  fmt::print("{:<{}}  {:<8}  {:>12}  {:>12}\n", "tensor", name_width, "type", "bytes", "KL alone");
+  for (size_t i = 0; i < matrices.size(); ++i) {
+    const TensorCandidate& chosen = matrices[i].candidates[report.choice.chosen[i]];
+    fmt::print("{:<{}}  {:<8}  {:>12}  {:>12.3e}\n", matrices[i].name, name_width, type_traits(chosen.type).name,
+               chosen.bytes, chosen.sensitivity);
+  }
+  fmt::print("\n{}: {} bytes of tensors (budget {}), {} bytes on disk; summed KL of the choices {:.4e} "
+             "(each measured alone over {} positions)\n",
+             report.written.output, report.choice.bytes + report.sensitivity.fixed_bytes, options.fit_bytes,
+             report.written.file_bytes, report.choice.sensitivity, report.sensitivity.positions);
+  return 0;
+}
+
 std::string named_shape_list() {
   std::string list;
   for (const NamedShape& shape : named_shapes()) list += fmt::format("\n  {}: {}", shape.name, shape.source);
@@ -310,7 +382,7 @@ std::string named_shape_list() {
 CommandRunner add_plan_command(CLI::App& app) {
   auto options = std::make_shared<PlanOptions>();
   CLI::App* cmd = app.add_subcommand("plan", "Model size, memory, FLOPs, device fit and cost per precision");
-  cmd->add_option("model", options->model,
+  cmd->add_option("model,-m,--model", options->model,
                   "A named shape, a Hugging Face config.json (no weights needed), a folder holding one, or a model "
                   "file (GGUF, llama2.c .bin). Named shapes:" + named_shape_list())
       ->required();
@@ -332,7 +404,21 @@ CommandRunner add_plan_command(CLI::App& app) {
       ->needs(gpu)
       ->capture_default_str();
   cmd->add_flag("--json", options->json, "Print JSON instead of tables");
+  auto* fit = cmd->add_option("--fit", options->fit_bytes,
+                              "Write the per-tensor mix with the least summed KL divergence whose tensors fit in "
+                              "SIZE bytes (suffixes K, M, G: powers of 1024); needs --calib and -o")
+                  ->transform(CLI::AsSizeValue(false))
+                  ->type_name("SIZE");
+  cmd->add_option("--calib", options->calibration, "Calibration text for --fit's sensitivity measurement")->needs(fit);
+  cmd->add_option("-o,--output", options->output, "GGUF file --fit writes")->needs(fit);
+  cmd->add_option("--candidates", options->candidates, "Types --fit chooses from (comma-separated; default "
+                  "f16,q8_0,q6_K,q5_K,q5_0,q4_K,q4_0,q3_K,q2_K)")->delimiter(',')->needs(fit);
+  cmd->add_option("--fit-ctx", options->fit_context, "Tokens per calibration chunk")->check(CLI::Range(3, 1 << 20))
+      ->needs(fit)->capture_default_str();
+  cmd->add_option("--fit-chunks", options->fit_chunks, "Calibration chunks (0: the whole text)")
+      ->check(CLI::NonNegativeNumber)->needs(fit)->capture_default_str();
   return [options] {
+    if (options->fit_bytes > 0) return run_fit(*options);
     if (!options->gpu.empty() && !(options->price > 0)) throw_error("--gpu {} needs --price (per GPU-hour)", options->gpu);
     if (!(options->utilization > 0)) throw_error("--util must be above 0");
     const Plan plan = make_plan(*options);
