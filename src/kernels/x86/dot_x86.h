@@ -120,28 +120,44 @@ void dot_legacy(int64_t n, const void* weight_row, const void* activations, size
   using ActivationBlock = std::conditional_t<Codes::kSigned, BlockQ8_0, BlockQ8_1>;
   const auto* w = static_cast<const typename Codes::Block*>(weight_row);
   const TokenRows<ActivationBlock> a{static_cast<const uint8_t*>(activations), stride};
+  // One token alone would wait for its FMA's latency at every block: it keeps two blocks in flight.
+  constexpr int kChains = T == 1 ? 2 : 1;
   float sum[T] = {};
-  __m256 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / 32; ++b) {
+  __m256 acc[T][kChains];
+  for (int t = 0; t < T; ++t) {
+    for (int c = 0; c < kChains; ++c) acc[t][c] = _mm256_setzero_ps();
+  }
+  const auto add_block = [&](int64_t b, int chain) {
     const __m256i q = Codes::codes(w[b]);
     const float d = half_to_float(w[b].d);
     if constexpr (Codes::kSigned) {
       const __m256i magnitude = _mm256_abs_epi8(q);
       for (int t = 0; t < T; ++t) {
         const __m256i products = dot_u8_s8(magnitude, _mm256_sign_epi8(load_256(a[t][b].qs), q));
-        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * half_to_float(a[t][b].d)), _mm256_cvtepi32_ps(products), acc[t]);
+        const __m256 scale = _mm256_set1_ps(d * half_to_float(a[t][b].d));
+        acc[t][chain] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(products), acc[t][chain]);
       }
     } else {
       const float m = half_to_float(w[b].m);
       for (int t = 0; t < T; ++t) {
         const __m256i products = dot_u8_s8(q, load_256(a[t][b].qs));
-        acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * half_to_float(a[t][b].d)), _mm256_cvtepi32_ps(products), acc[t]);
+        const __m256 scale = _mm256_set1_ps(d * half_to_float(a[t][b].d));
+        acc[t][chain] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(products), acc[t][chain]);
         sum[t] += m * half_to_float(a[t][b].s);
       }
     }
+  };
+  const int64_t blocks = n / 32;
+  int64_t b = 0;
+  for (; b + kChains <= blocks; b += kChains) {
+    for (int c = 0; c < kChains; ++c) add_block(b + c, c);
   }
-  for (int t = 0; t < T; ++t) out[t] = sum[t] + horizontal_sum(acc[t]);
+  for (; b < blocks; ++b) add_block(b, 0);
+  for (int t = 0; t < T; ++t) {
+    __m256 total = acc[t][0];
+    for (int c = 1; c < kChains; ++c) total = _mm256_add_ps(total, acc[t][c]);
+    out[t] = sum[t] + horizontal_sum(total);
+  }
 }
 
 // Q4_K/Q5_K's 6-bit scale and min codes of sub-block j (layout in formats/ggml_k_layout.h).
