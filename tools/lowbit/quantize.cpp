@@ -132,7 +132,10 @@ CommandRunner add_quantize_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("quantize", "Quantize a model (GGUF, llama2.c .bin, Hugging Face folder) and write a GGUF v3 file");
   cmd->add_option("input", options->input, "Model file or Hugging Face folder")->required();
   cmd->add_option("output", options->output, "GGUF file to write (replaced atomically)")->required();
-  cmd->add_option("--type", options->quantize.type, "Named mix or type, as llama-quantize takes it: " + mix_names())->required();
+  cmd->add_option("--type", options->quantize.type, "Named mix or type, as llama-quantize takes it: " + mix_names() +
+                                                        "; or one of lowbit's own types (lb_i4_asym_g32, lb_nf4_g64, lb_fp8_e4m3_g32, ...: "
+                                                        "see the README), which llama.cpp cannot load")
+      ->required();
   cmd->add_option("--tensor-type", options->quantize.tensor_types,
                   "PATTERN=TYPE: tensors whose name matches the regular expression PATTERN get TYPE (repeatable, first match wins)");
   cmd->add_option("--output-type", options->quantize.output_type, "Type of output.weight (ggml name: f16, q8_0, q6_K, ...)");
