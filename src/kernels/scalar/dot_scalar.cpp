@@ -159,7 +159,9 @@ float dot_q2_k_q8_k(int64_t n, const void* weight_row, const void* activation_ro
     int32_t scaled = 0, mins = 0;
     for (int s = 0; s < 16; ++s) {
       int32_t sub_sum = 0;
-      for (int e = 16 * s; e < 16 * s + 16; ++e) sub_sum += ((w[b].qs[crumb_byte(e)] >> crumb_shift(e)) & 3) * a[b].qs[e];
+      for (int e = 16 * s; e < 16 * s + 16; ++e) {
+        sub_sum += ((w[b].qs[crumb_byte(e)] >> crumb_shift(e)) & 3) * a[b].qs[e];
+      }
       scaled += (w[b].scales[s] & 15) * sub_sum;
       mins += (w[b].scales[s] >> 4) * a[b].bsums[s];
     }

@@ -68,17 +68,19 @@ template <typename Block>
 struct TokenRows {
   const uint8_t* base;
   size_t stride;
-  const Block* operator[](int t) const { return reinterpret_cast<const Block*>(base + static_cast<size_t>(t) * stride); }
+  const Block* operator[](int t) const {
+    return reinterpret_cast<const Block*>(base + static_cast<size_t>(t) * stride);
+  }
 };
 
 // 32 bytes, byte i = 16 where bit i of the little-endian 32-bit word at `qh` is set, else 0: the fifth
 // bits of a Q5_0/Q5_1 block, ready to be or-ed onto its nibbles.
 inline __m256i fifth_bits(const uint8_t* qh) {
-  const int32_t word = static_cast<int32_t>(qh[0] | (qh[1] << 8) | (qh[2] << 16) | (static_cast<uint32_t>(qh[3]) << 24));
+  const uint32_t word = qh[0] | (qh[1] << 8) | (qh[2] << 16) | (static_cast<uint32_t>(qh[3]) << 24);
   // Byte i takes byte i / 8 of the word, then keeps only bit i % 8.
-  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(word),
-                                             _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2,
-                                                              2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+  const __m256i byte_of_word = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                                2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int32_t>(word)), byte_of_word);
   const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
   const __m256i is_set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
   return _mm256_and_si256(is_set, _mm256_set1_epi8(16));
