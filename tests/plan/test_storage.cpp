@@ -56,7 +56,8 @@ TEST(Storage, NamedMixesMatchLlamaCppFiles) {
 TEST(Storage, UniformTypeKeepsRowsThatAreNotWholeBlocksInF16) {
   // stories260K (llama2.c, tied embedding): ffn_down's rows of 172 are not whole q4_0 blocks of 32.
   const ModelConfig config = load_plan_model(kTestdata + "/stories260K/stories260K.bin").config;
-  const StorageOption& q4_0 = find_storage_option(options_for(config), "q4_0");
+  const std::vector<StorageOption> options = options_for(config);
+  const StorageOption& q4_0 = find_storage_option(options, "q4_0");
   EXPECT_EQ(q4_0.kept_f16, 5);
   // Per layer, in bytes: q and o 64 rows x 2 blocks x 18, k and v 32 x 2 x 18, gate and up 172 x 2 x 18,
   // down 64 x 172 x 2 (F16), two F32 norms of 64; then the embedding 512 x 2 x 18 and output_norm.
