@@ -19,8 +19,4 @@ CommandRunner add_bench_command(CLI::App& app);
 CommandRunner add_synth_command(CLI::App& app);
 CommandRunner add_inspect_command(CLI::App& app);
 
-// For sub-commands whose engine is not built yet: they parse --help like the others, then say so.
-CommandRunner add_unbuilt_command(CLI::App& app, const std::string& name, const std::string& description,
-                                  const std::string& missing);
-
 }  // namespace lowbit::cli
