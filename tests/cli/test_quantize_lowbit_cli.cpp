@@ -71,7 +71,9 @@ TEST(QuantizeLowbitCli, TensorTypeTakesALowbitType) {
   EXPECT_EQ(report["lowbit_only_types"], nlohmann::json::array({"lb_nf4_g64"}));
   for (const nlohmann::json& t : report["tensors"]) {
     const std::string name = t["name"];
-    if (name.find(".attn_") != std::string::npos && !name.ends_with("_norm.weight")) EXPECT_EQ(t["type"], "lb_nf4_g64") << name;
+    if (name.find(".attn_") != std::string::npos && !name.ends_with("_norm.weight")) {
+      EXPECT_EQ(t["type"], "lb_nf4_g64") << name;
+    }
   }
   fs::remove(out);
 }
