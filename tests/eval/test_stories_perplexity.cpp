@@ -1,5 +1,5 @@
 // Perplexity of the real stories260K model on the evaluation text, against llama.cpp's own run:
-// testdata/reference/perplexity.json (llama-perplexity -c 128 -b 128 on the F32 stories260K.gguf;
+// testdata/ggml/perplexity.json (llama-perplexity -c 128 -b 128 on the F32 stories260K.gguf;
 // "running_ppl" holds its printed value after every chunk, 4 decimals).
 #include <gtest/gtest.h>
 
