@@ -119,4 +119,20 @@ std::unique_ptr<ModelFile> open_model(const std::string& path, const std::string
   return model;
 }
 
+ModelConfig llama_model_config(int64_t dim, int64_t hidden_dim, int64_t n_layers, int64_t n_heads, int64_t n_kv_heads,
+                               int64_t vocab_size, int64_t context_length, float rope_theta) {
+  ModelConfig c;
+  c.architecture = "llama";
+  c.dim = dim;
+  c.hidden_dim = hidden_dim;
+  c.n_layers = n_layers;
+  c.n_heads = n_heads;
+  c.n_kv_heads = n_kv_heads;
+  c.head_dim = dim / n_heads;
+  c.vocab_size = vocab_size;
+  c.context_length = context_length;
+  c.rope_theta = rope_theta;
+  return c;
+}
+
 }  // namespace lowbit

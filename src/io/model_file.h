@@ -67,6 +67,11 @@ class ModelFile {
   std::vector<std::vector<uint8_t>> owned_buffers_; // tensors that had to be converted
 };
 
+// A plain Llama config from its dimensions (head_dim = dim / n_heads, interleaved RoPE, eps 1e-5): the
+// named shapes of `lowbit synth` and `lowbit plan` are built with it.
+ModelConfig llama_model_config(int64_t dim, int64_t hidden_dim, int64_t n_layers, int64_t n_heads, int64_t n_kv_heads,
+                               int64_t vocab_size, int64_t context_length, float rope_theta = 10000.0f);
+
 // Opens a GGUF file, a llama2.c .bin (its tokenizer.bin from `tokenizer_path`, or found beside it:
 // tokenizer.bin or tok*.bin), or a Hugging Face folder (config.json + *.safetensors + tokenizer.json or
 // tokenizer.model). Checks every shape against the config. Throws lowbit::Error naming the file.

@@ -15,28 +15,13 @@
 namespace lowbit {
 namespace {
 
-ModelConfig llama_config(int64_t dim, int64_t hidden_dim, int64_t n_layers, int64_t n_heads, int64_t n_kv_heads,
-                         int64_t vocab_size, int64_t context_length) {
-  ModelConfig c;
-  c.architecture = "llama";
-  c.dim = dim;
-  c.hidden_dim = hidden_dim;
-  c.n_layers = n_layers;
-  c.n_heads = n_heads;
-  c.n_kv_heads = n_kv_heads;
-  c.head_dim = dim / n_heads;
-  c.vocab_size = vocab_size;
-  c.context_length = context_length;
-  return c;
-}
-
 // Rows of 256 (the K-quant block) everywhere, so that every type lowbit writes applies to "tiny" too.
 const std::array<SynthShape, 3> kShapes = {{
-    {"tiny", "2 layers, hidden 256, FFN 512, vocab 512: for tests", llama_config(256, 512, 2, 4, 2, 512, 256)},
+    {"tiny", "2 layers, hidden 256, FFN 512, vocab 512: for tests", llama_model_config(256, 512, 2, 4, 2, 512, 256)},
     {"tinyllama-1.1b", "TinyLlama 1.1B: hidden 2048, 22 layers, 32 heads, 4 KV heads, FFN 5632, vocab 32000",
-     llama_config(2048, 5632, 22, 32, 4, 32000, 2048)},
+     llama_model_config(2048, 5632, 22, 32, 4, 32000, 2048)},
     {"llama-7b-2l", "two layers of Llama 7B: hidden 4096, 32 heads, 32 KV heads, FFN 11008, vocab 32000",
-     llama_config(4096, 11008, 2, 32, 32, 32000, 4096)},
+     llama_model_config(4096, 11008, 2, 32, 32, 32000, 4096)},
 }};
 
 constexpr int64_t kSpecialTokens = 3;  // <unk>, <s>, </s>

@@ -11,40 +11,23 @@
 namespace lowbit {
 namespace {
 
-ModelConfig llama_shape(int64_t dim, int64_t hidden_dim, int64_t n_layers, int64_t n_heads, int64_t n_kv_heads,
-                        int64_t vocab_size, int64_t context_length, float rope_theta) {
-  ModelConfig c;
-  c.architecture = "llama";
-  c.dim = dim;
-  c.hidden_dim = hidden_dim;
-  c.n_layers = n_layers;
-  c.n_heads = n_heads;
-  c.n_kv_heads = n_kv_heads;
-  c.head_dim = dim / n_heads;
-  c.vocab_size = vocab_size;
-  c.context_length = context_length;
-  c.rope_theta = rope_theta;
-  c.rope_style = RopeStyle::kRotateHalf;
-  return c;
-}
-
 // Each row restates the model's published Hugging Face config.json (hidden_size, intermediate_size,
 // num_hidden_layers, num_attention_heads, num_key_value_heads, vocab_size, max_position_embeddings).
 const std::array kNamedShapes = {
     NamedShape{"llama-7b", "LLaMA 7B (Touvron et al. 2023, Table 2; huggyllama/llama-7b config.json)",
-               llama_shape(4096, 11008, 32, 32, 32, 32000, 2048, 10000.0f)},
+               llama_model_config(4096, 11008, 32, 32, 32, 32000, 2048, 10000.0f)},
     NamedShape{"llama-13b", "LLaMA 13B (Touvron et al. 2023, Table 2; huggyllama/llama-13b config.json)",
-               llama_shape(5120, 13824, 40, 40, 40, 32000, 2048, 10000.0f)},
+               llama_model_config(5120, 13824, 40, 40, 40, 32000, 2048, 10000.0f)},
     NamedShape{"llama2-7b", "Llama 2 7B (meta-llama/Llama-2-7b-hf config.json)",
-               llama_shape(4096, 11008, 32, 32, 32, 32000, 4096, 10000.0f)},
+               llama_model_config(4096, 11008, 32, 32, 32, 32000, 4096, 10000.0f)},
     NamedShape{"llama-70b", "Llama 2 70B (meta-llama/Llama-2-70b-hf config.json; grouped-query attention)",
-               llama_shape(8192, 28672, 80, 64, 8, 32000, 4096, 10000.0f)},
+               llama_model_config(8192, 28672, 80, 64, 8, 32000, 4096, 10000.0f)},
     NamedShape{"tinyllama-1.1b", "TinyLlama 1.1B (TinyLlama/TinyLlama-1.1B-Chat-v1.0 config.json)",
-               llama_shape(2048, 5632, 22, 32, 4, 32000, 2048, 10000.0f)},
+               llama_model_config(2048, 5632, 22, 32, 4, 32000, 2048, 10000.0f)},
     NamedShape{"llama3-8b", "Llama 3 8B (meta-llama/Meta-Llama-3-8B config.json)",
-               llama_shape(4096, 14336, 32, 32, 8, 128256, 8192, 500000.0f)},
+               llama_model_config(4096, 14336, 32, 32, 8, 128256, 8192, 500000.0f)},
     NamedShape{"mistral-7b", "Mistral 7B v0.1 (mistralai/Mistral-7B-v0.1 config.json)",
-               llama_shape(4096, 14336, 32, 32, 8, 32000, 32768, 10000.0f)},
+               llama_model_config(4096, 14336, 32, 32, 8, 32000, 32768, 10000.0f)},
 };
 
 std::string read_text(const std::string& path) {
