@@ -68,6 +68,7 @@ std::span<const float> Transformer::forward(std::span<const int32_t> tokens, Log
     rms_norm(x_.data() + t * dim, weights_.output_norm.data(), dim, config_.norm_eps, normed_.data() + t * dim);
   }
   logits_.resize(static_cast<size_t>(n_out * config_.vocab_size));
+  observe(-1, LinearSite::kOutputIn, normed_.data() + first * dim, n_out, dim);
   matmul(*weights_.output, normed_.data() + first * dim, n_out, logits_.data());
   return logits_;
 }
@@ -81,6 +82,7 @@ void Transformer::attention_block(int64_t layer, int64_t n) {
   // The new keys and values go straight into their cache rows: positions position_ .. position_+n-1.
   float* keys = cache_.keys(layer) + position_ * kv_dim_;
   float* values = cache_.values(layer) + position_ * kv_dim_;
+  observe(layer, LinearSite::kAttnIn, normed_.data(), n, dim);
   matmul(*w.attn_q, normed_.data(), n, q_.data());
   matmul(*w.attn_k, normed_.data(), n, keys);
   matmul(*w.attn_v, normed_.data(), n, values);
@@ -94,6 +96,7 @@ void Transformer::attention_block(int64_t layer, int64_t n) {
     rope_.apply(keys + t * kv_dim_, config_.n_kv_heads, position_ + t);
   }
   attend(layer, n);
+  observe(layer, LinearSite::kAttnOutIn, mixed_.data(), n, q_dim_);
   matmul(*w.attn_output, mixed_.data(), n, delta_.data());
   for (size_t i = 0; i < x_.size(); ++i) x_[i] += delta_[i];
 }
@@ -139,9 +142,11 @@ void Transformer::feed_forward_block(int64_t layer, int64_t n) {
   for (int64_t t = 0; t < n; ++t) {
     rms_norm(x_.data() + t * dim, w.ffn_norm.data(), dim, config_.norm_eps, normed_.data() + t * dim);
   }
+  observe(layer, LinearSite::kFfnIn, normed_.data(), n, dim);
   matmul(*w.ffn_gate, normed_.data(), n, gate_.data());
   matmul(*w.ffn_up, normed_.data(), n, up_.data());
   silu_mul(gate_.data(), up_.data(), n * config_.hidden_dim);
+  observe(layer, LinearSite::kFfnDownIn, gate_.data(), n, config_.hidden_dim);
   matmul(*w.ffn_down, gate_.data(), n, delta_.data());
   for (size_t i = 0; i < x_.size(); ++i) x_[i] += delta_[i];
 }

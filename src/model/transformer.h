@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -17,6 +18,18 @@
 namespace lowbit {
 
 enum class LogitsFor { kLastToken, kAllTokens };
+
+// The activation vectors the linear layers read, as calibration observes them (quant/calib_stats.h).
+enum class LinearSite {
+  kAttnIn,     // attention norm output: read by attn_q, attn_k, attn_v
+  kAttnOutIn,  // the heads' mixed values: read by attn_output
+  kFfnIn,      // FFN norm output: read by ffn_gate, ffn_up
+  kFfnDownIn,  // silu(gate) * up: read by ffn_down
+  kOutputIn,   // final norm output: read by output (layer = -1)
+};
+
+// Called with x [n_tokens][cols] just before the matrices of `site` multiply it.
+using LinearInputHook = std::function<void(int64_t layer, LinearSite site, const float* x, int64_t n_tokens, int64_t cols)>;
 
 class Transformer {
  public:
@@ -32,6 +45,9 @@ class Transformer {
   // Forgets all positions (the next forward starts at position 0).
   void reset() { position_ = 0; }
 
+  // Observes every linear layer's input from the next forward() on; an empty hook stops observing.
+  void set_linear_input_hook(LinearInputHook hook) { hook_ = std::move(hook); }
+
   // Runs `tokens` at positions position() .. position()+n-1 and appends them to the cache. Returns the
   // logits [n_out][vocab_size], n_out = 1 (the last token) or n; valid until the next call.
   // Throws lowbit::Error for a token id outside the vocabulary or when the context would overflow.
@@ -42,6 +58,9 @@ class Transformer {
   void attention_block(int64_t layer, int64_t n_tokens);
   void attend(int64_t layer, int64_t n_tokens);
   void feed_forward_block(int64_t layer, int64_t n_tokens);
+  void observe(int64_t layer, LinearSite site, const float* x, int64_t n_tokens, int64_t cols) const {
+    if (hook_) hook_(layer, site, x, n_tokens, cols);
+  }
 
   ModelConfig config_;
   std::string source_;
@@ -51,6 +70,7 @@ class Transformer {
   KvCache cache_;
   int64_t position_ = 0;
   int64_t q_dim_, kv_dim_;
+  LinearInputHook hook_;
 
   // Scratch, [n_tokens][...] of the current call.
   std::vector<float> x_;       // residual stream [n][dim]
