@@ -22,6 +22,12 @@ struct TypeTraits {
   void (*to_float)(const void* src, float* dst, int64_t n);
   // Quantize n elements (n a multiple of block_size); nullptr where lowbit cannot write the type yet.
   void (*from_float)(const float* src, void* dst, int64_t n);
+  // Quantize n elements (n a multiple of block_size) choosing the values that minimize
+  // sum_i importance[i] * (src[i] - dequantized[i])^2. importance[0..n) >= 0 holds one weight per
+  // element of the row, typically the mean square activation of that element's input channel from
+  // calibration; all-zero importance is allowed. nullptr where the type has no weighted quantizer
+  // (callers then use from_float).
+  void (*from_float_weighted)(const float* src, const float* importance, void* dst, int64_t n) = nullptr;
 
   double bits_per_weight() const { return 8.0 * static_cast<double>(block_bytes) / static_cast<double>(block_size); }
   // Bytes of a row of n elements; the caller has checked n % block_size == 0.
