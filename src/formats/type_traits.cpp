@@ -21,6 +21,7 @@
 #include "formats/lowbit_codebook.h"
 #include "formats/lowbit_fp8.h"
 #include "formats/lowbit_int.h"
+#include "formats/lowbit_w8_row.h"
 
 namespace lowbit {
 namespace {
@@ -31,22 +32,33 @@ using Scale = LowbitCodebookFormat::Scale;
 
 // Block geometry of ggml's types is fixed by the GGUF/ggml specification (bytes per block include the
 // block's scales). ggml's legacy types (Q4_0 ... Q8_1) quantize with ggml's reference rounding, bit
-// for bit; the K types with lowbit's own scale search (formats/ggml_k_search.h).
+// for bit; the K types with lowbit's own scale search (formats/ggml_k_search.h). The last column, where
+// present, is the importance-weighted quantizer (formats/weighted_search.h).
 constexpr std::array kTypeTable = {
     TypeTraits{TensorType::F32, "f32", 1, 4, false, f32_to_float, f32_from_float},
     TypeTraits{TensorType::F16, "f16", 1, 2, false, f16_to_float, f16_from_float},
     TypeTraits{TensorType::BF16, "bf16", 1, 2, false, bf16_to_float, bf16_from_float},
-    TypeTraits{TensorType::Q4_0, "q4_0", 32, 18, true, dequantize_row_q4_0, quantize_row_q4_0_ref},
-    TypeTraits{TensorType::Q4_1, "q4_1", 32, 20, true, dequantize_row_q4_1, quantize_row_q4_1_ref},
-    TypeTraits{TensorType::Q5_0, "q5_0", 32, 22, true, dequantize_row_q5_0, quantize_row_q5_0_ref},
-    TypeTraits{TensorType::Q5_1, "q5_1", 32, 24, true, dequantize_row_q5_1, quantize_row_q5_1_ref},
-    TypeTraits{TensorType::Q8_0, "q8_0", 32, 34, true, dequantize_row_q8_0, quantize_row_q8_0_ref},
+    TypeTraits{TensorType::Q4_0, "q4_0", 32, 18, true, dequantize_row_q4_0, quantize_row_q4_0_ref,
+               quantize_row_q4_0_weighted},
+    TypeTraits{TensorType::Q4_1, "q4_1", 32, 20, true, dequantize_row_q4_1, quantize_row_q4_1_ref,
+               quantize_row_q4_1_weighted},
+    TypeTraits{TensorType::Q5_0, "q5_0", 32, 22, true, dequantize_row_q5_0, quantize_row_q5_0_ref,
+               quantize_row_q5_0_weighted},
+    TypeTraits{TensorType::Q5_1, "q5_1", 32, 24, true, dequantize_row_q5_1, quantize_row_q5_1_ref,
+               quantize_row_q5_1_weighted},
+    TypeTraits{TensorType::Q8_0, "q8_0", 32, 34, true, dequantize_row_q8_0, quantize_row_q8_0_ref,
+               quantize_row_q8_0_weighted},
     TypeTraits{TensorType::Q8_1, "q8_1", 32, 36, true, dequantize_row_q8_1, quantize_row_q8_1_ref},
-    TypeTraits{TensorType::Q2_K, "q2_K", 256, 84, true, dequantize_row_q2_k, quantize_row_q2_k},
-    TypeTraits{TensorType::Q3_K, "q3_K", 256, 110, true, dequantize_row_q3_k, quantize_row_q3_k},
-    TypeTraits{TensorType::Q4_K, "q4_K", 256, 144, true, dequantize_row_q4_k, quantize_row_q4_k},
-    TypeTraits{TensorType::Q5_K, "q5_K", 256, 176, true, dequantize_row_q5_k, quantize_row_q5_k},
-    TypeTraits{TensorType::Q6_K, "q6_K", 256, 210, true, dequantize_row_q6_k, quantize_row_q6_k},
+    TypeTraits{TensorType::Q2_K, "q2_K", 256, 84, true, dequantize_row_q2_k, quantize_row_q2_k,
+               quantize_row_q2_k_weighted},
+    TypeTraits{TensorType::Q3_K, "q3_K", 256, 110, true, dequantize_row_q3_k, quantize_row_q3_k,
+               quantize_row_q3_k_weighted},
+    TypeTraits{TensorType::Q4_K, "q4_K", 256, 144, true, dequantize_row_q4_k, quantize_row_q4_k,
+               quantize_row_q4_k_weighted},
+    TypeTraits{TensorType::Q5_K, "q5_K", 256, 176, true, dequantize_row_q5_k, quantize_row_q5_k,
+               quantize_row_q5_k_weighted},
+    TypeTraits{TensorType::Q6_K, "q6_K", 256, 210, true, dequantize_row_q6_k, quantize_row_q6_k,
+               quantize_row_q6_k_weighted},
     TypeTraits{TensorType::Q8_K, "q8_K", 256, 292, true, dequantize_row_q8_k, quantize_row_q8_k},
     TypeTraits{TensorType::I8, "i8", 1, 1, false, nullptr, nullptr},
     TypeTraits{TensorType::I16, "i16", 1, 2, false, nullptr, nullptr},
@@ -99,6 +111,9 @@ constexpr std::array kTypeTable = {
     lowbit_codebook_traits<LowbitCodebookFormat{Book::NF4, Scale::DoubleQuantized, 16}>(lowbit_type(68), "lb_nf4_dq"),
     lowbit_fp8_traits<LowbitFp8Format::E4M3>(lowbit_type(80), "lb_fp8_e4m3_g32"),
     lowbit_fp8_traits<LowbitFp8Format::E5M2>(lowbit_type(81), "lb_fp8_e5m2_g32"),
+    // 96: int8 per output channel for W8A8 (formats/lowbit_w8_row.h).
+    TypeTraits{kW8RowType, "lb_w8_row", kW8RowBlock, sizeof(BlockW8Row), true, dequantize_row_w8_row,
+               quantize_row_w8_row},
 };
 
 }  // namespace
