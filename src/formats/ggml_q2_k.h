@@ -18,6 +18,9 @@ static_assert(sizeof(BlockQ2_K) == 84);
 // n is a multiple of 256; importance[0..n) weights each element's squared error (nullptr: all 1).
 void quantize_row_q2_k(const float* x, const float* importance, void* dst, int64_t n);
 void quantize_row_q2_k(const float* x, void* dst, int64_t n);
+// Importance-weighted (TypeTraits::from_float_weighted, formats/weighted_search.h): per super-block
+// the search above with the importance as weights or without, whichever has the smaller weighted error.
+void quantize_row_q2_k_weighted(const float* x, const float* importance, void* dst, int64_t n);
 void dequantize_row_q2_k(const void* src, float* y, int64_t n);
 
 }  // namespace lowbit

@@ -5,6 +5,7 @@
 
 #include "core/half.h"
 #include "formats/ggml_block_common.h"
+#include "formats/weighted_search.h"
 
 namespace lowbit {
 
@@ -21,6 +22,27 @@ void quantize_row_q5_0_ref(const float* x, void* dst, int64_t n) {
     std::memcpy(blocks[b].qh, packed.qh, sizeof packed.qh);
     std::memcpy(blocks[b].qs, packed.qs, sizeof packed.qs);
   }
+}
+
+namespace {
+
+// One block of 32 by the weighted scale search.
+void search_block_q5_0(const float* x, const float* w, void* dst, int64_t /*n == 32*/) {
+  int q[32];
+  const LinearParams params = search_weighted_linear(x, w, 32, {-16, 15, false}, round_to_f16, q);
+  for (int& v : q) v += 16;
+  const FiveBitQuants packed = pack_five_bit_quants(q);
+  auto& block = *static_cast<BlockQ5_0*>(dst);
+  block.d = fp32_to_fp16(params.scale);
+  std::memcpy(block.qh, packed.qh, sizeof packed.qh);
+  std::memcpy(block.qs, packed.qs, sizeof packed.qs);
+}
+
+}  // namespace
+
+void quantize_row_q5_0_weighted(const float* x, const float* importance, void* dst, int64_t n) {
+  constexpr WeightedQuantizer kQuantizer{32, sizeof(BlockQ5_0), quantize_row_q5_0_ref, dequantize_row_q5_0, search_block_q5_0};
+  quantize_row_weighted(kQuantizer, x, importance, dst, n);
 }
 
 void dequantize_row_q5_0(const void* src, float* y, int64_t n) {

@@ -5,6 +5,7 @@
 
 #include "core/half.h"
 #include "formats/ggml_block_common.h"
+#include "formats/weighted_search.h"
 
 namespace lowbit {
 
@@ -24,6 +25,27 @@ void quantize_row_q5_1_ref(const float* x, void* dst, int64_t n) {
     std::memcpy(blocks[b].qh, packed.qh, sizeof packed.qh);
     std::memcpy(blocks[b].qs, packed.qs, sizeof packed.qs);
   }
+}
+
+namespace {
+
+// One block of 32 by the weighted scale search.
+void search_block_q5_1(const float* x, const float* w, void* dst, int64_t /*n == 32*/) {
+  int q[32];
+  const LinearParams params = search_weighted_linear(x, w, 32, {0, 31, true}, round_to_f16, q);
+  const FiveBitQuants packed = pack_five_bit_quants(q);
+  auto& block = *static_cast<BlockQ5_1*>(dst);
+  block.d = fp32_to_fp16(params.scale);
+  block.m = fp32_to_fp16(params.offset);
+  std::memcpy(block.qh, packed.qh, sizeof packed.qh);
+  std::memcpy(block.qs, packed.qs, sizeof packed.qs);
+}
+
+}  // namespace
+
+void quantize_row_q5_1_weighted(const float* x, const float* importance, void* dst, int64_t n) {
+  constexpr WeightedQuantizer kQuantizer{32, sizeof(BlockQ5_1), quantize_row_q5_1_ref, dequantize_row_q5_1, search_block_q5_1};
+  quantize_row_weighted(kQuantizer, x, importance, dst, n);
 }
 
 void dequantize_row_q5_1(const void* src, float* y, int64_t n) {

@@ -16,6 +16,9 @@ static_assert(sizeof(BlockQ5_1) == 24);
 
 // n is a multiple of 32. The quantizer follows ggml's reference rounding bit for bit.
 void quantize_row_q5_1_ref(const float* x, void* dst, int64_t n);
+// Importance-weighted (TypeTraits::from_float_weighted, formats/weighted_search.h): a scale search
+// minimising sum importance * error^2 per block, never worse on it than the reference; importance[0..n).
+void quantize_row_q5_1_weighted(const float* x, const float* importance, void* dst, int64_t n);
 void dequantize_row_q5_1(const void* src, float* y, int64_t n);
 
 }  // namespace lowbit

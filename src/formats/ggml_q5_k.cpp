@@ -3,6 +3,7 @@
 #include "core/half.h"
 #include "formats/ggml_k_layout.h"
 #include "formats/ggml_k_search.h"
+#include "formats/weighted_search.h"
 
 namespace lowbit {
 
@@ -25,6 +26,14 @@ void quantize_row_q5_k(const float* x, const float* importance, void* dst, int64
 }
 
 void quantize_row_q5_k(const float* x, void* dst, int64_t n) { quantize_row_q5_k(x, nullptr, dst, n); }
+
+void quantize_row_q5_k_weighted(const float* x, const float* importance, void* dst, int64_t n) {
+  using Plain = void (*)(const float*, void*, int64_t);
+  using Weighted = void (*)(const float*, const float*, void*, int64_t);
+  constexpr WeightedQuantizer kQuantizer{kSuperBlockSize, sizeof(BlockQ5_K), static_cast<Plain>(quantize_row_q5_k),
+                                         dequantize_row_q5_k, static_cast<Weighted>(quantize_row_q5_k)};
+  quantize_row_weighted(kQuantizer, x, importance, dst, n);
+}
 
 void dequantize_row_q5_k(const void* src, float* y, int64_t n) {
   const auto* blocks = static_cast<const BlockQ5_K*>(src);

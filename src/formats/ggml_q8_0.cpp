@@ -4,6 +4,7 @@
 
 #include "core/half.h"
 #include "formats/ggml_block_common.h"
+#include "formats/weighted_search.h"
 
 namespace lowbit {
 
@@ -15,6 +16,24 @@ void quantize_row_q8_0_ref(const float* x, void* dst, int64_t n) {
     blocks[b].d = fp32_to_fp16(d);
     for (int j = 0; j < 32; ++j) blocks[b].qs[j] = round_to_int8(x[j] * inverse);
   }
+}
+
+namespace {
+
+// One block of 32 by the weighted scale search.
+void search_block_q8_0(const float* x, const float* w, void* dst, int64_t /*n == 32*/) {
+  int q[32];
+  const LinearParams params = search_weighted_linear(x, w, 32, {-127, 127, false}, round_to_f16, q);
+  auto& block = *static_cast<BlockQ8_0*>(dst);
+  block.d = fp32_to_fp16(params.scale);
+  for (int j = 0; j < 32; ++j) block.qs[j] = static_cast<int8_t>(q[j]);
+}
+
+}  // namespace
+
+void quantize_row_q8_0_weighted(const float* x, const float* importance, void* dst, int64_t n) {
+  constexpr WeightedQuantizer kQuantizer{32, sizeof(BlockQ8_0), quantize_row_q8_0_ref, dequantize_row_q8_0, search_block_q8_0};
+  quantize_row_weighted(kQuantizer, x, importance, dst, n);
 }
 
 void dequantize_row_q8_0(const void* src, float* y, int64_t n) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/codebooks.h"
@@ -62,7 +63,71 @@ std::vector<float> double_quantize_into(const std::vector<float>& absmax, uint8_
   return scales;
 }
 
+// The weighted search's candidate scales: absmax times kGridFirst, kGridFirst + kGridStep, ...,
+// 1 + kGridStep (shrinking the scale trades clipping the extreme for finer steps near zero); then up to
+// kRefitRounds least-squares refits from the best.
+constexpr float kGridFirst = 0.6f, kGridStep = 0.02f;
+constexpr int kGridSize = 22;
+constexpr int kRefitRounds = 3;
+
+float stored_scale(Scale storage, float scale) { return storage == Scale::F16 ? round_scale_to_f16(scale) : scale; }
+
+// Codes nearest x / scale: their values v[0..64) and sum w (x - scale * v)^2 (NaN counts as infinite).
+double score_scale(const Codebook& book, const float* x, const float* w, float scale, float* v) {
+  const float inverse = scale == 0.0f ? 0.0f : 1.0f / scale;
+  double error = 0;
+  for (int64_t i = 0; i < kLowbitCodebookBlock; ++i) {
+    v[i] = book.value(book.nearest_code(x[i] * inverse));
+    const double diff = static_cast<double>(x[i]) - scale * v[i];
+    error += w[i] * diff * diff;
+  }
+  return std::isnan(error) ? std::numeric_limits<double>::infinity() : error;
+}
+
+float search_scale(const Codebook& book, const float* x, const float* w, Scale storage) {
+  std::array<float, kLowbitCodebookBlock> v;  // code values of the scale being scored
+  const float absmax = absmax_of(x);
+  float best_scale = stored_scale(storage, absmax);
+  double best_error = score_scale(book, x, w, best_scale, v.data());
+  // Refits the scale to the code values that `scale` gives, stores and scores it.
+  auto try_refit = [&](float scale) {
+    score_scale(book, x, w, scale, v.data());
+    double svx = 0, svv = 0;
+    for (int64_t i = 0; i < kLowbitCodebookBlock; ++i) {
+      svx += static_cast<double>(w[i]) * v[i] * x[i];
+      svv += static_cast<double>(w[i]) * v[i] * v[i];
+    }
+    if (!(svv > 0)) return;
+    const float refit = stored_scale(storage, static_cast<float>(svx / svv));
+    const double error = score_scale(book, x, w, refit, v.data());
+    if (error < best_error) {
+      best_error = error;
+      best_scale = refit;
+    }
+  };
+  for (int k = 0; k < kGridSize; ++k) try_refit(absmax * (kGridFirst + kGridStep * static_cast<float>(k)));
+  for (int round = 0; round < kRefitRounds; ++round) {
+    const float before = best_scale;
+    try_refit(best_scale);
+    if (best_scale == before) break;
+  }
+  return best_scale;
+}
+
 }  // namespace
+
+void search_block_lowbit_codebook(LowbitCodebookFormat f, const float* src, const float* w, void* dst) {
+  const Codebook& book = book_of(f);
+  const float scale = search_scale(book, src, w, f.scale);
+  auto* out = static_cast<uint8_t*>(dst);
+  if (f.scale == Scale::F16) {
+    store_f16(out, scale);
+    write_codes(book, src, scale, out + 2);
+  } else {
+    store_f32(out, scale);
+    write_codes(book, src, scale, out + 4);
+  }
+}
 
 void quantize_row_lowbit_codebook(LowbitCodebookFormat f, const float* src, void* dst, int64_t n) {
   const Codebook& book = book_of(f);

@@ -30,6 +30,7 @@
 #include <cstdint>
 
 #include "formats/type_traits.h"
+#include "formats/weighted_search.h"
 
 namespace lowbit {
 
@@ -75,11 +76,35 @@ void dequantize_row_lowbit_codebook(const void* src, float* dst, int64_t n) {
   dequantize_row_lowbit_codebook(F, src, dst, n);
 }
 
+// One 64-element block of an F32- or F16-scaled format by a weighted scale search, w[0..64).
+void search_block_lowbit_codebook(LowbitCodebookFormat f, const float* src, const float* w, void* dst);
+
+// Importance-weighted (TypeTraits::from_float_weighted, formats/weighted_search.h) for the F32- and
+// F16-scaled formats: per block the weighted search's block or the absmax one, whichever has the
+// smaller sum importance * error^2; importance[0..n).
+template <LowbitCodebookFormat F>
+void quantize_row_lowbit_codebook_weighted(const float* src, const float* importance, void* dst, int64_t n) {
+  static_assert(F.scale != LowbitCodebookFormat::Scale::DoubleQuantized);
+  constexpr WeightedQuantizer kQuantizer{kLowbitCodebookBlock, lowbit_codebook_block_bytes(F), quantize_row_lowbit_codebook<F>,
+                                         dequantize_row_lowbit_codebook<F>,
+                                         [](const float* x, const float* w, void* block, int64_t) {
+                                           search_block_lowbit_codebook(F, x, w, block);
+                                         }};
+  quantize_row_weighted(kQuantizer, src, importance, dst, n);
+}
+
+// The double-quantized format has no weighted quantizer: its block scales are coded together.
 template <LowbitCodebookFormat F>
 constexpr TypeTraits lowbit_codebook_traits(TensorType type, const char* name) {
   static_assert(F.blocks_per_super_block >= 1 && F.blocks_per_super_block <= 256);
-  return TypeTraits{type, name, lowbit_codebook_block_size(F), lowbit_codebook_block_bytes(F), true,
-                    dequantize_row_lowbit_codebook<F>, quantize_row_lowbit_codebook<F>};
+  if constexpr (F.scale == LowbitCodebookFormat::Scale::DoubleQuantized) {
+    return TypeTraits{type, name, lowbit_codebook_block_size(F), lowbit_codebook_block_bytes(F), true,
+                      dequantize_row_lowbit_codebook<F>, quantize_row_lowbit_codebook<F>};
+  } else {
+    return TypeTraits{type, name, lowbit_codebook_block_size(F), lowbit_codebook_block_bytes(F), true,
+                      dequantize_row_lowbit_codebook<F>, quantize_row_lowbit_codebook<F>,
+                      quantize_row_lowbit_codebook_weighted<F>};
+  }
 }
 
 }  // namespace lowbit

@@ -45,7 +45,34 @@ uint8_t code_of(float r, float inverse_scale, float zero, CodeRange codes) {
   return static_cast<uint8_t>(std::nearbyint(x) - static_cast<float>(codes.qmin));
 }
 
+// Stored parameters of the weighted search (value = S * q + offset): S as FP16, and for the
+// asymmetric formats the offset -S * Z of an integer zero point Z in [qmin, qmax].
+LinearParams stored_params(LinearParams exact, LinearCode code) {
+  const float scale = round_scale_to_f16(exact.scale);
+  if (!code.has_offset || scale == 0.0f) return {scale, 0.0f};
+  const float zero = std::clamp(std::nearbyint(-exact.offset / scale), static_cast<float>(code.q_min),
+                                static_cast<float>(code.q_max));
+  return {scale, -scale * zero};
+}
+
 }  // namespace
+
+void search_block_lowbit_int(LowbitIntFormat f, const float* src, const float* w, void* dst) {
+  const CodeRange codes = signed_code_range(f.bits);
+  std::vector<int> q(static_cast<size_t>(f.group));  // [group]
+  const LinearParams params =
+      search_weighted_linear(src, w, static_cast<int>(f.group), {codes.qmin, codes.qmax, !f.symmetric}, stored_params, q.data());
+  // The zero point is exactly what stored_params rounded the offset to.
+  const int zero = params.scale == 0.0f ? 0 : static_cast<int>(std::nearbyint(-params.offset / params.scale));
+  std::vector<uint8_t> element_codes(q.size());  // [group] q - qmin
+  for (size_t i = 0; i < q.size(); ++i) element_codes[i] = static_cast<uint8_t>(q[i] - codes.qmin);
+  auto* out = static_cast<uint8_t*>(dst);
+  store_f16(out, params.scale);
+  out += 2;
+  if (!f.symmetric) *out++ = static_cast<uint8_t>(std::clamp(zero, codes.qmin, codes.qmax) - codes.qmin);
+  const std::vector<uint8_t> packed = pack_bits(element_codes, f.bits);
+  std::copy(packed.begin(), packed.end(), out);
+}
 
 void quantize_row_lowbit_int(LowbitIntFormat f, const float* src, void* dst, int64_t n) {
   const CodeRange codes = signed_code_range(f.bits);

@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include "formats/type_traits.h"
+#include "formats/weighted_search.h"
 
 namespace lowbit {
 
@@ -41,6 +42,9 @@ constexpr size_t lowbit_int_block_bytes(LowbitIntFormat f) {
 void quantize_row_lowbit_int(LowbitIntFormat f, const float* src, void* dst, int64_t n);
 void dequantize_row_lowbit_int(LowbitIntFormat f, const void* src, float* dst, int64_t n);
 
+// One block of f.group elements by the weighted scale search of formats/weighted_search.h, w[0..group).
+void search_block_lowbit_int(LowbitIntFormat f, const float* src, const float* w, void* dst);
+
 template <LowbitIntFormat F>
 void quantize_row_lowbit_int(const float* src, void* dst, int64_t n) {
   quantize_row_lowbit_int(F, src, dst, n);
@@ -50,12 +54,24 @@ void dequantize_row_lowbit_int(const void* src, float* dst, int64_t n) {
   dequantize_row_lowbit_int(F, src, dst, n);
 }
 
+// Importance-weighted (TypeTraits::from_float_weighted): per block the weighted search's block or the
+// min-max one, whichever has the smaller sum importance * error^2; importance[0..n).
+template <LowbitIntFormat F>
+void quantize_row_lowbit_int_weighted(const float* src, const float* importance, void* dst, int64_t n) {
+  constexpr WeightedQuantizer kQuantizer{F.group, lowbit_int_block_bytes(F), quantize_row_lowbit_int<F>,
+                                         dequantize_row_lowbit_int<F>,
+                                         [](const float* x, const float* w, void* block, int64_t) {
+                                           search_block_lowbit_int(F, x, w, block);
+                                         }};
+  quantize_row_weighted(kQuantizer, src, importance, dst, n);
+}
+
 // The type table's row for format F under `type`, named `name`.
 template <LowbitIntFormat F>
 constexpr TypeTraits lowbit_int_traits(TensorType type, const char* name) {
   static_assert(F.bits >= 2 && F.bits <= 8 && F.group > 0 && F.group * F.bits % 8 == 0);
   return TypeTraits{type, name, F.group, lowbit_int_block_bytes(F), true, dequantize_row_lowbit_int<F>,
-                    quantize_row_lowbit_int<F>};
+                    quantize_row_lowbit_int<F>, quantize_row_lowbit_int_weighted<F>};
 }
 
 }  // namespace lowbit
