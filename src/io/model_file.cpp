@@ -28,7 +28,18 @@ bool starts_with_gguf_magic(const std::string& path) {
   return in.gcount() == 4 && std::memcmp(magic, "GGUF", 4) == 0;
 }
 
-// Every tensor the config implies exists with that shape, and nothing else is there.
+// "<matrix>.act_scale" of shape [1]: a matrix's static int8 activation scale (SmoothQuant W8A8,
+// kernels/w8a8_matmul.h), the only tensor a file may hold besides those its config implies.
+bool is_activation_scale(const std::vector<std::pair<std::string, std::vector<int64_t>>>& expected,
+                         const TensorView& view) {
+  constexpr std::string_view kSuffix = ".act_scale";
+  if (!view.name.ends_with(kSuffix) || view.shape != std::vector<int64_t>{1}) return false;
+  const std::string matrix = view.name.substr(0, view.name.size() - kSuffix.size()) + ".weight";
+  return std::any_of(expected.begin(), expected.end(),
+                     [&](const auto& e) { return e.first == matrix && e.second.size() == 2; });
+}
+
+// Every tensor the config implies exists with that shape, and nothing else is there but activation scales.
 void check_tensors(const ModelFile& model) {
   const auto expected = expected_tensor_shapes(model.config());
   for (const auto& [name, shape] : expected) {
@@ -42,7 +53,9 @@ void check_tensors(const ModelFile& model) {
   if (model.tensors().size() != expected.size()) {
     for (const TensorView& view : model.tensors()) {
       const bool known = std::any_of(expected.begin(), expected.end(), [&](const auto& e) { return e.first == view.name; });
-      if (!known) throw_error("{}: unexpected tensor {} for a {} model", model.path(), view.name, model.config().architecture);
+      if (!known && !is_activation_scale(expected, view)) {
+        throw_error("{}: unexpected tensor {} for a {} model", model.path(), view.name, model.config().architecture);
+      }
     }
   }
   const auto vocab_tokens = static_cast<int64_t>(model.vocab().tokens.size());

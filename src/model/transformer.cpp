@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "formats/lowbit_w8_row.h"
 #include "kernels/matmul.h"
 #include "kernels/rows.h"
 #include "model/ops.h"
@@ -29,6 +30,29 @@ Transformer::Transformer(const ModelFile& file, int64_t context)
       cache_(config_.n_layers, context_, config_.n_kv_heads * config_.head_dim),
       q_dim_(config_.n_heads * config_.head_dim),
       kv_dim_(config_.n_kv_heads * config_.head_dim) {}
+
+void Transformer::set_act_quant(std::optional<ActQuant> mode) {
+  if (mode == ActQuant::kStatic) {
+    for (const TensorView* w : linear_matrices(weights_)) {
+      if (w->type == kW8RowType && !weights_.act_scales.contains(w)) {
+        throw_error("{}: static activation quantization needs {} but the file has none", source_,
+                    w->name.substr(0, w->name.rfind('.')) + ".act_scale");
+      }
+    }
+  }
+  act_quant_ = mode;
+}
+
+void Transformer::linear(const TensorView& weight, const float* x, int64_t n_tokens, float* y) const {
+  if (weight.type != kW8RowType) {
+    matmul(weight, x, n_tokens, y);
+    return;
+  }
+  const auto scale = weights_.act_scales.find(&weight);
+  const bool has_scale = scale != weights_.act_scales.end();
+  const ActQuant mode = act_quant_.value_or(has_scale ? ActQuant::kStatic : ActQuant::kDynamic);
+  matmul_w8_row(weight, x, n_tokens, y, mode, mode == ActQuant::kStatic ? scale->second : 0.0f);
+}
 
 void Transformer::resize_scratch(int64_t n) {
   const auto size = [n](int64_t width) { return static_cast<size_t>(n * width); };
@@ -69,7 +93,7 @@ std::span<const float> Transformer::forward(std::span<const int32_t> tokens, Log
   }
   logits_.resize(static_cast<size_t>(n_out * config_.vocab_size));
   observe(-1, LinearSite::kOutputIn, normed_.data() + first * dim, n_out, dim);
-  matmul(*weights_.output, normed_.data() + first * dim, n_out, logits_.data());
+  linear(*weights_.output, normed_.data() + first * dim, n_out, logits_.data());
   return logits_;
 }
 
@@ -83,9 +107,9 @@ void Transformer::attention_block(int64_t layer, int64_t n) {
   float* keys = cache_.keys(layer) + position_ * kv_dim_;
   float* values = cache_.values(layer) + position_ * kv_dim_;
   observe(layer, LinearSite::kAttnIn, normed_.data(), n, dim);
-  matmul(*w.attn_q, normed_.data(), n, q_.data());
-  matmul(*w.attn_k, normed_.data(), n, keys);
-  matmul(*w.attn_v, normed_.data(), n, values);
+  linear(*w.attn_q, normed_.data(), n, q_.data());
+  linear(*w.attn_k, normed_.data(), n, keys);
+  linear(*w.attn_v, normed_.data(), n, values);
   for (int64_t t = 0; t < n; ++t) {
     if (!w.q_bias.empty()) {
       add_in_place(q_.data() + t * q_dim_, w.q_bias.data(), q_dim_);
@@ -97,7 +121,7 @@ void Transformer::attention_block(int64_t layer, int64_t n) {
   }
   attend(layer, n);
   observe(layer, LinearSite::kAttnOutIn, mixed_.data(), n, q_dim_);
-  matmul(*w.attn_output, mixed_.data(), n, delta_.data());
+  linear(*w.attn_output, mixed_.data(), n, delta_.data());
   for (size_t i = 0; i < x_.size(); ++i) x_[i] += delta_[i];
 }
 
@@ -143,11 +167,11 @@ void Transformer::feed_forward_block(int64_t layer, int64_t n) {
     rms_norm(x_.data() + t * dim, w.ffn_norm.data(), dim, config_.norm_eps, normed_.data() + t * dim);
   }
   observe(layer, LinearSite::kFfnIn, normed_.data(), n, dim);
-  matmul(*w.ffn_gate, normed_.data(), n, gate_.data());
-  matmul(*w.ffn_up, normed_.data(), n, up_.data());
+  linear(*w.ffn_gate, normed_.data(), n, gate_.data());
+  linear(*w.ffn_up, normed_.data(), n, up_.data());
   silu_mul(gate_.data(), up_.data(), n * config_.hidden_dim);
   observe(layer, LinearSite::kFfnDownIn, gate_.data(), n, config_.hidden_dim);
-  matmul(*w.ffn_down, gate_.data(), n, delta_.data());
+  linear(*w.ffn_down, gate_.data(), n, delta_.data());
   for (size_t i = 0; i < x_.size(); ++i) x_[i] += delta_[i];
 }
 

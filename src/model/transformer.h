@@ -7,10 +7,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "io/model_file.h"
+#include "kernels/w8a8_matmul.h"
 #include "model/kv_cache.h"
 #include "model/rope.h"
 #include "model/weights.h"
@@ -48,6 +50,11 @@ class Transformer {
   // Observes every linear layer's input from the next forward() on; an empty hook stops observing.
   void set_linear_input_hook(LinearInputHook hook) { hook_ = std::move(hook); }
 
+  // How activations meet the lb_w8_row matrices (W8A8; other types are unaffected). nullopt, the
+  // default: static where the file holds the matrix's act_scale tensor, dynamic per token elsewhere.
+  // A mode applies to all of them; kStatic throws lowbit::Error naming a matrix without act_scale.
+  void set_act_quant(std::optional<ActQuant> mode);
+
   // Runs `tokens` at positions position() .. position()+n-1 and appends them to the cache. Returns the
   // logits [n_out][vocab_size], n_out = 1 (the last token) or n; valid until the next call.
   // Throws lowbit::Error for a token id outside the vocabulary or when the context would overflow.
@@ -58,6 +65,8 @@ class Transformer {
   void attention_block(int64_t layer, int64_t n_tokens);
   void attend(int64_t layer, int64_t n_tokens);
   void feed_forward_block(int64_t layer, int64_t n_tokens);
+  // y = x . W^T through matmul(), or the W8A8 product for lb_w8_row weights.
+  void linear(const TensorView& weight, const float* x, int64_t n_tokens, float* y) const;
   void observe(int64_t layer, LinearSite site, const float* x, int64_t n_tokens, int64_t cols) const {
     if (hook_) hook_(layer, site, x, n_tokens, cols);
   }
@@ -71,6 +80,7 @@ class Transformer {
   int64_t position_ = 0;
   int64_t q_dim_, kv_dim_;
   LinearInputHook hook_;
+  std::optional<ActQuant> act_quant_;
 
   // Scratch, [n_tokens][...] of the current call.
   std::vector<float> x_;       // residual stream [n][dim]

@@ -1,5 +1,8 @@
 #include "model/weights.h"
 
+#include <cmath>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 
 #include <fmt/ranges.h>
@@ -50,6 +53,19 @@ class TensorFinder {
     return t;
   }
 
+  // The value of "<matrix name without .weight>.act_scale", when the file has one.
+  std::optional<float> act_scale(const TensorView& matrix) const {
+    constexpr std::string_view kWeight = ".weight";
+    if (!matrix.name.ends_with(kWeight)) return std::nullopt;
+    const std::string name = matrix.name.substr(0, matrix.name.size() - kWeight.size()) + ".act_scale";
+    if (find(name) == nullptr) return std::nullopt;
+    const float scale = vector(name, 1)[0];
+    if (!(std::isfinite(scale) && scale > 0.0f)) {
+      throw_error("{}: tensor {} = {} is not a positive scale", source_, name, scale);
+    }
+    return scale;
+  }
+
   std::vector<float> vector(const std::string& name, int64_t n) const {
     const TensorView* t = matrix(name, {n});
     std::vector<float> values(static_cast<size_t>(n));
@@ -94,7 +110,18 @@ ModelWeights bind_weights(const ModelConfig& c, const std::vector<TensorView>& t
     layer.ffn_down = finder.matrix(prefix + "ffn_down.weight", {c.dim, c.hidden_dim});
     w.layers.push_back(std::move(layer));
   }
+  for (const TensorView* matrix : linear_matrices(w)) {
+    if (const std::optional<float> scale = finder.act_scale(*matrix)) w.act_scales.emplace(matrix, *scale);
+  }
   return w;
+}
+
+std::vector<const TensorView*> linear_matrices(const ModelWeights& w) {
+  std::vector<const TensorView*> matrices = {w.output};
+  for (const LayerWeights& l : w.layers) {
+    matrices.insert(matrices.end(), {l.attn_q, l.attn_k, l.attn_v, l.attn_output, l.ffn_gate, l.ffn_up, l.ffn_down});
+  }
+  return matrices;
 }
 
 }  // namespace lowbit

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/tensor.h"
@@ -29,11 +30,19 @@ struct ModelWeights {
   std::vector<float> output_norm;          // [dim]
   const TensorView* output = nullptr;      // [vocab, dim]; token_embd when the embeddings are tied
   std::vector<LayerWeights> layers;
+  // Static int8 activation scale of a matrix above, from its "<name>.act_scale" tensor (F32 [1]) when
+  // the file has one (SmoothQuant W8A8, kernels/w8a8_matmul.h).
+  std::unordered_map<const TensorView*, float> act_scales;
 };
 
 // Checks the config (positive sizes, whole heads, n_heads a multiple of n_kv_heads, even head_dim)
-// and that every tensor exists with its expected shape and a readable type. The returned pointers
+// and that every tensor exists with its expected shape and a readable type, and every activation scale
+// is a positive finite number. The returned pointers
 // point into `tensors`, which must outlive the result. `source` names the model in errors.
 ModelWeights bind_weights(const ModelConfig& config, const std::vector<TensorView>& tensors, const std::string& source);
+
+// The matrices the forward pass multiplies activations by: output, then each layer's attn_q, attn_k,
+// attn_v, attn_output, ffn_gate, ffn_up, ffn_down.
+std::vector<const TensorView*> linear_matrices(const ModelWeights& weights);
 
 }  // namespace lowbit
