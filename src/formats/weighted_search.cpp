@@ -1,7 +1,6 @@
 #include "formats/weighted_search.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -76,7 +75,7 @@ struct Search {
   StoreLinearParams store;
   LinearParams best{};
   double best_error = kInfinity;
-  std::array<int, 1024> q{};  // [n] scratch quants
+  std::vector<int> q = std::vector<int>(static_cast<size_t>(block.n));  // [n] scratch quants
 
   // Quants for the given inverse scale and offset, refit, stored, re-rounded and scored.
   void try_candidate(float inverse_scale, float offset) {

@@ -44,7 +44,7 @@ using StoreLinearParams = LinearParams (*)(LinearParams exact, LinearCode code);
 // ggml's legacy blocks: scale and offset as FP16.
 LinearParams round_to_f16(LinearParams exact, LinearCode code);
 
-// Weighted scale search for one block x[0..n), n <= 1024, weights w[0..n):
+// Weighted scale search for one block x[0..n), weights w[0..n):
 // candidate scales on a grid around the one that maps the block's range onto the code range, each
 // followed by a weighted least-squares refit of scale (and offset) to its quants, stored, the quants
 // rounded again against the stored values, and scored; then refits from the best. Returns the
