@@ -1,0 +1,77 @@
+// Grids of lowbit's integer group formats (formats/lowbit_int.h): value = S * (q - Z), q in
+// [-2^(bits-1), 2^(bits-1) - 1], one FP16 scale S and (asymmetric) one zero point Z per group.
+#include <algorithm>
+#include <charconv>
+#include <string_view>
+#include <vector>
+
+#include "formats/bitpack.h"
+#include "formats/block_grid.h"
+#include "formats/lowbit_block_common.h"
+
+namespace lowbit {
+namespace {
+
+int q_min_of(int bits) { return -(1 << (bits - 1)); }
+int q_max_of(int bits) { return (1 << (bits - 1)) - 1; }
+
+// Parses a decimal number at the front of `text` and drops it; nullopt when there is none.
+std::optional<int> take_number(std::string_view& text) {
+  int value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{}) return std::nullopt;
+  text.remove_prefix(static_cast<size_t>(end - text.data()));
+  return value;
+}
+
+bool take_prefix(std::string_view& text, std::string_view prefix) {
+  if (!text.starts_with(prefix)) return false;
+  text.remove_prefix(prefix.size());
+  return true;
+}
+
+}  // namespace
+
+std::optional<LowbitIntFormat> lowbit_int_format(const TypeTraits& traits) {
+  // "lb_i<bits>_<sym|asym>_g<group>"
+  std::string_view name = traits.name;
+  if (!take_prefix(name, "lb_i")) return std::nullopt;
+  const std::optional<int> bits = take_number(name);
+  if (!bits) return std::nullopt;
+  bool symmetric;
+  if (take_prefix(name, "_sym_g")) {
+    symmetric = true;
+  } else if (take_prefix(name, "_asym_g")) {
+    symmetric = false;
+  } else {
+    return std::nullopt;
+  }
+  const std::optional<int> group = take_number(name);
+  if (!group || !name.empty()) return std::nullopt;
+  const LowbitIntFormat format{*bits, symmetric, *group};
+  // The name must describe the row's geometry; anything else is some other format.
+  if (traits.block_size != format.group || traits.block_bytes != lowbit_int_block_bytes(format)) return std::nullopt;
+  return format;
+}
+
+BlockGrid lowbit_int_block_grid(TensorType type, LowbitIntFormat format) {
+  const int q_min = q_min_of(format.bits), q_max = q_max_of(format.bits);
+  const size_t header_bytes = format.symmetric ? 2 : 3;  // FP16 S, then Z - q_min when asymmetric
+  return {type, q_min, q_max,
+          [=](const uint8_t* block, float* scale, float* offset) {
+            const float s = load_f16(block);
+            const int zero = format.symmetric ? 0 : block[2] + q_min;
+            for (int64_t i = 0; i < format.group; ++i) {
+              scale[i] = s;
+              offset[i] = -s * static_cast<float>(zero);
+            }
+          },
+          [=](const int8_t* q, uint8_t* block) {
+            std::vector<uint8_t> codes(static_cast<size_t>(format.group));  // [group] q - q_min
+            for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<uint8_t>(q[i] - q_min);
+            const std::vector<uint8_t> packed = pack_bits(codes, format.bits);
+            std::copy(packed.begin(), packed.end(), block + header_bytes);
+          }};
+}
+
+}  // namespace lowbit

@@ -1,0 +1,43 @@
+#include <vector>
+
+#include "formats/block_grid.h"
+
+namespace lowbit {
+namespace {
+
+// ggml's types by hand; every lowbit integer format of the type table by its name.
+std::vector<BlockGrid> make_block_grids() {
+  std::vector<BlockGrid> grids = {q4_0_block_grid(), q4_1_block_grid(), q5_0_block_grid(), q5_1_block_grid(),
+                                  q8_0_block_grid(), q2_k_block_grid(), q3_k_block_grid(), q4_k_block_grid(),
+                                  q5_k_block_grid(), q6_k_block_grid()};
+  for (const TypeTraits& traits : all_type_traits()) {
+    if (const std::optional<LowbitIntFormat> format = lowbit_int_format(traits)) {
+      grids.push_back(lowbit_int_block_grid(traits.type, *format));
+    }
+  }
+  return grids;
+}
+
+}  // namespace
+
+std::span<const BlockGrid> all_block_grids() {
+  static const std::vector<BlockGrid> grids = make_block_grids();
+  return grids;
+}
+
+const BlockGrid* find_block_grid(TensorType type) {
+  for (const BlockGrid& grid : all_block_grids()) {
+    if (grid.type == type) return &grid;
+  }
+  return nullptr;
+}
+
+void choose_block_params(const TypeTraits& traits, const float* x, const float* importance, uint8_t* block) {
+  if (importance != nullptr && traits.from_float_weighted != nullptr) {
+    traits.from_float_weighted(x, importance, block, traits.block_size);
+  } else {
+    traits.from_float(x, block, traits.block_size);
+  }
+}
+
+}  // namespace lowbit
