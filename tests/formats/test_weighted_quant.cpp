@@ -13,8 +13,8 @@
 namespace lowbit {
 namespace {
 
-constexpr int64_t kRowLength = 2048;  // a multiple of every block size with a weighted quantizer
-constexpr int kRows = 24;
+constexpr int64_t kRowLength = 1024;  // a multiple of every block size with a weighted quantizer
+constexpr int kRows = 16;
 
 std::vector<float> gaussian_row(std::mt19937& rng, float sigma = 1.0f) {
   std::normal_distribution<float> normal(0.0f, sigma);
