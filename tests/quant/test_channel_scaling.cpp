@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,45 +12,14 @@
 #include "formats/type_traits.h"
 #include "model/transformer.h"
 #include "../model/tiny_model.h"
+#include "float_model.h"
 
 namespace lowbit {
 namespace {
 
-// Every tensor of a model as F32 copies, by name.
-LayerTensors load_float_tensors(const ModelFile& model) {
-  LayerTensors tensors;
-  for (const TensorView& view : model.tensors()) {
-    FloatTensor t{view.shape, std::vector<float>(static_cast<size_t>(view.elements()))};
-    type_traits(view.type).to_float(view.data, t.values.data(), view.elements());
-    tensors.emplace(view.name, std::move(t));
-  }
-  return tensors;
-}
-
-// A model held in memory: a source's config with the given F32 tensors.
-class FloatModel : public ModelFile {
- public:
-  FloatModel(const ModelConfig& config, const LayerTensors& tensors) {
-    path_ = "float-model";
-    format_ = "memory";
-    config_ = config;
-    for (const auto& [name, t] : tensors) {
-      std::vector<uint8_t> bytes(t.values.size() * sizeof(float));
-      std::memcpy(bytes.data(), t.values.data(), bytes.size());
-      owned_buffers_.push_back(std::move(bytes));  // the heap block survives the move
-      add_tensor(TensorView{name, TensorType::F32, t.shape, owned_buffers_.back().data(), owned_buffers_.back().size()});
-    }
-  }
-};
-
-// Logits [tokens][vocab] of every position of a fixed token sequence.
-std::vector<float> all_logits(const ModelFile& model) {
-  std::vector<int32_t> tokens;
-  for (int32_t i = 0; i < 12; ++i) tokens.push_back(static_cast<int32_t>((i * 7 + 1) % model.config().vocab_size));
-  Transformer transformer(model, 16);
-  const std::span<const float> logits = transformer.forward(tokens, LogitsFor::kAllTokens);
-  return {logits.begin(), logits.end()};
-}
+using testing::all_logits;
+using testing::FloatModel;
+using testing::load_float_tensors;
 
 // Every calibration site of a model with its channel count.
 std::vector<std::pair<SiteName, int64_t>> all_sites(const ModelConfig& c) {
@@ -90,13 +58,7 @@ void expect_fold_keeps_logits(const ModelFile& model) {
 
   const std::vector<float> expected = all_logits(FloatModel(config, original));
   const std::vector<float> actual = all_logits(FloatModel(config, folded));
-  ASSERT_EQ(actual.size(), expected.size());
-  float largest = 0, worst = 0;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    largest = std::max(largest, std::fabs(expected[i]));
-    worst = std::max(worst, std::fabs(actual[i] - expected[i]));
-  }
-  EXPECT_LT(worst, 1e-4f * largest) << "largest logit " << largest;
+  EXPECT_LT(testing::max_relative_difference(expected, actual), 1e-4f);
 }
 
 TEST(ChannelScaling, FoldKeepsStories260KLogits) {
