@@ -10,6 +10,7 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "kernels/dot_kernels.h"
+#include "kernels/gemm_kernels.h"
 #include "kernels/rows.h"
 
 namespace lowbit {
@@ -106,6 +107,22 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
       kernel.quantize_activation(x + t * cols, quantized.data() + static_cast<size_t>(t) * activation_row_bytes, cols);
     }
     activations = quantized.data();
+  }
+
+  if (const GemmKernel* gemm = n_tokens > 1 ? find_gemm_kernel(weight.type, active_cpu_level()) : nullptr) {
+    GemmActivations prepared;
+    prepare_gemm_activations(kernel.activation_type, activations, activation_row_bytes, n_tokens, cols, prepared);
+    // Each thread multiplies an equal share of the rows, its tiles' scratch allocated once.
+#pragma omp parallel if (rows * cols * n_tokens >= kMinParallelWork)
+    {
+      const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+      const int64_t begin = rows * thread / threads, end = rows * (thread + 1) / threads;
+      if (begin < end) {
+        gemm->multiply(base + static_cast<size_t>(begin) * row_bytes, row_bytes, end - begin, cols, prepared, n_tokens,
+                       y + begin, rows);
+      }
+    }
+    return;
   }
 
 #pragma omp parallel for schedule(static) if (rows * cols * n_tokens >= kMinParallelWork)

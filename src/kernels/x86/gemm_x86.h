@@ -1,0 +1,412 @@
+// The x86 prefill kernels (kernels/gemm_kernels.h), written once and compiled twice: by kernels/avx2/
+// (256-bit vectors, u8 x s8 products through maddubs + madd) and by kernels/avx512/ (512-bit vectors,
+// vpdpbusd). Include only from those two files; as in x86/dot_x86.h, everything here has internal
+// linkage and calls no inline function of a shared header, so no wide-instruction copy leaks into
+// baseline code.
+//
+// A thread's rows are taken kTileRows at a time and kChunkCols columns at a time: that tile of weight
+// rows is unpacked once into the GEMM form (codes, scales, biases) in a scratch that stays in L2, then
+// multiplied with every token, kMicroTokens tokens at a time (their kChunkCols columns stay in L1), by
+// a micro-kernel holding kMicroRows x kMicroTokens accumulators in registers: each loaded vector of
+// weight codes feeds kMicroTokens products and each vector of activation codes kMicroRows.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "formats/ggml_q2_k.h"
+#include "formats/ggml_q3_k.h"
+#include "formats/ggml_q4_0.h"
+#include "formats/ggml_q4_1.h"
+#include "formats/ggml_q4_k.h"
+#include "formats/ggml_q5_0.h"
+#include "formats/ggml_q5_1.h"
+#include "formats/ggml_q5_k.h"
+#include "formats/ggml_q6_k.h"
+#include "formats/ggml_q8_0.h"
+#include "kernels/gemm_kernels.h"
+
+namespace lowbit {
+namespace {
+
+#if defined(__AVX512F__)
+using CodeVector = __m512i;  // 64 codes, or 16 int32 lanes of 4 codes' products
+using FloatVector = __m512;
+constexpr int kLanes = 16;
+constexpr int kMicroRows = 4;
+inline CodeVector load_codes(const void* p) { return _mm512_loadu_si512(p); }
+inline FloatVector load_floats(const float* p) { return _mm512_loadu_ps(p); }
+inline FloatVector zero_floats() { return _mm512_setzero_ps(); }
+inline CodeVector dot_u8_s8(CodeVector u, CodeVector s) { return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s); }
+// The masked forms with all lanes on: GCC 12's plain _mm512_cvtepi32_ps, _mm512_extractf64x4_pd (and
+// so _mm512_castps512_ps256) start from an undefined vector and warn that it is uninitialized.
+inline FloatVector to_floats(CodeVector v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); }
+inline FloatVector mul(FloatVector a, FloatVector b) { return _mm512_mul_ps(a, b); }
+inline FloatVector fmadd(FloatVector a, FloatVector b, FloatVector c) { return _mm512_fmadd_ps(a, b, c); }
+inline __m256 half_of(FloatVector v, int half) {
+  return _mm256_castpd_ps(half == 0 ? _mm512_maskz_extractf64x4_pd(0xff, _mm512_castps_pd(v), 0)
+                                    : _mm512_maskz_extractf64x4_pd(0xff, _mm512_castps_pd(v), 1));
+}
+inline __m256 add_halves(FloatVector v) { return _mm256_add_ps(half_of(v, 0), half_of(v, 1)); }
+#else
+using CodeVector = __m256i;
+using FloatVector = __m256;
+constexpr int kLanes = 8;
+constexpr int kMicroRows = 2;  // 16 registers: 8 accumulators, the row vectors and one token's
+inline CodeVector load_codes(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline FloatVector load_floats(const float* p) { return _mm256_loadu_ps(p); }
+inline FloatVector zero_floats() { return _mm256_setzero_ps(); }
+// maddubs saturates its 16-bit pair sums: weight codes stay below 64 (Q8_0 has no AVX2 GEMM kernel).
+inline CodeVector dot_u8_s8(CodeVector u, CodeVector s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+inline FloatVector to_floats(CodeVector v) { return _mm256_cvtepi32_ps(v); }
+inline FloatVector mul(FloatVector a, FloatVector b) { return _mm256_mul_ps(a, b); }
+inline FloatVector fmadd(FloatVector a, FloatVector b, FloatVector c) { return _mm256_fmadd_ps(a, b, c); }
+inline __m256 add_halves(FloatVector v) { return v; }
+#endif
+
+inline float sum_lanes(FloatVector v) {
+  const __m256 v8 = add_halves(v);
+  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1));
+  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+  return _mm_cvtss_f32(sum);
+}
+
+constexpr int kMicroTokens = static_cast<int>(kGemmTokenBlock);
+constexpr int64_t kCodeSpan = 4 * kLanes;   // columns one vector of codes covers (4 per lane)
+constexpr int64_t kBiasSpan = 16 * kLanes;  // columns one vector of group biases covers (16 per lane)
+static_assert(kGemmColumnStep % kBiasSpan == 0);
+constexpr int64_t kTileRows = 32;
+constexpr int64_t kChunkCols = 2048;
+static_assert(kTileRows % kMicroRows == 0 && kChunkCols % kGemmColumnStep == 0);
+
+// out[r][t] = weight row r . token t over the tile's k_len columns. Weight row r's codes are at
+// w_codes + r * k_len, its scales at w_scales + r * k_len / 4, its biases at w_biases + r * k_len / 16;
+// token t's at the a_ pointers plus t times a_cols, a_cols / 4 and a_cols / 16.
+void multiply_micro_tile(const uint8_t* w_codes, const float* w_scales, const float* w_biases, int64_t k_len,
+                         const int8_t* a_codes, const float* a_scales, const float* a_sums, int64_t a_cols,
+                         float out[kMicroRows][kMicroTokens]) {
+  FloatVector acc[kMicroRows][kMicroTokens];
+  for (auto& row : acc) {
+    for (FloatVector& v : row) v = zero_floats();
+  }
+  for (int64_t k = 0; k < k_len; k += kBiasSpan) {
+    for (int64_t c = k; c < k + kBiasSpan; c += kCodeSpan) {
+      CodeVector w[kMicroRows];
+      FloatVector w_scale[kMicroRows];
+      for (int r = 0; r < kMicroRows; ++r) {
+        w[r] = load_codes(w_codes + r * k_len + c);
+        w_scale[r] = load_floats(w_scales + (r * k_len + c) / 4);
+      }
+      for (int t = 0; t < kMicroTokens; ++t) {
+        const CodeVector a = load_codes(a_codes + t * a_cols + c);
+        const FloatVector a_scale = load_floats(a_scales + (t * a_cols + c) / 4);
+        for (int r = 0; r < kMicroRows; ++r) {
+          acc[r][t] = fmadd(to_floats(dot_u8_s8(w[r], a)), mul(w_scale[r], a_scale), acc[r][t]);
+        }
+      }
+    }
+    for (int r = 0; r < kMicroRows; ++r) {
+      const FloatVector bias = load_floats(w_biases + (r * k_len + k) / 16);
+      for (int t = 0; t < kMicroTokens; ++t) {
+        acc[r][t] = fmadd(bias, load_floats(a_sums + (t * a_cols + k) / 16), acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < kMicroRows; ++r) {
+    for (int t = 0; t < kMicroTokens; ++t) out[r][t] = sum_lanes(acc[r][t]);
+  }
+}
+
+// ---- Unpacking one block of each weight format into the GEMM form: block-size codes, a scale per 4
+// codes and a bias per 16 codes (gemm_kernels.h). 256-bit operations serve both levels here.
+
+inline __m256i load_256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline void store_256(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+inline float half_to_float(uint16_t bits) { return _cvtsh_ss(bits); }
+// count (a multiple of 4) copies of value.
+inline void fill_floats(float* p, int count, float value) {
+  for (int i = 0; i < count; i += 4) _mm_storeu_ps(p + i, _mm_set1_ps(value));
+}
+
+// The 32 nibbles of 16 bytes as bytes: low nibbles in bytes 0-15, high nibbles in bytes 16-31.
+inline __m256i split_nibbles_16(const uint8_t* bytes) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes));
+  const __m128i low_mask = _mm_set1_epi8(15);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low_mask), _mm_and_si128(packed, low_mask));
+}
+
+// Byte i = 16 where bit i of the little-endian 32-bit word at qh is set, else 0 (Q5_0/Q5_1 fifth bits).
+inline __m256i fifth_bits_32(const uint8_t* qh) {
+  const uint32_t word = qh[0] | (qh[1] << 8) | (qh[2] << 16) | (static_cast<uint32_t>(qh[3]) << 24);
+  const __m256i byte_of_word = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                                2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int32_t>(word)), byte_of_word);
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(16));
+}
+
+// Bits `shift` and up of each byte, `mask` kept.
+inline __m256i bits_of_bytes(__m256i bytes, int shift, uint8_t mask) {
+  return _mm256_and_si256(_mm256_srli_epi16(bytes, shift), _mm256_set1_epi8(static_cast<char>(mask)));
+}
+
+// The legacy formats: one scale per 32 codes; the codes are stored with the offset (q + 8, q + 16) or
+// against the minimum m, both of which become the bias of the block's two groups.
+struct Q4_0Gemm {
+  using Block = BlockQ4_0;
+  static constexpr int64_t kBlockSize = 32;
+  static constexpr TensorType kActivation = TensorType::Q8_0;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    const float d = half_to_float(b.d);
+    store_256(codes, split_nibbles_16(b.qs));
+    fill_floats(scales, 8, d);
+    biases[0] = biases[1] = -8.0f * d;
+  }
+};
+
+struct Q5_0Gemm {
+  using Block = BlockQ5_0;
+  static constexpr int64_t kBlockSize = 32;
+  static constexpr TensorType kActivation = TensorType::Q8_0;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    const float d = half_to_float(b.d);
+    store_256(codes, _mm256_or_si256(split_nibbles_16(b.qs), fifth_bits_32(b.qh)));
+    fill_floats(scales, 8, d);
+    biases[0] = biases[1] = -16.0f * d;
+  }
+};
+
+// q + 128 reaches 255: only vpdpbusd multiplies it without saturating.
+struct Q8_0Gemm {
+  using Block = BlockQ8_0;
+  static constexpr int64_t kBlockSize = 32;
+  static constexpr TensorType kActivation = TensorType::Q8_0;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    const float d = half_to_float(b.d);
+    store_256(codes, _mm256_xor_si256(load_256(b.qs), _mm256_set1_epi8(static_cast<char>(0x80))));
+    fill_floats(scales, 8, d);
+    biases[0] = biases[1] = -128.0f * d;
+  }
+};
+
+// Q8_1 activations put the block's whole d * sum in its first group (gemm_kernels.cpp).
+struct Q4_1Gemm {
+  using Block = BlockQ4_1;
+  static constexpr int64_t kBlockSize = 32;
+  static constexpr TensorType kActivation = TensorType::Q8_1;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    store_256(codes, split_nibbles_16(b.qs));
+    fill_floats(scales, 8, half_to_float(b.d));
+    biases[0] = biases[1] = half_to_float(b.m);
+  }
+};
+
+struct Q5_1Gemm {
+  using Block = BlockQ5_1;
+  static constexpr int64_t kBlockSize = 32;
+  static constexpr TensorType kActivation = TensorType::Q8_1;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    store_256(codes, _mm256_or_si256(split_nibbles_16(b.qs), fifth_bits_32(b.qh)));
+    fill_floats(scales, 8, half_to_float(b.d));
+    biases[0] = biases[1] = half_to_float(b.m);
+  }
+};
+
+// Q4_K/Q5_K's 6-bit scale and min codes of the 8 sub-blocks (layout in formats/ggml_k_layout.h).
+inline void unpack_scale_min_codes(const uint8_t* packed, int32_t* scale, int32_t* min) {
+  for (int j = 0; j < 4; ++j) {
+    scale[j] = packed[j] & 63;
+    min[j] = packed[j + 4] & 63;
+    scale[j + 4] = (packed[j + 8] & 15) | ((packed[j] >> 6) << 4);
+    min[j + 4] = (packed[j + 8] >> 4) | ((packed[j + 4] >> 6) << 4);
+  }
+}
+
+// Q4_K and Q5_K: 8 sub-blocks of 32, element = d * scale_s * code - dmin * min_s. Each 32 bytes of qs
+// hold sub-block 2k in the low nibbles and 2k + 1 in the high ones; Q5_K's fifth bit of element l of
+// sub-block s is bit s of qh[l].
+template <typename BlockType>
+struct Q4_5_KGemm {
+  using Block = BlockType;
+  static constexpr int64_t kBlockSize = 256;
+  static constexpr TensorType kActivation = TensorType::Q8_K;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    for (int k = 0; k < 4; ++k) {
+      const __m256i packed = load_256(b.qs + 32 * k);
+      __m256i low = bits_of_bytes(packed, 0, 15), high = bits_of_bytes(packed, 4, 15);
+      if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+        const __m256i qh = load_256(b.qh);
+        low = _mm256_or_si256(low, _mm256_slli_epi16(bits_of_bytes(qh, 2 * k, 1), 4));
+        high = _mm256_or_si256(high, _mm256_slli_epi16(bits_of_bytes(qh, 2 * k + 1, 1), 4));
+      }
+      store_256(codes + 64 * k, low);
+      store_256(codes + 64 * k + 32, high);
+    }
+    int32_t scale[8], min[8];
+    unpack_scale_min_codes(b.scales, scale, min);
+    const float d = half_to_float(b.d), dmin = half_to_float(b.dmin);
+    for (int s = 0; s < 8; ++s) {
+      fill_floats(scales + 8 * s, 8, d * static_cast<float>(scale[s]));
+      biases[2 * s] = biases[2 * s + 1] = -dmin * static_cast<float>(min[s]);
+    }
+  }
+};
+
+// The formats with 16 sub-blocks of 16 (one scale, one bias each). codes(block, half, k) gives the
+// codes of elements 128 half + 32 k + [0, 32).
+template <typename Format>
+struct SixteenSubBlockGemm {
+  using Block = typename Format::Block;
+  static constexpr int64_t kBlockSize = 256;
+  static constexpr TensorType kActivation = TensorType::Q8_K;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    for (int half = 0; half < 2; ++half) {
+      for (int k = 0; k < 4; ++k) store_256(codes + 128 * half + 32 * k, Format::codes(b, half, k));
+    }
+    float scale[16], bias[16];
+    Format::scales_and_biases(b, scale, bias);
+    for (int s = 0; s < 16; ++s) {
+      fill_floats(scales + 4 * s, 4, scale[s]);
+      biases[s] = bias[s];
+    }
+  }
+};
+
+// Q6_K stores q + 32: low 4 bits of element l + 32k of a half in ql (nibble k / 2 of byte
+// l + 32 (k % 2)), top 2 bits in qh[l] at bit 2k.
+struct Q6_KLayout {
+  using Block = BlockQ6_K;
+  static __m256i codes(const Block& b, int half, int k) {
+    const __m256i low = bits_of_bytes(load_256(b.ql + 64 * half + 32 * (k % 2)), 4 * (k / 2), 15);
+    const __m256i top = bits_of_bytes(load_256(b.qh + 32 * half), 2 * k, 3);
+    return _mm256_or_si256(low, _mm256_slli_epi16(top, 4));
+  }
+  static void scales_and_biases(const Block& b, float* scale, float* bias) {
+    const float d = half_to_float(b.d);
+    for (int s = 0; s < 16; ++s) scale[s] = d * static_cast<float>(b.scales[s]), bias[s] = -32.0f * scale[s];
+  }
+};
+
+// Q3_K stores q + 4: low 2 bits of element 32k + l of a half in qs[32 half + l] at bit 2k, bit 2 in
+// hmask[l] at bit 4 half + k. Scale codes (value + 32, 6 bits): low nibbles in bytes 0-7, top 2 bits in
+// bytes 8-11 (ggml_q3_k.h).
+struct Q3_KLayout {
+  using Block = BlockQ3_K;
+  static __m256i codes(const Block& b, int half, int k) {
+    const __m256i low = bits_of_bytes(load_256(b.qs + 32 * half), 2 * k, 3);
+    const __m256i top = bits_of_bytes(load_256(b.hmask), 4 * half + k, 1);
+    return _mm256_or_si256(low, _mm256_slli_epi16(top, 2));
+  }
+  static void scales_and_biases(const Block& b, float* scale, float* bias) {
+    const float d = half_to_float(b.d);
+    for (int s = 0; s < 16; ++s) {
+      const int low = s < 8 ? (b.scales[s] & 15) : (b.scales[s - 8] >> 4);
+      const int high = (b.scales[8 + s % 4] >> (2 * (s / 4))) & 3;
+      scale[s] = d * static_cast<float>((low | (high << 4)) - 32);
+      bias[s] = -4.0f * scale[s];
+    }
+  }
+};
+
+// Q2_K: element 32k + l of a half in qs[32 half + l] at bit 2k; scale code in the low nibble of
+// scales[s], min code in the high one.
+struct Q2_KLayout {
+  using Block = BlockQ2_K;
+  static __m256i codes(const Block& b, int half, int k) { return bits_of_bytes(load_256(b.qs + 32 * half), 2 * k, 3); }
+  static void scales_and_biases(const Block& b, float* scale, float* bias) {
+    const float d = half_to_float(b.d), dmin = half_to_float(b.dmin);
+    for (int s = 0; s < 16; ++s) {
+      scale[s] = d * static_cast<float>(b.scales[s] & 15);
+      bias[s] = -dmin * static_cast<float>(b.scales[s] >> 4);
+    }
+  }
+};
+
+// ---- The driver: tiles of rows, chunks of columns, micro-tiles of rows x tokens.
+
+// Unpacks `blocks` blocks of one row into the tile's row (codes, scales, biases) and zeroes the rest of
+// its k_len columns (the padding, and whole rows past the matrix's last).
+template <typename Format>
+void unpack_tile_row(const typename Format::Block* row, int64_t blocks, int64_t k_len, uint8_t* codes, float* scales,
+                     float* biases) {
+  constexpr int64_t kSize = Format::kBlockSize;
+  for (int64_t b = 0; b < blocks; ++b) {
+    Format::unpack(row[b], codes + kSize * b, scales + kSize / 4 * b, biases + kSize / 16 * b);
+  }
+  const int64_t used = blocks * kSize;
+  std::fill(codes + used, codes + k_len, uint8_t{0});
+  std::fill(scales + used / 4, scales + k_len / 4, 0.0f);
+  std::fill(biases + used / 16, biases + k_len / 16, 0.0f);
+}
+
+template <typename Format>
+void multiply_gemm(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                   const GemmActivations& a, int64_t n_tokens, float* y, int64_t y_stride) {
+  using Block = typename Format::Block;
+  const int64_t a_cols = a.padded_cols;
+  const int64_t chunk = std::min(kChunkCols, a_cols);
+  std::vector<uint8_t> codes(static_cast<size_t>(kTileRows * chunk));      // [kTileRows][k_len]
+  std::vector<float> scales(static_cast<size_t>(kTileRows * chunk / 4));   // [kTileRows][k_len / 4]
+  std::vector<float> biases(static_cast<size_t>(kTileRows * chunk / 16));  // [kTileRows][k_len / 16]
+  for (int64_t row0 = 0; row0 < row_count; row0 += kTileRows) {
+    const int64_t tile_rows = std::min(kTileRows, row_count - row0);
+    const int64_t micro_rows = (tile_rows + kMicroRows - 1) / kMicroRows * kMicroRows;
+    for (int64_t k0 = 0; k0 < a_cols; k0 += chunk) {
+      const int64_t k_len = std::min(chunk, a_cols - k0);
+      const int64_t blocks = std::clamp<int64_t>(cols - k0, 0, k_len) / Format::kBlockSize;
+      for (int64_t i = 0; i < micro_rows; ++i) {
+        const Block* row = i < tile_rows ? reinterpret_cast<const Block*>(
+                                               weight_rows + static_cast<size_t>(row0 + i) * row_bytes) + k0 / Format::kBlockSize
+                                         : nullptr;
+        unpack_tile_row<Format>(row, i < tile_rows ? blocks : 0, k_len,
+                                codes.data() + i * k_len, scales.data() + i * k_len / 4,
+                                biases.data() + i * k_len / 16);
+      }
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += kMicroTokens) {
+        const int64_t tokens = std::min<int64_t>(kMicroTokens, n_tokens - t0);
+        for (int64_t i = 0; i < micro_rows; i += kMicroRows) {
+          float out[kMicroRows][kMicroTokens];
+          multiply_micro_tile(codes.data() + i * k_len, scales.data() + i * k_len / 4, biases.data() + i * k_len / 16,
+                              k_len, a.codes.data() + t0 * a_cols + k0, a.scales.data() + (t0 * a_cols + k0) / 4,
+                              a.group_sums.data() + (t0 * a_cols + k0) / 16, a_cols, out);
+          const int64_t rows = std::min<int64_t>(kMicroRows, tile_rows - i);
+          for (int64_t t = 0; t < tokens; ++t) {
+            float* y_row = y + (t0 + t) * y_stride + row0 + i;
+            for (int64_t r = 0; r < rows; ++r) y_row[r] = k0 == 0 ? out[r][t] : y_row[r] + out[r][t];
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename Format>
+constexpr GemmKernel kGemm{Format::kActivation, multiply_gemm<Format>};
+
+const GemmKernel* find_x86_gemm_kernel(TensorType weight) {
+  switch (weight) {
+#if defined(__AVX512VNNI__)
+    case TensorType::Q8_0: return &kGemm<Q8_0Gemm>;
+#endif
+    case TensorType::Q4_0: return &kGemm<Q4_0Gemm>;
+    case TensorType::Q5_0: return &kGemm<Q5_0Gemm>;
+    case TensorType::Q4_1: return &kGemm<Q4_1Gemm>;
+    case TensorType::Q5_1: return &kGemm<Q5_1Gemm>;
+    case TensorType::Q2_K: return &kGemm<SixteenSubBlockGemm<Q2_KLayout>>;
+    case TensorType::Q3_K: return &kGemm<SixteenSubBlockGemm<Q3_KLayout>>;
+    case TensorType::Q4_K: return &kGemm<Q4_5_KGemm<BlockQ4_K>>;
+    case TensorType::Q5_K: return &kGemm<Q4_5_KGemm<BlockQ5_K>>;
+    case TensorType::Q6_K: return &kGemm<SixteenSubBlockGemm<Q6_KLayout>>;
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+}  // namespace lowbit

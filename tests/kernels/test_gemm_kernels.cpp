@@ -1,0 +1,123 @@
+// The prefill kernels (kernels/gemm_kernels.h) at every SIMD level this CPU runs against the scalar
+// one-token dot products on the same quantized activations, on shapes that leave remainders everywhere:
+// rows not a multiple of the micro-tile or the tile, tokens not a multiple of the token block, one block
+// of columns, and more columns than one chunk.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "formats/type_traits.h"
+#include "kernels/dot_kernels.h"
+#include "kernels/gemm_kernels.h"
+
+namespace lowbit {
+namespace {
+
+const TensorType kIntegerTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_1,
+                                    TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
+                                    TensorType::Q5_K, TensorType::Q6_K};
+
+// Values with a spread of row scales and an offset per row, as real weights (and the minimums of the
+// _1 and K formats) have.
+std::vector<float> random_rows(int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::uniform_real_distribution<float> scale(0.01f, 2.0f), offset(-0.5f, 0.5f);
+  std::vector<float> v(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float s = scale(rng), o = offset(rng);
+    for (int64_t c = 0; c < cols; ++c) v[r * cols + c] = s * dist(rng) + o;
+  }
+  return v;
+}
+
+std::vector<CpuLevel> simd_levels() {
+  std::vector<CpuLevel> levels;
+  const CpuLevel best = supported_cpu_level(cpu_features());
+  if (best >= CpuLevel::avx2) levels.push_back(CpuLevel::avx2);
+  if (best >= CpuLevel::avx512) levels.push_back(CpuLevel::avx512);
+  return levels;
+}
+
+struct Shape {
+  int64_t rows, blocks, tokens;
+};
+
+class GemmKernelTest : public ::testing::TestWithParam<TensorType> {};
+
+TEST_P(GemmKernelTest, MatchesScalarDotProductsOnAwkwardShapes) {
+  const TensorType type = GetParam();
+  const TypeTraits& traits = type_traits(type);
+  const DotKernel& reference = *find_dot_kernel_scalar(type);
+  const TypeTraits& activation_traits = type_traits(reference.activation_type);
+  std::mt19937 rng(77);
+  // blocks * block size: one block; a chunk's worth and some (2 chunks for the 32-element formats).
+  for (Shape shape : {Shape{1, 1, 2}, Shape{3, 1, 5}, Shape{37, 3, 4}, Shape{9, 2048 / traits.block_size + 3, 9},
+                      Shape{5, 9, 1}}) {
+    const int64_t cols = shape.blocks * traits.block_size;
+    SCOPED_TRACE(::testing::Message() << shape.rows << "x" << cols << " tokens " << shape.tokens);
+    const std::vector<float> w_values = random_rows(shape.rows, cols, rng);
+    std::vector<uint8_t> weights(static_cast<size_t>(shape.rows) * traits.row_bytes(cols));
+    traits.from_float(w_values.data(), weights.data(), shape.rows * cols);
+    const std::vector<float> x = random_rows(shape.tokens, cols, rng);
+    const size_t a_bytes = activation_traits.row_bytes(cols);
+    std::vector<uint8_t> quantized(static_cast<size_t>(shape.tokens) * a_bytes);
+    for (int64_t t = 0; t < shape.tokens; ++t) reference.quantize_activation(&x[t * cols], &quantized[t * a_bytes], cols);
+    GemmActivations prepared;
+    prepare_gemm_activations(reference.activation_type, quantized.data(), a_bytes, shape.tokens, cols, prepared);
+
+    // expected[t][r] and the sum of |terms| that scales float rounding differences.
+    std::vector<float> expected(static_cast<size_t>(shape.tokens * shape.rows)), magnitude(expected.size());
+    std::vector<float> wf(static_cast<size_t>(cols)), af(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < shape.rows; ++r) {
+      const uint8_t* row = &weights[r * traits.row_bytes(cols)];
+      traits.to_float(row, wf.data(), cols);
+      for (int64_t t = 0; t < shape.tokens; ++t) {
+        expected[t * shape.rows + r] = reference.dot(cols, row, &quantized[t * a_bytes]);
+        activation_traits.to_float(&quantized[t * a_bytes], af.data(), cols);
+        double sum = 0.0;
+        for (int64_t c = 0; c < cols; ++c) sum += std::fabs(static_cast<double>(wf[c]) * af[c]);
+        magnitude[t * shape.rows + r] = static_cast<float>(sum);
+      }
+    }
+    for (CpuLevel level : simd_levels()) {
+      const GemmKernel* gemm = find_gemm_kernel(type, level);
+      if (gemm == nullptr) continue;  // Q8_0 at AVX2: maddubs would saturate
+      SCOPED_TRACE(cpu_level_name(level));
+      ASSERT_EQ(gemm->activation_type, reference.activation_type);
+      // A wider output than the matrix: the columns past the rows must stay untouched.
+      const int64_t y_stride = shape.rows + 3;
+      std::vector<float> y(static_cast<size_t>(shape.tokens * y_stride), -7.0f);
+      gemm->multiply(weights.data(), traits.row_bytes(cols), shape.rows, cols, prepared, shape.tokens, y.data(),
+                     y_stride);
+      for (int64_t t = 0; t < shape.tokens; ++t) {
+        for (int64_t r = 0; r < y_stride; ++r) {
+          const float got = y[t * y_stride + r];
+          if (r >= shape.rows) {
+            ASSERT_EQ(got, -7.0f) << "wrote past the rows: token " << t << " column " << r;
+            continue;
+          }
+          const float want = expected[t * shape.rows + r];
+          ASSERT_NEAR(got, want, 2e-5f * magnitude[t * shape.rows + r] + 1e-6f) << "row " << r << " token " << t;
+        }
+      }
+    }
+  }
+}
+
+TEST(GemmKernels, Avx512CoversEveryIntegerTypeAndScalarNone) {
+  for (TensorType type : kIntegerTypes) {
+    EXPECT_NE(find_gemm_kernel(type, CpuLevel::avx512), nullptr) << type_traits(type).name;
+    EXPECT_EQ(find_gemm_kernel(type, CpuLevel::scalar), nullptr) << type_traits(type).name;
+  }
+  EXPECT_EQ(find_gemm_kernel(TensorType::F32, CpuLevel::avx512), nullptr);
+}
+
+INSTANTIATE_TEST_SUITE_P(IntegerTypes, GemmKernelTest, ::testing::ValuesIn(kIntegerTypes),
+                         [](const auto& info) { return std::string(type_traits(info.param).name); });
+
+}  // namespace
+}  // namespace lowbit
