@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "quant/single_threaded_blas.h"
 
 namespace lowbit {
 namespace {
@@ -20,12 +21,6 @@ constexpr int64_t kFoldTokens = 32 * kChunkTokens;
 constexpr int64_t kTile = 512;
 // As kernels/matmul.h: below ~4M multiply-adds a second thread costs more than it saves.
 constexpr int64_t kMinParallelWork = int64_t{1} << 22;
-
-// OpenMP splits the tiles; OpenBLAS's own thread pool would compete with it for the same cores.
-void use_single_threaded_blas() {
-  static const bool once = (openblas_set_num_threads(1), true);
-  (void)once;
-}
 
 // lower(g) += x^T x, x [n_tokens][channels], g [channels][channels] row-major; only the lower triangle
 // (and the diagonal tiles' upper parts, which mean() ignores) is written.

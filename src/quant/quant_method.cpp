@@ -3,6 +3,7 @@
 #include <array>
 
 #include "core/error.h"
+#include "quant/gptq.h"
 
 namespace lowbit {
 namespace {
@@ -11,6 +12,9 @@ namespace {
 constexpr std::array kMethods = {
     QuantMethod{"rtn", "round to nearest, row by row; importance-weighted by the stats' mean squares when --calib is given",
                 false, nullptr, nullptr},
+    QuantMethod{"gptq", "GPTQ: columns rounded in order, each one's error moved onto the rest through the inverse "
+                "Hessian (--damp, --act-order); any integer ggml or lb_i* type",
+                true, nullptr, gptq_quantize_tensor},
 };
 
 const QuantMethod* find_single(std::string_view name, std::string_view whole) {
