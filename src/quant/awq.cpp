@@ -22,10 +22,6 @@ constexpr int64_t kMaxMeasuredRows = 256;
 constexpr int kClipSteps = 11;
 constexpr double kClipStep = 0.05;
 
-bool is_float_type(const TypeTraits& type) {
-  return type.type == TensorType::F32 || type.type == TensorType::F16 || type.type == TensorType::BF16;
-}
-
 // The activations' second moments as the error metric sees them: the Gram matrix, or its diagonal.
 class OutputErrorMetric {
  public:
@@ -220,15 +216,6 @@ void clip_awq_blocks(float* w, int64_t rows, int64_t cols, const TypeTraits& typ
 
 void awq_rewrite_layer(const LayerRewriteContext& context, LayerTensors& tensors) {
   const ModelConfig& config = context.model.config();
-  // Sites whose producer is a matrix first: their fold rescales rows of attn_v and ffn_up, which read
-  // attn_in and ffn_in, so those are searched on their final rows.
-  std::vector<const SiteStats*> sites = sites_of_layer(context.stats, context.layer);
-  auto producer_rank = [](const SiteStats* s) {
-    const SiteKind kind = parse_site_name(s->name).kind;
-    return kind == SiteKind::kAttnOutIn || kind == SiteKind::kFfnDownIn ? 0 : 1;
-  };
-  std::stable_sort(sites.begin(), sites.end(), [&](auto* a, auto* b) { return producer_rank(a) < producer_rank(b); });
-
   struct Quantized {
     std::string name;
     const TypeTraits* type;
@@ -236,21 +223,15 @@ void awq_rewrite_layer(const LayerRewriteContext& context, LayerTensors& tensors
     std::vector<float> scales;  // of the site, as folded
   };
   std::vector<Quantized> quantized;
-  for (const SiteStats* site : sites) {
+  for (const SiteStats* site : sites_of_layer(context.stats, context.layer)) {
     const SiteName name = parse_site_name(site->name);
     if (!site_is_foldable(config, name) || site->tokens == 0) continue;
     std::vector<AwqMatrix> matrices;
     std::vector<std::string> names;
-    for (const std::string& reader : site_readers(config, name)) {
-      const auto type = context.target_types.find(reader);
-      const auto tensor = tensors.find(reader);
-      if (type == context.target_types.end() || tensor == tensors.end()) {
-        throw_error("{}: AWQ needs tensor {} of layer {}, which is missing", site->name, reader, context.layer);
-      }
-      const FloatTensor& t = tensor->second;
-      if (is_float_type(*type->second) || t.shape.size() != 2) continue;
-      matrices.push_back(AwqMatrix{t.values.data(), t.shape[0], t.shape[1], type->second});
-      names.push_back(reader);
+    for (const SiteReader& reader : find_site_readers(context, *site, tensors)) {
+      if (!reader.type->is_quantized) continue;
+      matrices.push_back(AwqMatrix{reader.tensor->values.data(), reader.tensor->shape[0], reader.tensor->shape[1], reader.type});
+      names.push_back(reader.name);
     }
     if (matrices.empty()) continue;
     AwqChoice choice = search_awq_scales(config, *site, matrices, context.options.awq_grid);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -100,11 +101,30 @@ bool site_is_foldable(const ModelConfig& config, const SiteName& site) {
   return !(site.kind == SiteKind::kOutputIn && config.tied_embeddings);
 }
 
+std::vector<SiteReader> find_site_readers(const LayerRewriteContext& context, const SiteStats& site, LayerTensors& tensors) {
+  std::vector<SiteReader> readers;
+  for (const std::string& name : site_readers(context.model.config(), parse_site_name(site.name))) {
+    const auto type = context.target_types.find(name);
+    const auto tensor = tensors.find(name);
+    if (type == context.target_types.end() || tensor == tensors.end()) {
+      throw_error("{}: reader {} is not among the tensors of layer {}", site.name, name, context.layer);
+    }
+    const std::vector<int64_t>& shape = tensor->second.shape;
+    if (shape.size() != 2 || shape[1] != site.channels) {
+      throw_error("{}: reader {} is not a matrix of {} columns", site.name, name, site.channels);
+    }
+    readers.push_back(SiteReader{name, &tensor->second, type->second});
+  }
+  return readers;
+}
+
 std::vector<const SiteStats*> sites_of_layer(const CalibStats& stats, int64_t layer) {
   std::vector<const SiteStats*> sites;
   for (const SiteStats& s : stats.sites) {
     if (parse_site_name(s.name).layer == layer) sites.push_back(&s);
   }
+  auto producer_rank = [](const SiteStats* s) { return layout_of(parse_site_name(s->name).kind).producer_is_matrix ? 0 : 1; };
+  std::stable_sort(sites.begin(), sites.end(), [&](auto* a, auto* b) { return producer_rank(a) < producer_rank(b); });
   return sites;
 }
 

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "formats/type_traits.h"
 #include "io/model_file.h"
 #include "quant/calib_stats.h"
 #include "quant/quant_method.h"
@@ -44,7 +45,19 @@ std::vector<std::string> site_readers(const ModelConfig& config, const SiteName&
 // False for output_in with tied embeddings (the embedding lookup would change too).
 bool site_is_foldable(const ModelConfig& config, const SiteName& site);
 
-// The calibration sites of one layer (layer -1: output_in), in the stats' order.
+// A matrix reading a site, in the layer being rewritten, with the type it will be written in.
+struct SiteReader {
+  std::string name;
+  FloatTensor* tensor;
+  const TypeTraits* type;
+};
+// The site's readers (site_readers) found in `tensors` and context.target_types. Throws lowbit::Error
+// naming the site when one is missing or is not a matrix of the site's channel count.
+std::vector<SiteReader> find_site_readers(const LayerRewriteContext& context, const SiteStats& site, LayerTensors& tensors);
+
+// The calibration sites of one layer (layer -1: output_in) in the order to choose their scales: sites
+// whose producer is a matrix (attn_out_in, ffn_down_in) first, because their fold rescales rows of
+// attn_v and ffn_up, which read attn_in and ffn_in; so those are measured on their final rows.
 std::vector<const SiteStats*> sites_of_layer(const CalibStats& stats, int64_t layer);
 
 // For attn_out_in under grouped-query attention: replaces the scales of each channel d of the q heads

@@ -1,16 +1,20 @@
 // A model held in memory as F32 tensors, for tests that rewrite a model's tensors (channel scaling,
-// AWQ, SmoothQuant) and compare what the forward pass computes before and after.
+// AWQ, SmoothQuant) and compare what the forward pass computes before and after; and the per-channel
+// statistics those rewrites read, recorded from one forward pass (without the observers' ranges, which
+// the rewrites do not read and which cost most of a calibration's time on a tiny model).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <span>
 #include <vector>
 
 #include "formats/type_traits.h"
 #include "io/model_file.h"
 #include "model/transformer.h"
+#include "quant/calib_stats.h"
 #include "quant/quant_method.h"
 
 namespace lowbit::testing {
@@ -64,6 +68,47 @@ inline float max_relative_difference(const std::vector<float>& a, const std::vec
     worst = std::max(worst, std::fabs(a[i] - b[i]));
   }
   return a.size() == b.size() ? worst / largest : 1.0f;
+}
+
+// mean_square, abs_max and (with_gram) the Gram matrix of every site over one forward pass of `tokens`.
+inline CalibStats record_site_stats(const ModelFile& model, const std::vector<int32_t>& tokens, bool with_gram) {
+  const char* kinds[] = {"attn_in", "attn_out_in", "ffn_in", "ffn_down_in", "output_in"};
+  CalibStats stats;
+  auto site_of = [&](int64_t layer, LinearSite site, int64_t cols) -> SiteStats& {
+    const std::string name = site == LinearSite::kOutputIn ? std::string(kinds[4])
+                                                           : "blk." + std::to_string(layer) + "." + kinds[static_cast<int>(site)];
+    for (SiteStats& s : stats.sites) {
+      if (s.name == name) return s;
+    }
+    SiteStats& s = stats.sites.emplace_back();
+    s.name = name;
+    s.channels = cols;
+    s.mean_square.assign(static_cast<size_t>(cols), 0.0);
+    s.abs_max.assign(static_cast<size_t>(cols), 0.0f);
+    if (with_gram) s.gram.assign(static_cast<size_t>(cols * cols), 0.0f);
+    return s;
+  };
+  Transformer transformer(model, static_cast<int64_t>(tokens.size()));
+  transformer.set_linear_input_hook([&](int64_t layer, LinearSite site, const float* x, int64_t n, int64_t cols) {
+    SiteStats& s = site_of(layer, site, cols);
+    s.tokens += n;
+    for (int64_t t = 0; t < n; ++t) {
+      const float* row = x + t * cols;
+      for (int64_t i = 0; i < cols; ++i) {
+        s.mean_square[i] += static_cast<double>(row[i]) * row[i];
+        s.abs_max[i] = std::max(s.abs_max[i], std::fabs(row[i]));
+        if (with_gram) {
+          for (int64_t j = 0; j < cols; ++j) s.gram[i * cols + j] += row[i] * row[j];
+        }
+      }
+    }
+  });
+  transformer.forward(tokens, LogitsFor::kAllTokens);
+  for (SiteStats& s : stats.sites) {
+    for (double& v : s.mean_square) v /= static_cast<double>(s.tokens);
+    for (float& v : s.gram) v /= static_cast<float>(s.tokens);
+  }
+  return stats;
 }
 
 }  // namespace lowbit::testing

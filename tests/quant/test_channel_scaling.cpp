@@ -146,13 +146,17 @@ TEST(ChannelScaling, SiteNamesAndReaders) {
   EXPECT_EQ(site_readers(config, {-1, SiteKind::kOutputIn}), std::vector<std::string>{"token_embd.weight"});
 
   CalibStats stats;
-  for (const char* name : {"blk.0.attn_in", "blk.1.attn_in", "blk.1.ffn_in", "output_in"}) {
+  for (const char* name : {"blk.0.attn_in", "blk.1.attn_in", "blk.1.attn_out_in", "blk.1.ffn_in", "blk.1.ffn_down_in", "output_in"}) {
     stats.sites.emplace_back();
     stats.sites.back().name = name;
   }
   const std::vector<const SiteStats*> layer1 = sites_of_layer(stats, 1);
-  ASSERT_EQ(layer1.size(), 2u);
-  EXPECT_EQ(layer1[1]->name, "blk.1.ffn_in");
+  // Sites whose producer is a matrix come first, then the stats' order.
+  ASSERT_EQ(layer1.size(), 4u);
+  EXPECT_EQ(layer1[0]->name, "blk.1.attn_out_in");
+  EXPECT_EQ(layer1[1]->name, "blk.1.ffn_down_in");
+  EXPECT_EQ(layer1[2]->name, "blk.1.attn_in");
+  EXPECT_EQ(layer1[3]->name, "blk.1.ffn_in");
   ASSERT_EQ(sites_of_layer(stats, -1).size(), 1u);
 }
 
