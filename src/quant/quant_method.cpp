@@ -3,7 +3,9 @@
 #include <array>
 
 #include "core/error.h"
+#include "quant/awq.h"
 #include "quant/gptq.h"
+#include "quant/smoothquant.h"
 
 namespace lowbit {
 namespace {
@@ -15,6 +17,12 @@ constexpr std::array kMethods = {
     QuantMethod{"gptq", "GPTQ: columns rounded in order, each one's error moved onto the rest through the inverse "
                 "Hessian (--damp, --act-order); any integer ggml or lb_i* type",
                 true, nullptr, gptq_quantize_tensor},
+    QuantMethod{"awq", "AWQ: salient input channels scaled up before rounding, the inverse folded into the norm or "
+                "matrix before them; then a clipping search per block",
+                true, awq_rewrite_layer, nullptr},
+    QuantMethod{"smoothquant", "SmoothQuant: activation outliers migrated into the weights (--alpha); with "
+                "--act-quant static, per-matrix int8 activation scales",
+                true, smoothquant_rewrite_layer, nullptr},
 };
 
 const QuantMethod* find_single(std::string_view name, std::string_view whole) {
