@@ -235,7 +235,10 @@ void awq_rewrite_layer(const LayerRewriteContext& context, LayerTensors& tensors
     }
     if (matrices.empty()) continue;
     AwqChoice choice = search_awq_scales(config, *site, matrices, context.options.awq_grid);
-    if (choice.alpha > 0) fold_channel_scales(config, name, choice.scales, tensors);
+    if (choice.alpha > 0) {
+      fold_channel_scales(config, name, choice.scales, tensors);
+      if (context.site_scales != nullptr) (*context.site_scales)[site->name] = choice.scales;
+    }
     for (size_t i = 0; i < names.size(); ++i) quantized.push_back({names[i], matrices[i].type, site, choice.scales});
   }
   if (!context.options.awq_clip) return;

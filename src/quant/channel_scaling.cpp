@@ -141,6 +141,22 @@ void tie_kv_group_scales(const ModelConfig& config, const SiteName& site, std::s
   }
 }
 
+SiteStats rescaled_site_stats(const SiteStats& site, std::span<const float> scales) {
+  const auto n = static_cast<size_t>(site.channels);
+  if (scales.size() != n || site.mean_square.size() != n || site.abs_max.size() != n ||
+      (!site.gram.empty() && site.gram.size() != n * n)) {
+    throw_error("{}: {} scales for stats of {} channels", site.name, scales.size(), site.channels);
+  }
+  SiteStats scaled = site;
+  for (size_t i = 0; i < n; ++i) {
+    scaled.mean_square[i] /= static_cast<double>(scales[i]) * scales[i];
+    scaled.abs_max[i] /= scales[i];
+    if (scaled.gram.empty()) continue;
+    for (size_t j = 0; j < n; ++j) scaled.gram[i * n + j] /= scales[i] * scales[j];
+  }
+  return scaled;
+}
+
 void fold_channel_scales(const ModelConfig& config, const SiteName& site, std::span<const float> scales,
                          LayerTensors& tensors) {
   if (!site_is_foldable(config, site)) {

@@ -65,6 +65,11 @@ std::vector<const SiteStats*> sites_of_layer(const CalibStats& stats, int64_t la
 // scales: [channels].
 void tie_kv_group_scales(const ModelConfig& config, const SiteName& site, std::span<float> scales);
 
+// The statistics of the site's activations after they are divided by `scales` (x' = x / s): mean
+// squares / s^2, maxima / s, Gram entries / (s_i s_j). The ranges (one per tensor, not per channel)
+// cannot be rescaled and are left as recorded.
+SiteStats rescaled_site_stats(const SiteStats& site, std::span<const float> scales);
+
 // Folds positive scales [channels] into `tensors` (the layer's F32 tensors): readers' columns *= s,
 // producer /= s. Throws lowbit::Error naming the site when it is not foldable, a tensor is missing or
 // has the wrong shape, a scale is not positive and finite, or attn_out_in scales differ within a KV group.

@@ -52,6 +52,11 @@ struct LayerRewriteContext {
   int64_t layer;                      // -1: the tensors outside the blocks (output_norm, output, token_embd)
   // Type each tensor of the layer will be written in (the mix's choice), by GGUF name.
   const std::map<std::string, const TypeTraits*>& target_types;
+  // Where a rewrite that divides a site's activations by channel scales s (x' = x / s: AWQ, SmoothQuant)
+  // records them, by site name. The stats then describe the old activations: the writer must hand the
+  // quantizer rescaled_site_stats(site, s) (quant/channel_scaling.h) for the layer's matrices that read
+  // that site (their importance and GPTQ's Hessian change with s). nullptr: not recorded.
+  std::map<std::string, std::vector<float>>* site_scales = nullptr;
 };
 
 // May modify tensors in place and add new ones (written as F32 after the layer's tensors).

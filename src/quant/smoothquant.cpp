@@ -91,6 +91,7 @@ void smoothquant_rewrite_layer(const LayerRewriteContext& context, LayerTensors&
       }
       scales = smoothquant_scales(activation_max, weight_max, options.alpha);
       fold_channel_scales(config, name, scales, tensors);
+      if (context.site_scales != nullptr) (*context.site_scales)[site->name] = scales;
     }
     if (options.act_quant != "static") continue;
     const float act_scale = static_activation_scale(site->abs_max, scales);

@@ -186,8 +186,15 @@ TEST(Awq, RewriteKeepsTheModelsFunction) {
   options.awq_grid = 5;
   options.awq_clip = false;
   LayerTensors rewritten = original;
+  std::map<std::string, std::vector<float>> site_scales;
   for (int64_t layer = -1; layer < config.n_layers; ++layer) {
-    awq_rewrite_layer(LayerRewriteContext{model, stats, options, layer, types}, rewritten);
+    awq_rewrite_layer(LayerRewriteContext{model, stats, options, layer, types, &site_scales}, rewritten);
+  }
+  // The scaled sites are recorded with their scales: the folded norm is the old one divided by them.
+  ASSERT_TRUE(site_scales.count("blk.0.attn_in"));
+  const std::vector<float>& attn_in = site_scales.at("blk.0.attn_in");
+  for (size_t c = 0; c < attn_in.size(); ++c) {
+    EXPECT_FLOAT_EQ(rewritten.at("blk.0.attn_norm.weight").values[c], original.at("blk.0.attn_norm.weight").values[c] / attn_in[c]);
   }
   int changed = 0;
   for (const auto& [name, t] : original) changed += t.values != rewritten.at(name).values;

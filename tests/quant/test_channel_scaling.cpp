@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <random>
 #include <string>
@@ -84,6 +85,37 @@ TEST(ChannelScaling, FoldKeepsLogitsWithoutGroupedQueryAttention) {
   ModelConfig config = testing::tiny_config();
   config.n_kv_heads = config.n_heads;
   expect_fold_keeps_logits(testing::TinyModel(config));
+}
+
+// The stats of a model whose sites were scaled are the recorded stats, rescaled.
+TEST(ChannelScaling, RescaledStatsAreTheFoldedModelsStats) {
+  const testing::TinyModel model(testing::tiny_config());
+  const std::vector<int32_t> tokens = testing::test_tokens(model.config(), 20);
+  const CalibStats before = testing::record_site_stats(model, tokens, true);
+  LayerTensors folded = load_float_tensors(model);
+  std::mt19937 rng(9);
+  std::normal_distribution<float> log_scale(0.0f, 0.7f);
+  std::map<std::string, std::vector<float>> scales;
+  for (const SiteStats& site : before.sites) {
+    std::vector<float>& s = scales[site.name];
+    for (int64_t c = 0; c < site.channels; ++c) s.push_back(std::exp(log_scale(rng)));
+    tie_kv_group_scales(model.config(), parse_site_name(site.name), s);
+    fold_channel_scales(model.config(), parse_site_name(site.name), s, folded);
+  }
+  const CalibStats after = testing::record_site_stats(FloatModel(model.config(), folded), tokens, true);
+  ASSERT_EQ(after.sites.size(), before.sites.size());
+  for (size_t i = 0; i < before.sites.size(); ++i) {
+    const SiteStats expected = rescaled_site_stats(before.sites[i], scales[before.sites[i].name]);
+    const SiteStats& actual = after.sites[i];
+    ASSERT_EQ(actual.name, expected.name);
+    for (size_t c = 0; c < expected.mean_square.size(); ++c) {
+      EXPECT_NEAR(actual.mean_square[c], expected.mean_square[c], 1e-4 * expected.mean_square[c]) << actual.name;
+      EXPECT_NEAR(actual.abs_max[c], expected.abs_max[c], 1e-4f * expected.abs_max[c]) << actual.name;
+    }
+    float largest = 0;
+    for (float g : expected.gram) largest = std::max(largest, std::fabs(g));
+    for (size_t j = 0; j < expected.gram.size(); ++j) EXPECT_NEAR(actual.gram[j], expected.gram[j], 1e-4f * largest) << actual.name;
+  }
 }
 
 TEST(ChannelScaling, TieTakesGeometricMeanOverKvGroup) {

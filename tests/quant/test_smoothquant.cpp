@@ -45,10 +45,10 @@ struct Calibrated {
     for (const auto& [name, t] : original) types[name] = find_type_traits(t.shape.size() == 2 ? "q8_0" : "f32");
   }
 
-  LayerTensors rewrite(const MethodOptions& options) const {
+  LayerTensors rewrite(const MethodOptions& options, std::map<std::string, std::vector<float>>* site_scales = nullptr) const {
     LayerTensors tensors = original;
     for (int64_t layer = -1; layer < config.n_layers; ++layer) {
-      smoothquant_rewrite_layer(LayerRewriteContext{model, stats, options, layer, types}, tensors);
+      smoothquant_rewrite_layer(LayerRewriteContext{model, stats, options, layer, types, site_scales}, tensors);
     }
     return tensors;
   }
@@ -69,7 +69,9 @@ struct Calibrated {
 TEST(SmoothQuant, SmoothingKeepsTheModelsFunctionAndBalancesMaxima) {
   const Calibrated c(Calibrated::with_32_channels(testing::tiny_config()));  // GQA, separate output
   MethodOptions options;  // alpha 0.5, no activation scales
-  const LayerTensors smoothed = c.rewrite(options);
+  std::map<std::string, std::vector<float>> site_scales;
+  const LayerTensors smoothed = c.rewrite(options, &site_scales);
+  EXPECT_EQ(site_scales.size(), 4u * c.config.n_layers + 1);  // every site is smoothed
   EXPECT_EQ(smoothed.size(), c.original.size());
   EXPECT_LT(testing::max_relative_difference(testing::all_logits(testing::FloatModel(c.config, c.original)),
                                              testing::all_logits(testing::FloatModel(c.config, smoothed))),
@@ -83,6 +85,7 @@ TEST(SmoothQuant, SmoothingKeepsTheModelsFunctionAndBalancesMaxima) {
   const std::vector<float> weight_max = column_abs_max(readers);
   for (size_t ch = 0; ch < norm_before.size(); ++ch) {
     const float s = norm_before[ch] / norm_after[ch];
+    EXPECT_FLOAT_EQ(s, site_scales.at("blk.1.ffn_in")[ch]);
     EXPECT_NEAR(site.abs_max[ch] / s, weight_max[ch], 1e-4f * weight_max[ch]) << ch;
   }
 }
