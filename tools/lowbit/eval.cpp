@@ -32,6 +32,7 @@ struct PerplexityOptions {
   bool json = false;
   std::string save_logits;
   std::string kld_base;
+  std::string act_quant;  // empty: the model file decides
 };
 
 // The file's text as llama-perplexity reads it: whole, less one trailing newline.
@@ -89,6 +90,7 @@ int run_perplexity(const PerplexityOptions& o) {
   const std::vector<int32_t> chunks = make_chunks(tokens, tokenizer->bos_id(), o.ctx, o.chunks);
   const int64_t vocab = model->config().vocab_size;
   Transformer engine(*model, o.ctx);
+  if (!o.act_quant.empty()) engine.set_act_quant(parse_act_quant(o.act_quant));
   fmt::print(stderr, "{}: {} tokens, {} chunks of {} ({} scored each)\n", o.text, tokens.size(),
              chunks.size() / static_cast<size_t>(o.ctx), o.ctx, scored_per_chunk(o.ctx));
 
@@ -150,6 +152,10 @@ CommandRunner add_eval_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{3}, int64_t{1} << 20));
   ppl->add_option("--chunks", o->chunks, "Score at most this many chunks (0: all)")->check(CLI::NonNegativeNumber);
+  ppl->add_option("--act-quant", o->act_quant,
+                  "Activations of lb_w8_row (W8A8) matrices: static (the file's act_scale tensors), dynamic (int8 per "
+                  "token) or none (F32); default: static where the file has scales, else dynamic")
+      ->check(CLI::IsMember({"static", "dynamic", "none"}));
   ppl->add_flag("--json", o->json, "Print the results as JSON");
   ppl->add_option("--save-logits", o->save_logits, "Write the scored log-probabilities here (a reference for --kld-base)");
   ppl->add_option("--kld-base", o->kld_base, "Compare with a reference saved by --save-logits: KL divergence, top-1")

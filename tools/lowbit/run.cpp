@@ -32,6 +32,7 @@ struct RunOptions {
   SamplerConfig sampler;
   bool seed_given = false;
   bool verbose = false;
+  std::string act_quant;  // empty: the model file decides
 };
 
 void print_config(const ModelFile& model, const Transformer& engine) {
@@ -53,6 +54,7 @@ int run(const RunOptions& o) {
   std::unique_ptr<Tokenizer> tokenizer = Tokenizer::create(model->vocab());
   const int64_t ctx = o.ctx > 0 ? o.ctx : std::min(model->config().context_length, kDefaultContextCap);
   Transformer engine(*model, ctx);
+  if (!o.act_quant.empty()) engine.set_act_quant(parse_act_quant(o.act_quant));
 
   SamplerConfig sampler_config = o.sampler;
   if (!o.seed_given) sampler_config.seed = std::random_device{}();
@@ -123,6 +125,10 @@ CommandRunner add_run_command(CLI::App& app) {
   cmd->add_option("--ctx", o->ctx,
                   fmt::format("KV cache positions (default: the model's context, at most {})", kDefaultContextCap))
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--act-quant", o->act_quant,
+                  "Activations of lb_w8_row (W8A8) matrices: static (the file's act_scale tensors), dynamic (int8 per "
+                  "token) or none (F32); default: static where the file has scales, else dynamic")
+      ->check(CLI::IsMember({"static", "dynamic", "none"}));
   cmd->add_flag("--verbose", o->verbose, "Print the model config, resident memory and KV cache size");
   return [o] { return run(*o); };
 }
