@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,8 @@ class CalibStats {
   // Throws lowbit::Error naming the file on any corruption, and when `expected` is given and the stats
   // were recorded from a model of other dimensions (n_layers, dim, hidden_dim, heads, vocab).
   static CalibStats load(const std::string& path, const ModelConfig* expected = nullptr);
+  // load() on bytes the caller holds; `name` stands for the file in error messages (the fuzz target).
+  static CalibStats parse(std::span<const uint8_t> bytes, const std::string& name, const ModelConfig* expected = nullptr);
 };
 
 }  // namespace lowbit

@@ -12,6 +12,7 @@ using CommandRunner = std::function<int()>;
 
 // Registered commands, in the order `lowbit --help` lists them.
 CommandRunner add_plan_command(CLI::App& app);
+CommandRunner add_calibrate_command(CLI::App& app);
 CommandRunner add_quantize_command(CLI::App& app);
 CommandRunner add_run_command(CLI::App& app);
 CommandRunner add_eval_command(CLI::App& app);

@@ -16,8 +16,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "lowbit 0.1.0");
 
   std::vector<std::pair<CLI::App*, CommandRunner>> commands;
-  for (auto add : {add_plan_command, add_quantize_command, add_run_command, add_eval_command, add_bench_command,
-                   add_synth_command, add_inspect_command}) {
+  for (auto add : {add_plan_command, add_calibrate_command, add_quantize_command, add_run_command, add_eval_command,
+                   add_bench_command, add_synth_command, add_inspect_command}) {
     CommandRunner runner = add(app);
     commands.emplace_back(app.get_subcommands({}).back(), std::move(runner));
   }
