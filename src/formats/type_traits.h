@@ -25,7 +25,8 @@ struct TypeTraits {
   // Quantize n elements (n a multiple of block_size) choosing the values that minimize
   // sum_i importance[i] * (src[i] - dequantized[i])^2. importance[0..n) >= 0 holds one weight per
   // element of the row, typically the mean square activation of that element's input channel from
-  // calibration; all-zero importance is allowed. nullptr where the type has no weighted quantizer
+  // calibration; all-zero importance is allowed. Per block it is never worse on that error than
+  // from_float (formats/weighted_search.h). nullptr where the type has no weighted quantizer
   // (callers then use from_float).
   void (*from_float_weighted)(const float* src, const float* importance, void* dst, int64_t n) = nullptr;
 
