@@ -13,8 +13,10 @@
 
 #include "core/cpu_features.h"
 #include "core/tensor.h"
+#include "formats/lowbit_w8_row.h"
 #include "formats/type_traits.h"
 #include "kernels/matmul.h"
+#include "kernels/w8a8_matmul.h"
 
 namespace {
 
@@ -36,7 +38,9 @@ const std::vector<uint8_t>& packed_weights(TensorType type, int64_t rows, int64_
   return bytes;
 }
 
-void bench_matmul(benchmark::State& state, TensorType type, int64_t rows, int64_t cols, int64_t n_tokens) {
+// lb_w8_row weights (the "none" mode is matmul() itself) with activations quantized to int8 (W8A8).
+void bench_matmul(benchmark::State& state, TensorType type, int64_t rows, int64_t cols, int64_t n_tokens,
+                  lowbit::ActQuant act_quant) {
   const std::vector<uint8_t>& bytes = packed_weights(type, rows, cols);
   const lowbit::TensorView weight{"bench.weight", type, {rows, cols}, bytes.data(), bytes.size()};
   std::mt19937 rng(1);
@@ -44,7 +48,11 @@ void bench_matmul(benchmark::State& state, TensorType type, int64_t rows, int64_
   std::vector<float> x(static_cast<size_t>(n_tokens * cols)), y(static_cast<size_t>(n_tokens * rows));
   for (float& v : x) v = dist(rng);
   for (auto _ : state) {
-    lowbit::matmul(weight, x.data(), n_tokens, y.data());
+    if (act_quant == lowbit::ActQuant::kNone) {
+      lowbit::matmul(weight, x.data(), n_tokens, y.data());
+    } else {
+      lowbit::matmul_w8_row(weight, x.data(), n_tokens, y.data(), act_quant, 3.0f / 127.0f);
+    }
     benchmark::DoNotOptimize(y.data());
   }
   const double flops = 2.0 * static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(n_tokens);
@@ -58,16 +66,28 @@ const int registered = [] {
   const TensorType types[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0,
                               TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0,
                               TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
-                              TensorType::Q5_K, TensorType::Q6_K};
+                              TensorType::Q5_K, TensorType::Q6_K, lowbit::kW8RowType};
   const std::pair<int64_t, int64_t> shapes[] = {{4096, 4096}, {4096, 14336}};
   for (TensorType type : types) {
     for (auto [rows, cols] : shapes) {
       for (int64_t n : {int64_t{1}, int64_t{512}}) {
         const std::string name = std::string("matmul/") + lowbit::type_traits(type).name + "/" +
                                  std::to_string(rows) + "x" + std::to_string(cols) + "/n=" + std::to_string(n);
-        auto* b = benchmark::RegisterBenchmark(name.c_str(), bench_matmul, type, rows, cols, n);
+        auto* b =
+            benchmark::RegisterBenchmark(name.c_str(), bench_matmul, type, rows, cols, n, lowbit::ActQuant::kNone);
         b->UseRealTime()->Unit(benchmark::kMicrosecond);
         // A prefill product takes a good fraction of a second: a few repetitions are plenty.
+        if (n > 1) b->Iterations(3);
+      }
+    }
+  }
+  for (lowbit::ActQuant mode : {lowbit::ActQuant::kDynamic, lowbit::ActQuant::kStatic}) {
+    for (auto [rows, cols] : shapes) {
+      for (int64_t n : {int64_t{1}, int64_t{512}}) {
+        const std::string name = std::string("matmul_w8a8/") + lowbit::act_quant_name(mode) + "/" +
+                                 std::to_string(rows) + "x" + std::to_string(cols) + "/n=" + std::to_string(n);
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), bench_matmul, lowbit::kW8RowType, rows, cols, n, mode);
+        b->UseRealTime()->Unit(benchmark::kMicrosecond);
         if (n > 1) b->Iterations(3);
       }
     }
