@@ -1,15 +1,20 @@
 // Prefill products (many tokens at once) on packed integer weights, one set per CPU level.
 //
 // Every integer weight type is brought to one form, so that a single register-blocked integer kernel
-// serves them all: unsigned 8-bit codes u, a float scale per 4 codes, and a float bias per 16 codes,
-//   weight element i = scale(i) * u[i] + (the bias of i's group spread over the group's activations).
+// serves them all: groups of G unsigned 8-bit codes u (G = 32, or 16 for the formats with 16-element
+// sub-blocks), each group with a float scale and a float bias,
+//   weight element i = scale(g) * u[i], plus bias(g) times the sum of the group's activations.
 // The activations (already quantized per token to the type's partner format, dot_kernels.h) take the
-// same form with signed codes: a scale per 4 codes and, per 16 codes, the float group sum the weight
-// biases multiply. Then, per row r and token t,
-//   y = sum_i (wscale(i) * ascale(i)) * (u[i] * a[i]) + sum_g wbias(g) * asum(g),
-// where the first sum is u8 x s8 dot products of 4 codes per 32-bit lane (vpdpbusd or maddubs) and
-// the second is 1/16 as long. Offsets (Q4_0 stores q + 8) and minimums (Q4_1, the K types) both become
-// weight biases; Q8_1's stored d * sum keeps the product equal to the one-token kernels'.
+// same form with signed codes: a scale per group and the group's float sum that the weight bias
+// multiplies. Then, per row r and token t,
+//   y = sum_g wscale(g) * ascale(g) * (u . a)_g + sum_g wbias(g) * asum(g).
+// Offsets (Q4_0 stores q + 8) and minimums (Q4_1, the K types) both become weight biases; Q8_1's stored
+// d * sum is the group sum as it is, so the product equals the one-token kernels'.
+//
+// Within each span of L consecutive groups (L = int32 lanes of the level's vectors), codes are stored
+// interleaved: vector v of the span holds codes 4v..4v+3 of group l in lane l. A u8 x s8 dot product
+// instruction then adds whole groups up in each lane, and one float scaling per span serves L groups.
+// Both sides use the same order, so the products are unchanged.
 #pragma once
 
 #include <cstddef>
@@ -21,28 +26,28 @@
 
 namespace lowbit {
 
-// Columns are padded with zero codes to a multiple of this, and tokens to a multiple of
-// kGemmTokenBlock with zero tokens, so that no kernel has a tail.
-inline constexpr int64_t kGemmColumnStep = 256;
+// Columns are padded with zero codes to a multiple of this (a span at every level), tokens to a
+// multiple of kGemmTokenBlock with zero tokens, so that no kernel has a tail.
+inline constexpr int64_t kGemmColumnStep = 512;
 inline constexpr int64_t kGemmTokenBlock = 4;
 
-// A batch of activations in the GEMM form.
+// A batch of activations in a GEMM kernel's form (its level's interleaving and its group size).
 struct GemmActivations {
   int64_t tokens = 0;       // padded to a multiple of kGemmTokenBlock
   int64_t padded_cols = 0;  // padded to a multiple of kGemmColumnStep
-  std::vector<int8_t> codes;        // [tokens][padded_cols]
-  std::vector<float> scales;        // [tokens][padded_cols / 4]: the scale of each 4 codes
-  std::vector<float> group_sums;    // [tokens][padded_cols / 16]: what each weight group bias multiplies
+  int64_t group_size = 0;   // G
+  std::vector<int8_t> codes;      // [tokens][padded_cols], interleaved per span
+  std::vector<float> scales;      // [tokens][padded_cols / G]
+  std::vector<float> group_sums;  // [tokens][padded_cols / G]: what each weight group bias multiplies
 };
-
-// quantized: n_tokens rows of `activation_type` (Q8_0, Q8_1 or Q8_K), row_bytes apart, cols each.
-void prepare_gemm_activations(TensorType activation_type, const uint8_t* quantized, size_t row_bytes,
-                              int64_t n_tokens, int64_t cols, GemmActivations& out);
 
 struct GemmKernel {
   TensorType activation_type;  // as the weight type's DotKernel: Q8_0, Q8_1 or Q8_K
-  // y[t * y_stride + r] = row r . token t for r < row_count, t < n_tokens (n_tokens <= a.tokens):
-  // row r is at weight_rows + r * row_bytes, cols long. Single-threaded; callers split the rows.
+  // quantized: n_tokens rows of activation_type, row_bytes apart, cols each -> out.
+  void (*prepare)(const uint8_t* quantized, size_t row_bytes, int64_t n_tokens, int64_t cols, GemmActivations& out);
+  // y[t * y_stride + r] = row r . token t for r < row_count, t < n_tokens (n_tokens <= a.tokens), with
+  // `a` from this kernel's prepare: row r is at weight_rows + r * row_bytes, cols long. Single-threaded;
+  // callers split the rows.
   void (*multiply)(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
                    const GemmActivations& a, int64_t n_tokens, float* y, int64_t y_stride);
 };

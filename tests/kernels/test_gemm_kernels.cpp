@@ -66,8 +66,6 @@ TEST_P(GemmKernelTest, MatchesScalarDotProductsOnAwkwardShapes) {
     const size_t a_bytes = activation_traits.row_bytes(cols);
     std::vector<uint8_t> quantized(static_cast<size_t>(shape.tokens) * a_bytes);
     for (int64_t t = 0; t < shape.tokens; ++t) reference.quantize_activation(&x[t * cols], &quantized[t * a_bytes], cols);
-    GemmActivations prepared;
-    prepare_gemm_activations(reference.activation_type, quantized.data(), a_bytes, shape.tokens, cols, prepared);
 
     // expected[t][r] and the sum of |terms| that scales float rounding differences.
     std::vector<float> expected(static_cast<size_t>(shape.tokens * shape.rows)), magnitude(expected.size());
@@ -88,6 +86,8 @@ TEST_P(GemmKernelTest, MatchesScalarDotProductsOnAwkwardShapes) {
       if (gemm == nullptr) continue;  // Q8_0 at AVX2: maddubs would saturate
       SCOPED_TRACE(cpu_level_name(level));
       ASSERT_EQ(gemm->activation_type, reference.activation_type);
+      GemmActivations prepared;
+      gemm->prepare(quantized.data(), a_bytes, shape.tokens, cols, prepared);
       // A wider output than the matrix: the columns past the rows must stay untouched.
       const int64_t y_stride = shape.rows + 3;
       std::vector<float> y(static_cast<size_t>(shape.tokens * y_stride), -7.0f);

@@ -5,16 +5,18 @@
 // baseline code.
 //
 // A thread's rows are taken kTileRows at a time and kChunkCols columns at a time: that tile of weight
-// rows is unpacked once into the GEMM form (codes, scales, biases) in a scratch that stays in L2, then
-// multiplied with every token, kMicroTokens tokens at a time (their kChunkCols columns stay in L1), by
-// a micro-kernel holding kMicroRows x kMicroTokens accumulators in registers: each loaded vector of
-// weight codes feeds kMicroTokens products and each vector of activation codes kMicroRows.
+// rows is unpacked once into the GEMM form (interleaved codes, group scales and biases) in a scratch
+// that stays in L2, then multiplied with every token, kMicroTokens tokens at a time (their kChunkCols
+// columns stay in L1), by a micro-kernel holding kMicroRows x kMicroTokens integer and float
+// accumulators in registers: each loaded vector of weight codes feeds kMicroTokens products and each
+// vector of activation codes kMicroRows.
 #pragma once
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -28,6 +30,8 @@
 #include "formats/ggml_q5_k.h"
 #include "formats/ggml_q6_k.h"
 #include "formats/ggml_q8_0.h"
+#include "formats/ggml_q8_1.h"
+#include "formats/ggml_q8_k.h"
 #include "kernels/gemm_kernels.h"
 
 namespace lowbit {
@@ -37,11 +41,14 @@ namespace {
 using CodeVector = __m512i;  // 64 codes, or 16 int32 lanes of 4 codes' products
 using FloatVector = __m512;
 constexpr int kLanes = 16;
-constexpr int kMicroRows = 4;
+constexpr int kMicroRows = 2;  // 8 integer and 8 float accumulators of 32 registers
+constexpr int kMicroTokens = 4;
 inline CodeVector load_codes(const void* p) { return _mm512_loadu_si512(p); }
 inline FloatVector load_floats(const float* p) { return _mm512_loadu_ps(p); }
 inline FloatVector zero_floats() { return _mm512_setzero_ps(); }
-inline CodeVector dot_u8_s8(CodeVector u, CodeVector s) { return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s); }
+inline CodeVector zero_codes() { return _mm512_setzero_si512(); }
+// acc + per lane the sum of 4 products u * s (u unsigned, s signed bytes).
+inline CodeVector add_dot_u8_s8(CodeVector acc, CodeVector u, CodeVector s) { return _mm512_dpbusd_epi32(acc, u, s); }
 // The masked forms with all lanes on: GCC 12's plain _mm512_cvtepi32_ps, _mm512_extractf64x4_pd (and
 // so _mm512_castps512_ps256) start from an undefined vector and warn that it is uninitialized.
 inline FloatVector to_floats(CodeVector v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); }
@@ -56,13 +63,15 @@ inline __m256 add_halves(FloatVector v) { return _mm256_add_ps(half_of(v, 0), ha
 using CodeVector = __m256i;
 using FloatVector = __m256;
 constexpr int kLanes = 8;
-constexpr int kMicroRows = 2;  // 16 registers: 8 accumulators, the row vectors and one token's
+constexpr int kMicroRows = 2;  // 4 integer and 4 float accumulators of 16 registers
+constexpr int kMicroTokens = 2;
 inline CodeVector load_codes(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline FloatVector load_floats(const float* p) { return _mm256_loadu_ps(p); }
 inline FloatVector zero_floats() { return _mm256_setzero_ps(); }
+inline CodeVector zero_codes() { return _mm256_setzero_si256(); }
 // maddubs saturates its 16-bit pair sums: weight codes stay below 64 (Q8_0 has no AVX2 GEMM kernel).
-inline CodeVector dot_u8_s8(CodeVector u, CodeVector s) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+inline CodeVector add_dot_u8_s8(CodeVector acc, CodeVector u, CodeVector s) {
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 }
 inline FloatVector to_floats(CodeVector v) { return _mm256_cvtepi32_ps(v); }
 inline FloatVector mul(FloatVector a, FloatVector b) { return _mm256_mul_ps(a, b); }
@@ -78,44 +87,49 @@ inline float sum_lanes(FloatVector v) {
   return _mm_cvtss_f32(sum);
 }
 
-constexpr int kMicroTokens = static_cast<int>(kGemmTokenBlock);
-constexpr int64_t kCodeSpan = 4 * kLanes;   // columns one vector of codes covers (4 per lane)
-constexpr int64_t kBiasSpan = 16 * kLanes;  // columns one vector of group biases covers (16 per lane)
-static_assert(kGemmColumnStep % kBiasSpan == 0);
+static_assert(kGemmTokenBlock % kMicroTokens == 0);
+static_assert(kGemmColumnStep % (32 * kLanes) == 0);
 constexpr int64_t kTileRows = 32;
 constexpr int64_t kChunkCols = 2048;
 static_assert(kTileRows % kMicroRows == 0 && kChunkCols % kGemmColumnStep == 0);
 
-// out[r][t] = weight row r . token t over the tile's k_len columns. Weight row r's codes are at
-// w_codes + r * k_len, its scales at w_scales + r * k_len / 4, its biases at w_biases + r * k_len / 16;
-// token t's at the a_ pointers plus t times a_cols, a_cols / 4 and a_cols / 16.
+// out[r][t] = weight row r . token t over the tile's k_len columns in groups of kGroup (interleaved
+// per span, gemm_kernels.h). Weight row r's codes are at w_codes + r * k_len, its group scales and
+// biases at w_scales and w_biases + r * k_len / kGroup; token t's at the a_ pointers plus t times a_cols
+// and a_cols / kGroup.
+template <int kGroup>
 void multiply_micro_tile(const uint8_t* w_codes, const float* w_scales, const float* w_biases, int64_t k_len,
                          const int8_t* a_codes, const float* a_scales, const float* a_sums, int64_t a_cols,
                          float out[kMicroRows][kMicroTokens]) {
+  constexpr int64_t kSpan = kGroup * kLanes;
+  constexpr int64_t kVectorBytes = 4 * kLanes;
+  const int64_t w_groups = k_len / kGroup, a_groups = a_cols / kGroup;
   FloatVector acc[kMicroRows][kMicroTokens];
   for (auto& row : acc) {
     for (FloatVector& v : row) v = zero_floats();
   }
-  for (int64_t k = 0; k < k_len; k += kBiasSpan) {
-    for (int64_t c = k; c < k + kBiasSpan; c += kCodeSpan) {
+  for (int64_t span = 0; span < k_len; span += kSpan) {
+    CodeVector dots[kMicroRows][kMicroTokens];
+    for (auto& row : dots) {
+      for (CodeVector& v : row) v = zero_codes();
+    }
+    for (int v = 0; v < kGroup / 4; ++v) {
+      const int64_t c = span + v * kVectorBytes;
       CodeVector w[kMicroRows];
-      FloatVector w_scale[kMicroRows];
-      for (int r = 0; r < kMicroRows; ++r) {
-        w[r] = load_codes(w_codes + r * k_len + c);
-        w_scale[r] = load_floats(w_scales + (r * k_len + c) / 4);
-      }
+      for (int r = 0; r < kMicroRows; ++r) w[r] = load_codes(w_codes + r * k_len + c);
       for (int t = 0; t < kMicroTokens; ++t) {
         const CodeVector a = load_codes(a_codes + t * a_cols + c);
-        const FloatVector a_scale = load_floats(a_scales + (t * a_cols + c) / 4);
-        for (int r = 0; r < kMicroRows; ++r) {
-          acc[r][t] = fmadd(to_floats(dot_u8_s8(w[r], a)), mul(w_scale[r], a_scale), acc[r][t]);
-        }
+        for (int r = 0; r < kMicroRows; ++r) dots[r][t] = add_dot_u8_s8(dots[r][t], w[r], a);
       }
     }
+    const int64_t g = span / kGroup;
     for (int r = 0; r < kMicroRows; ++r) {
-      const FloatVector bias = load_floats(w_biases + (r * k_len + k) / 16);
+      const FloatVector w_scale = load_floats(w_scales + r * w_groups + g);
+      const FloatVector w_bias = load_floats(w_biases + r * w_groups + g);
       for (int t = 0; t < kMicroTokens; ++t) {
-        acc[r][t] = fmadd(bias, load_floats(a_sums + (t * a_cols + k) / 16), acc[r][t]);
+        const FloatVector scale = mul(w_scale, load_floats(a_scales + t * a_groups + g));
+        acc[r][t] = fmadd(to_floats(dots[r][t]), scale, acc[r][t]);
+        acc[r][t] = fmadd(w_bias, load_floats(a_sums + t * a_groups + g), acc[r][t]);
       }
     }
   }
@@ -124,16 +138,12 @@ void multiply_micro_tile(const uint8_t* w_codes, const float* w_scales, const fl
   }
 }
 
-// ---- Unpacking one block of each weight format into the GEMM form: block-size codes, a scale per 4
-// codes and a bias per 16 codes (gemm_kernels.h). 256-bit operations serve both levels here.
+// ---- Unpacking one block of each weight format into the GEMM form: its codes in order, and the scale
+// and bias of each of its groups of kGroup codes (gemm_kernels.h). 256-bit operations serve both levels.
 
 inline __m256i load_256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline void store_256(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
 inline float half_to_float(uint16_t bits) { return _cvtsh_ss(bits); }
-// count (a multiple of 4) copies of value.
-inline void fill_floats(float* p, int count, float value) {
-  for (int i = 0; i < count; i += 4) _mm_storeu_ps(p + i, _mm_set1_ps(value));
-}
 
 // The 32 nibbles of 16 bytes as bytes: low nibbles in bytes 0-15, high nibbles in bytes 16-31.
 inline __m256i split_nibbles_16(const uint8_t* bytes) {
@@ -157,29 +167,31 @@ inline __m256i bits_of_bytes(__m256i bytes, int shift, uint8_t mask) {
   return _mm256_and_si256(_mm256_srli_epi16(bytes, shift), _mm256_set1_epi8(static_cast<char>(mask)));
 }
 
-// The legacy formats: one scale per 32 codes; the codes are stored with the offset (q + 8, q + 16) or
-// against the minimum m, both of which become the bias of the block's two groups.
+// The legacy formats: one group per block; the codes are stored with the offset (q + 8, q + 16) or
+// against the minimum m, both of which become the group's bias.
 struct Q4_0Gemm {
   using Block = BlockQ4_0;
   static constexpr int64_t kBlockSize = 32;
+  static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_0;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     const float d = half_to_float(b.d);
     store_256(codes, split_nibbles_16(b.qs));
-    fill_floats(scales, 8, d);
-    biases[0] = biases[1] = -8.0f * d;
+    scales[0] = d;
+    biases[0] = -8.0f * d;
   }
 };
 
 struct Q5_0Gemm {
   using Block = BlockQ5_0;
   static constexpr int64_t kBlockSize = 32;
+  static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_0;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     const float d = half_to_float(b.d);
     store_256(codes, _mm256_or_si256(split_nibbles_16(b.qs), fifth_bits_32(b.qh)));
-    fill_floats(scales, 8, d);
-    biases[0] = biases[1] = -16.0f * d;
+    scales[0] = d;
+    biases[0] = -16.0f * d;
   }
 };
 
@@ -187,35 +199,37 @@ struct Q5_0Gemm {
 struct Q8_0Gemm {
   using Block = BlockQ8_0;
   static constexpr int64_t kBlockSize = 32;
+  static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_0;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     const float d = half_to_float(b.d);
     store_256(codes, _mm256_xor_si256(load_256(b.qs), _mm256_set1_epi8(static_cast<char>(0x80))));
-    fill_floats(scales, 8, d);
-    biases[0] = biases[1] = -128.0f * d;
+    scales[0] = d;
+    biases[0] = -128.0f * d;
   }
 };
 
-// Q8_1 activations put the block's whole d * sum in its first group (gemm_kernels.cpp).
 struct Q4_1Gemm {
   using Block = BlockQ4_1;
   static constexpr int64_t kBlockSize = 32;
+  static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_1;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     store_256(codes, split_nibbles_16(b.qs));
-    fill_floats(scales, 8, half_to_float(b.d));
-    biases[0] = biases[1] = half_to_float(b.m);
+    scales[0] = half_to_float(b.d);
+    biases[0] = half_to_float(b.m);
   }
 };
 
 struct Q5_1Gemm {
   using Block = BlockQ5_1;
   static constexpr int64_t kBlockSize = 32;
+  static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_1;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     store_256(codes, _mm256_or_si256(split_nibbles_16(b.qs), fifth_bits_32(b.qh)));
-    fill_floats(scales, 8, half_to_float(b.d));
-    biases[0] = biases[1] = half_to_float(b.m);
+    scales[0] = half_to_float(b.d);
+    biases[0] = half_to_float(b.m);
   }
 };
 
@@ -236,6 +250,7 @@ template <typename BlockType>
 struct Q4_5_KGemm {
   using Block = BlockType;
   static constexpr int64_t kBlockSize = 256;
+  static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_K;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     for (int k = 0; k < 4; ++k) {
@@ -253,8 +268,8 @@ struct Q4_5_KGemm {
     unpack_scale_min_codes(b.scales, scale, min);
     const float d = half_to_float(b.d), dmin = half_to_float(b.dmin);
     for (int s = 0; s < 8; ++s) {
-      fill_floats(scales + 8 * s, 8, d * static_cast<float>(scale[s]));
-      biases[2 * s] = biases[2 * s + 1] = -dmin * static_cast<float>(min[s]);
+      scales[s] = d * static_cast<float>(scale[s]);
+      biases[s] = -dmin * static_cast<float>(min[s]);
     }
   }
 };
@@ -265,17 +280,13 @@ template <typename Format>
 struct SixteenSubBlockGemm {
   using Block = typename Format::Block;
   static constexpr int64_t kBlockSize = 256;
+  static constexpr int kGroup = 16;
   static constexpr TensorType kActivation = TensorType::Q8_K;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     for (int half = 0; half < 2; ++half) {
       for (int k = 0; k < 4; ++k) store_256(codes + 128 * half + 32 * k, Format::codes(b, half, k));
     }
-    float scale[16], bias[16];
-    Format::scales_and_biases(b, scale, bias);
-    for (int s = 0; s < 16; ++s) {
-      fill_floats(scales + 4 * s, 4, scale[s]);
-      biases[s] = bias[s];
-    }
+    Format::scales_and_biases(b, scales, biases);
   }
 };
 
@@ -329,53 +340,120 @@ struct Q2_KLayout {
   }
 };
 
-// ---- The driver: tiles of rows, chunks of columns, micro-tiles of rows x tokens.
+// ---- The interleaved layout, the activations' form and the driver: tiles of rows, chunks of columns,
+// micro-tiles of rows x tokens.
 
-// Unpacks `blocks` blocks of one row into the tile's row (codes, scales, biases) and zeroes the rest of
-// its k_len columns (the padding, and whole rows past the matrix's last).
+// Stores group gi (counted from a span boundary) of kGroup codes in the interleaved layout: its code e
+// goes to span gi / kLanes, vector e / 4, lane gi % kLanes, byte e % 4 (gemm_kernels.h).
+template <int kGroup, typename Code>
+void interleave_group(const Code* group_codes, int64_t gi, Code* spans) {
+  Code* lane = spans + gi / kLanes * (kGroup * kLanes) + 4 * (gi % kLanes);
+  for (int v = 0; v < kGroup / 4; ++v) std::memcpy(lane + 4 * kLanes * v, group_codes + 4 * v, 4);
+}
+
+// Unpacks `blocks` blocks of one weight row into the tile's row (interleaved codes, group scales and
+// biases) and zeroes the rest of its k_len columns (the padding, and whole rows past the matrix's last).
 template <typename Format>
 void unpack_tile_row(const typename Format::Block* row, int64_t blocks, int64_t k_len, uint8_t* codes, float* scales,
                      float* biases) {
-  constexpr int64_t kSize = Format::kBlockSize;
+  constexpr int kGroup = Format::kGroup;
+  constexpr int64_t kGroupsPerBlock = Format::kBlockSize / kGroup;
+  uint8_t block_codes[Format::kBlockSize];
   for (int64_t b = 0; b < blocks; ++b) {
-    Format::unpack(row[b], codes + kSize * b, scales + kSize / 4 * b, biases + kSize / 16 * b);
+    Format::unpack(row[b], block_codes, scales + kGroupsPerBlock * b, biases + kGroupsPerBlock * b);
+    for (int64_t j = 0; j < kGroupsPerBlock; ++j) {
+      interleave_group<kGroup>(block_codes + kGroup * j, kGroupsPerBlock * b + j, codes);
+    }
   }
-  const int64_t used = blocks * kSize;
-  std::fill(codes + used, codes + k_len, uint8_t{0});
-  std::fill(scales + used / 4, scales + k_len / 4, 0.0f);
-  std::fill(biases + used / 16, biases + k_len / 16, 0.0f);
+  const uint8_t zeros[kGroup] = {};
+  for (int64_t g = blocks * kGroupsPerBlock; g < k_len / kGroup; ++g) {
+    interleave_group<kGroup>(zeros, g, codes);
+    scales[g] = biases[g] = 0.0f;
+  }
+}
+
+// One token's quantized row (cols of Format's activation type) into the GEMM form.
+template <typename Format>
+void prepare_token(const uint8_t* quantized, int64_t cols, int8_t* codes, float* scales, float* sums) {
+  constexpr int kGroup = Format::kGroup;
+  if constexpr (Format::kActivation == TensorType::Q8_K) {
+    const auto* blocks = reinterpret_cast<const BlockQ8_K*>(quantized);
+    constexpr int kGroupsPerBlock = 256 / kGroup;
+    for (int64_t b = 0; b < cols / 256; ++b) {
+      for (int j = 0; j < kGroupsPerBlock; ++j) {
+        const int64_t g = kGroupsPerBlock * b + j;
+        interleave_group<kGroup>(blocks[b].qs + kGroup * j, g, codes);
+        int32_t sum = 0;
+        for (int k = 0; k < kGroup / 16; ++k) sum += blocks[b].bsums[kGroup / 16 * j + k];
+        scales[g] = blocks[b].d;
+        sums[g] = blocks[b].d * static_cast<float>(sum);
+      }
+    }
+  } else {
+    // Q8_0, or Q8_1, whose stored d * sum is the sum the weights' minimums multiply in the one-token kernels.
+    using Block = std::conditional_t<Format::kActivation == TensorType::Q8_0, BlockQ8_0, BlockQ8_1>;
+    static_assert(kGroup == 32);
+    const auto* blocks = reinterpret_cast<const Block*>(quantized);
+    for (int64_t b = 0; b < cols / 32; ++b) {
+      interleave_group<kGroup>(blocks[b].qs, b, codes);
+      scales[b] = half_to_float(blocks[b].d);
+      if constexpr (std::is_same_v<Block, BlockQ8_1>) {
+        sums[b] = half_to_float(blocks[b].s);
+      } else {
+        int32_t sum = 0;
+        for (int k = 0; k < 32; ++k) sum += blocks[b].qs[k];
+        sums[b] = scales[b] * static_cast<float>(sum);
+      }
+    }
+  }
+}
+
+template <typename Format>
+void prepare_gemm(const uint8_t* quantized, size_t row_bytes, int64_t n_tokens, int64_t cols, GemmActivations& out) {
+  out.tokens = (n_tokens + kGemmTokenBlock - 1) / kGemmTokenBlock * kGemmTokenBlock;
+  out.padded_cols = (cols + kGemmColumnStep - 1) / kGemmColumnStep * kGemmColumnStep;
+  out.group_size = Format::kGroup;
+  const int64_t k = out.padded_cols, groups = k / Format::kGroup;
+  out.codes.assign(static_cast<size_t>(out.tokens * k), 0);
+  out.scales.assign(static_cast<size_t>(out.tokens * groups), 0.0f);
+  out.group_sums.assign(static_cast<size_t>(out.tokens * groups), 0.0f);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    prepare_token<Format>(quantized + static_cast<size_t>(t) * row_bytes, cols, out.codes.data() + t * k,
+                          out.scales.data() + t * groups, out.group_sums.data() + t * groups);
+  }
 }
 
 template <typename Format>
 void multiply_gemm(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
                    const GemmActivations& a, int64_t n_tokens, float* y, int64_t y_stride) {
   using Block = typename Format::Block;
-  const int64_t a_cols = a.padded_cols;
+  constexpr int kGroup = Format::kGroup;
+  const int64_t a_cols = a.padded_cols, a_groups = a_cols / kGroup;
   const int64_t chunk = std::min(kChunkCols, a_cols);
-  std::vector<uint8_t> codes(static_cast<size_t>(kTileRows * chunk));      // [kTileRows][k_len]
-  std::vector<float> scales(static_cast<size_t>(kTileRows * chunk / 4));   // [kTileRows][k_len / 4]
-  std::vector<float> biases(static_cast<size_t>(kTileRows * chunk / 16));  // [kTileRows][k_len / 16]
+  std::vector<uint8_t> codes(static_cast<size_t>(kTileRows * chunk));           // [kTileRows][k_len]
+  std::vector<float> scales(static_cast<size_t>(kTileRows * chunk / kGroup));   // [kTileRows][k_len / kGroup]
+  std::vector<float> biases(static_cast<size_t>(kTileRows * chunk / kGroup));   // [kTileRows][k_len / kGroup]
   for (int64_t row0 = 0; row0 < row_count; row0 += kTileRows) {
     const int64_t tile_rows = std::min(kTileRows, row_count - row0);
     const int64_t micro_rows = (tile_rows + kMicroRows - 1) / kMicroRows * kMicroRows;
     for (int64_t k0 = 0; k0 < a_cols; k0 += chunk) {
-      const int64_t k_len = std::min(chunk, a_cols - k0);
+      const int64_t k_len = std::min(chunk, a_cols - k0), k_groups = k_len / kGroup;
       const int64_t blocks = std::clamp<int64_t>(cols - k0, 0, k_len) / Format::kBlockSize;
       for (int64_t i = 0; i < micro_rows; ++i) {
         const Block* row = i < tile_rows ? reinterpret_cast<const Block*>(
                                                weight_rows + static_cast<size_t>(row0 + i) * row_bytes) + k0 / Format::kBlockSize
                                          : nullptr;
-        unpack_tile_row<Format>(row, i < tile_rows ? blocks : 0, k_len,
-                                codes.data() + i * k_len, scales.data() + i * k_len / 4,
-                                biases.data() + i * k_len / 16);
+        unpack_tile_row<Format>(row, i < tile_rows ? blocks : 0, k_len, codes.data() + i * k_len,
+                                scales.data() + i * k_groups, biases.data() + i * k_groups);
       }
       for (int64_t t0 = 0; t0 < n_tokens; t0 += kMicroTokens) {
         const int64_t tokens = std::min<int64_t>(kMicroTokens, n_tokens - t0);
         for (int64_t i = 0; i < micro_rows; i += kMicroRows) {
           float out[kMicroRows][kMicroTokens];
-          multiply_micro_tile(codes.data() + i * k_len, scales.data() + i * k_len / 4, biases.data() + i * k_len / 16,
-                              k_len, a.codes.data() + t0 * a_cols + k0, a.scales.data() + (t0 * a_cols + k0) / 4,
-                              a.group_sums.data() + (t0 * a_cols + k0) / 16, a_cols, out);
+          multiply_micro_tile<kGroup>(codes.data() + i * k_len, scales.data() + i * k_groups,
+                                      biases.data() + i * k_groups, k_len, a.codes.data() + t0 * a_cols + k0,
+                                      a.scales.data() + t0 * a_groups + k0 / kGroup,
+                                      a.group_sums.data() + t0 * a_groups + k0 / kGroup, a_cols, out);
           const int64_t rows = std::min<int64_t>(kMicroRows, tile_rows - i);
           for (int64_t t = 0; t < tokens; ++t) {
             float* y_row = y + (t0 + t) * y_stride + row0 + i;
@@ -388,7 +466,7 @@ void multiply_gemm(const uint8_t* weight_rows, size_t row_bytes, int64_t row_cou
 }
 
 template <typename Format>
-constexpr GemmKernel kGemm{Format::kActivation, multiply_gemm<Format>};
+constexpr GemmKernel kGemm{Format::kActivation, prepare_gemm<Format>, multiply_gemm<Format>};
 
 const GemmKernel* find_x86_gemm_kernel(TensorType weight) {
   switch (weight) {
