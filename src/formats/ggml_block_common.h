@@ -1,6 +1,7 @@
 // Small helpers shared by ggml's block quantizers (one file per format: ggml_q4_0.h, ggml_q4_k.h, ...).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -17,6 +18,15 @@ inline float signed_absmax(const float* x, int n) {
     }
   }
   return max;
+}
+
+// Spacing of a scale search's grid (ggml_k_search.cpp, weighted_search.cpp): 2 * half_width + 1
+// targets for the extreme value, evenly spaced in [end - width, end + width] around the end `end` of the
+// quant range. The width grows with the range: with 32 levels a side, the best scale often clips the
+// extreme value by more than one step.
+inline float scale_grid_step(int end, int half_width) {
+  const float width = std::max(1.0f, std::fabs(static_cast<float>(end)) / 8.0f);
+  return width / static_cast<float>(half_width);
 }
 
 // v rounded to the nearest integer (halves up) and clamped to [lo, hi]; NaN gives lo. Clamping

@@ -13,13 +13,9 @@ namespace lowbit {
 namespace {
 
 // Candidate inverse scales put the sub-block's extreme value at end + t, end being q_max (or q_min),
-// for 41 values of t evenly spaced in [-width, width]. The width grows with the quant range: with
-// 32 levels a side, the best scale often clips the extreme value by more than one step.
+// for 41 values of t (scale_grid_step in ggml_block_common.h).
 constexpr int kGridHalfWidth = 20;
-float grid_step(int end) {
-  const float width = std::max(1.0f, std::fabs(static_cast<float>(end)) / 8.0f);
-  return width / static_cast<float>(kGridHalfWidth);
-}
+float grid_step(int end) { return scale_grid_step(end, kGridHalfWidth); }
 
 // Rounds of re-rounding and least-squares refitting of the sub-block scales after the grid search,
 // and of refitting the super-block scales after coding (further super rounds gain under 0.1%).

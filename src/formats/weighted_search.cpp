@@ -15,11 +15,11 @@ namespace {
 constexpr double kImportanceFloor = 1e-3;
 
 // Candidate inverse scales put the block's extreme value (or its range) at end + t for 2 *
-// kGridHalfWidth + 1 values of t evenly spaced in [-width, width], width growing with the code range
-// as in ggml_k_search.cpp; then up to kRefitRounds re-roundings and refits from the best.
+// kGridHalfWidth + 1 values of t (scale_grid_step in ggml_block_common.h); then up to kRefitRounds
+// re-roundings and refits from the best.
 constexpr int kGridHalfWidth = 10;
 constexpr int kRefitRounds = 3;
-float grid_step(float end) { return std::max(1.0f, std::fabs(end) / 8.0f) / static_cast<float>(kGridHalfWidth); }
+float grid_step(int end) { return scale_grid_step(end, kGridHalfWidth); }
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
@@ -147,10 +147,10 @@ LinearParams search_weighted_linear(const float* x, const float* w, int n, Linea
   if (code.has_offset) {
     const auto [lo_it, hi_it] = std::minmax_element(x, x + n);
     const float lo = *lo_it, range = *hi_it - *lo_it;
-    const auto levels = static_cast<float>(code.q_max - code.q_min);
+    const int levels = code.q_max - code.q_min;
     if (range > 0) {
       for (int k = -kGridHalfWidth; k <= kGridHalfWidth; ++k) {
-        const float inverse_scale = (levels + grid_step(levels) * static_cast<float>(k)) / range;
+        const float inverse_scale = (static_cast<float>(levels) + grid_step(levels) * static_cast<float>(k)) / range;
         search.try_candidate(inverse_scale, lo - static_cast<float>(code.q_min) / inverse_scale);
       }
     }
@@ -162,7 +162,7 @@ LinearParams search_weighted_linear(const float* x, const float* w, int n, Linea
         if (end == 0 || (end == code.q_max && code.q_max == -code.q_min)) continue;
         const float outward = end < 0 ? -1.0f : 1.0f;  // k > 0 moves the target beyond the end
         for (int k = -kGridHalfWidth; k <= kGridHalfWidth; ++k) {
-          const float target = static_cast<float>(end) + outward * grid_step(static_cast<float>(end)) * static_cast<float>(k);
+          const float target = static_cast<float>(end) + outward * grid_step(end) * static_cast<float>(k);
           search.try_candidate(target / extreme, 0.0f);
         }
       }
