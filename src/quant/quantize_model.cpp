@@ -1,8 +1,10 @@
 #include "quant/quantize_model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "core/error.h"
 #include "formats/type_traits.h"
@@ -10,6 +12,8 @@
 #include "io/gguf_writer.h"
 #include "io/model_file.h"
 #include "quant/mix_policy.h"
+#include "quant/quantize_float_tensor.h"
+#include "quant/rewrite_layers.h"
 #include "quant/rope_row_order.h"
 
 namespace lowbit {
@@ -122,6 +126,30 @@ GgufMetadata output_metadata(const ModelFile& model, const NamedMix& mix, const 
   return metadata;
 }
 
+// The statistics the method needs, or that --calib gives, checked against the model before anything
+// is written.
+std::optional<CalibStats> load_stats(const ModelFile& model, const QuantizeOptions& options, const MethodChoice& method) {
+  if (options.calib_path.empty()) {
+    if (method.needs_stats) {
+      throw_error("--method {} needs calibration statistics: give --calib STATS (written by lowbit calibrate -m {} -f TEXT -o STATS)",
+                  method.name, model.path());
+    }
+    return std::nullopt;
+  }
+  return CalibStats::load(options.calib_path, &model.config());
+}
+
+// A tensor whose rows depend on the method or on the stats is quantized whole from F32; every other
+// one streams, which keeps plain round-to-nearest byte for byte what llama-quantize writes.
+bool quantized_whole(const TensorJob& job, const MethodChoice& method, const SiteStats* site) {
+  if (!job.target->is_quantized) return false;
+  return method.quantize_from->quantize != nullptr || (site != nullptr && job.target->from_float_weighted != nullptr);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
 
 int64_t TensorReport::elements() const {
@@ -157,47 +185,93 @@ double QuantizeReport::compression_vs_f32() const {
 double QuantizeReport::compression_vs_f16() const { return compression_vs_f32() / 2.0; }
 
 QuantizeReport quantize_model(const std::string& input, const std::string& output, const QuantizeOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
   const NamedMix& mix = find_named_mix(options.type);
   const MixOptions choice = mix_options(options);
+  const MethodChoice method = find_quant_method(options.method);
   check_output_is_not_input(input, options.tokenizer_path, output);
 
   const std::unique_ptr<ModelFile> model = open_model(input, options.tokenizer_path);
+  const std::optional<CalibStats> stats = load_stats(*model, options, method);
   const std::string architecture = model->format() == "gguf" ? model->config().architecture : gguf_architecture(model->config());
   const MixPolicy policy = choose_types(*model, choice);
   const std::vector<TensorJob> jobs = plan_jobs(*model, architecture, policy);
 
   GgufWriter writer;
   for (auto& [key, value] : output_metadata(*model, mix, options)) writer.set_metadata(key, std::move(value));
-  QuantizeReport report{input, output, model->format(), options.type, {}, {}, 0, {}};
+  QuantizeReport report{input, output, model->format(), options.type, options.method, options.calib_path, {}, {}, 0, 0, {}};
   for (const TensorTypeChoice& choice : policy.choices()) {
     if (choice.fell_back()) report.fallbacks.push_back(describe_fallback(choice));
   }
   int64_t total_elements = 0;
-  for (const TensorJob& job : jobs) {
-    const TensorView& view = *job.source;
-    writer.add_tensor(GgufTensorSpec{view.name, job.target->type, view.shape, output_bytes(job)});
-    report.tensors.push_back(TensorReport{view.name, view.shape, view.type, job.target->type, output_bytes(job), {}});
-    if (static_cast<uint32_t>(job.target->type) >= kLowbitTypeBase &&
-        std::find(report.lowbit_only_types.begin(), report.lowbit_only_types.end(), job.target->name) == report.lowbit_only_types.end()) {
-      report.lowbit_only_types.emplace_back(job.target->name);
+  for (const TensorJob& job : jobs) total_elements += job.source->elements();
+  int64_t elements_done = 0;
+  auto report_progress = [&](size_t index, double fraction) {
+    if (!options.progress) return;
+    const double done = static_cast<double>(elements_done) + fraction * static_cast<double>(jobs[index].source->elements());
+    options.progress(QuantizeProgress{jobs[index].source->name, index, jobs.size(), total_elements > 0 ? done / static_cast<double>(total_elements) : 1.0});
+  };
+
+  // A rewrite runs before the header is written: the header lists the tensors it adds.
+  std::optional<RewrittenModel> rewritten;
+  if (method.rewrite_from->rewrite != nullptr) {
+    rewritten = rewrite_and_quantize(*model, jobs, method, stats ? *stats : CalibStats{}, options.method_options, [&](size_t index) {
+      report_progress(index, 1.0);
+      elements_done += jobs[index].source->elements();
+    });
+  }
+
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const TensorView& view = *jobs[i].source;
+    writer.add_tensor(GgufTensorSpec{view.name, jobs[i].target->type, view.shape, output_bytes(jobs[i])});
+    report.tensors.push_back(TensorReport{view.name, view.shape, view.type, jobs[i].target->type, output_bytes(jobs[i]), {}, 0});
+    if (rewritten) {
+      report.tensors.back().error = rewritten->outputs[i].error;
+      report.tensors.back().seconds = rewritten->seconds[i];
     }
-    total_elements += view.elements();
+    if (static_cast<uint32_t>(jobs[i].target->type) >= kLowbitTypeBase &&
+        std::find(report.lowbit_only_types.begin(), report.lowbit_only_types.end(), jobs[i].target->name) == report.lowbit_only_types.end()) {
+      report.lowbit_only_types.emplace_back(jobs[i].target->name);
+    }
+  }
+  if (rewritten) {
+    for (const AddedTensor& added : rewritten->added) {
+      const uint64_t bytes = added.values.size() * sizeof(float);
+      writer.add_tensor(GgufTensorSpec{added.name, TensorType::F32, added.shape, bytes});
+      report.tensors.push_back(TensorReport{added.name, added.shape, TensorType::F32, TensorType::F32, bytes, {}, 0});
+    }
   }
   if (!report.lowbit_only_types.empty()) mark_lowbit_types(writer, report.lowbit_only_types);
 
-  int64_t elements_done = 0;
   writer.write(output, [&](size_t index, AtomicFile& out) {
+    if (rewritten) {
+      if (index >= jobs.size()) {
+        const std::vector<float>& values = rewritten->added[index - jobs.size()].values;
+        out.write(values.data(), values.size() * sizeof(float));
+      } else {
+        out.write(rewritten->outputs[index].bytes.data(), rewritten->outputs[index].bytes.size());
+        rewritten->outputs[index].bytes = {};  // written: its memory goes back
+      }
+      return;
+    }
     const TensorJob& job = jobs[index];
-    const double tensor_elements = static_cast<double>(job.source->elements());
-    auto progress = [&](double fraction) {
-      if (!options.progress) return;
-      const double done = static_cast<double>(elements_done) + fraction * tensor_elements;
-      options.progress(QuantizeProgress{job.source->name, index, jobs.size(), total_elements > 0 ? done / static_cast<double>(total_elements) : 1.0});
-    };
-    report.tensors[index].error = quantize_tensor(job, out, progress);
+    const auto tensor_start = std::chrono::steady_clock::now();
+    const SiteStats* site = stats ? stats->find_for_weight(job.source->name) : nullptr;
+    if (quantized_whole(job, method, site)) {
+      const std::vector<float> values = tensor_to_float(job);
+      const QuantizedBytes q = quantize_float_tensor(job.source->name, values, job.source->rows(), job.source->cols(), *job.target, site,
+                                                     method.quantize_from->quantize, options.method_options);
+      out.write(q.bytes.data(), q.bytes.size());
+      report.tensors[index].error = q.error;
+      report_progress(index, 1.0);
+    } else {
+      report.tensors[index].error = quantize_tensor(job, out, [&](double fraction) { report_progress(index, fraction); });
+    }
+    report.tensors[index].seconds = seconds_since(tensor_start);
     elements_done += job.source->elements();
   });
   report.file_bytes = fs::file_size(output);
+  report.seconds = seconds_since(start);
   return report;
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "quant/quant_method.h"
 #include "quant/quantize_tensor.h"
 
 namespace lowbit {
@@ -40,6 +41,9 @@ struct QuantizeOptions {
   // metadata itself (llama2.c, Hugging Face); a GGUF source stays identical to llama-quantize's output.
   std::optional<bool> provenance;
   std::string lowbit_version;             // value of lowbit.version
+  std::string method = "rtn";             // --method: quant/quant_method.h's name, or "A+B"
+  std::string calib_path;                 // --calib: stats from lowbit calibrate; needed by some methods
+  MethodOptions method_options;           // --damp, --act-order, --alpha, --act-quant, --awq-grid, --no-awq-clip
   std::function<void(const QuantizeProgress&)> progress;  // after every chunk of rows
 };
 
@@ -49,7 +53,10 @@ struct TensorReport {
   TensorType source_type = TensorType::F32;
   TensorType type = TensorType::F32;
   uint64_t bytes = 0;          // data bytes in the output, without alignment padding
-  ErrorSums error;             // against the source values
+  // Against the values quantized: the source's, or the rewritten ones when the method rewrites (AWQ
+  // and SmoothQuant scale columns, so the source values are no reference).
+  ErrorSums error;
+  double seconds = 0;          // quantizing it (and its share of its layer's rewrite)
 
   int64_t elements() const;
   double bits_per_weight() const;
@@ -60,9 +67,12 @@ struct QuantizeReport {
   std::string output;
   std::string source_format;  // "gguf", "llama2c", "huggingface"
   std::string type;           // the --type argument as given
+  std::string method;         // the --method argument as given
+  std::string calib_path;     // the stats used; empty: none
   std::vector<TensorReport> tensors;  // in file order
   std::vector<std::string> fallbacks; // tensors whose rows did not fit the wanted type, as llama.cpp reports them
   uint64_t file_bytes = 0;
+  double seconds = 0;                 // the whole run, from opening the model to the renamed file
   // Names of types in the file that only lowbit reads (ids from kLowbitTypeBase); llama.cpp cannot load
   // such a file.
   std::vector<std::string> lowbit_only_types;
@@ -75,8 +85,15 @@ struct QuantizeReport {
 };
 
 // Writes `output` atomically (nothing appears on error). Throws lowbit::Error naming the file or tensor
-// for an unknown type, an output that is the input, an unwritable destination, or a tensor the chosen
-// type cannot hold; all checks run before anything is written.
+// for an unknown type or method, an output that is the input, an unwritable destination, a tensor the
+// chosen type cannot hold, or a method that needs statistics without calib_path; errors naming the
+// stats file for a corrupt one or one recorded from another model. All checks run before anything
+// is written.
+//
+// With the plain "rtn" method and no statistics, every tensor streams through quantize_tensor() (the
+// bytes llama-quantize writes). Otherwise a tensor whose rows the method or the stats change is
+// converted to F32 whole (quant/quantize_float_tensor.h), and a method with a rewrite stage runs layer
+// by layer (quant/rewrite_layers.h); tensors a rewrite adds are written as F32 after all others.
 QuantizeReport quantize_model(const std::string& input, const std::string& output, const QuantizeOptions& options);
 
 }  // namespace lowbit

@@ -15,6 +15,7 @@
 #include "core/process_memory.h"
 #include "formats/type_traits.h"
 #include "quant/named_mix.h"
+#include "quant/quant_method.h"
 #include "quant/quantize_model.h"
 
 namespace lowbit::cli {
@@ -54,6 +55,14 @@ std::string mix_names() {
   return names;
 }
 
+std::string method_names() {
+  std::string names;
+  for (const QuantMethod& method : all_quant_methods()) {
+    names += fmt::format("{}{} ({}{})", names.empty() ? "" : "; ", method.name, method.description, method.needs_stats ? ", needs --calib" : "");
+  }
+  return names;
+}
+
 std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 std::string sqnr_text(double db) { return std::isinf(db) ? "exact" : fmt::format("{:.1f}", db); }
@@ -61,17 +70,19 @@ std::string sqnr_text(double db) { return std::isinf(db) ? "exact" : fmt::format
 void print_table(const QuantizeReport& report, uint64_t peak_rss) {
   size_t name_width = 6;
   for (const TensorReport& t : report.tensors) name_width = std::max(name_width, t.name.size());
-  fmt::print("{:<{}}  {:<14}  {:<5}  {:>11}  {:>6}  {:>10}  {:>9}\n", "tensor", name_width, "shape", "type", "bytes", "bpw",
-             "rel. RMS", "SQNR dB");
+  fmt::print("{:<{}}  {:<14}  {:<5}  {:>11}  {:>6}  {:>10}  {:>9}  {:>8}\n", "tensor", name_width, "shape", "type", "bytes", "bpw",
+             "rel. RMS", "SQNR dB", "time s");
   for (const TensorReport& t : report.tensors) {
-    fmt::print("{:<{}}  {:<14}  {:<5}  {:>11}  {:>6.2f}  {:>10.3e}  {:>9}\n", t.name, name_width, shape_text(t.shape),
-               type_traits(t.type).name, t.bytes, t.bits_per_weight(), t.error.relative_rms(), sqnr_text(t.error.sqnr_db()));
+    fmt::print("{:<{}}  {:<14}  {:<5}  {:>11}  {:>6.2f}  {:>10.3e}  {:>9}  {:>8.3f}\n", t.name, name_width, shape_text(t.shape),
+               type_traits(t.type).name, t.bytes, t.bits_per_weight(), t.error.relative_rms(), sqnr_text(t.error.sqnr_db()), t.seconds);
   }
   const ErrorSums error = report.error();
   fmt::print("\n{}: {} bytes, {} tensors, {} weights\n", report.output, report.file_bytes, report.tensors.size(), report.elements());
   fmt::print("  {:.3f} bits per weight, {:.2f}x smaller than F32, {:.2f}x smaller than F16\n", report.bits_per_weight(),
              report.compression_vs_f32(), report.compression_vs_f16());
   fmt::print("  relative RMS error {:.3e}, SQNR {} dB\n", error.relative_rms(), sqnr_text(error.sqnr_db()));
+  fmt::print("  method {}{}, {:.2f} s in all\n", report.method, report.calib_path.empty() ? "" : " with statistics " + report.calib_path,
+             report.seconds);
   fmt::print("  peak resident memory {:.1f} MiB\n", static_cast<double>(peak_rss) / (1024.0 * 1024.0));
 }
 
@@ -84,17 +95,20 @@ void print_json(const QuantizeReport& report, uint64_t peak_rss) {
   out["output"] = report.output;
   out["source_format"] = report.source_format;
   out["type"] = report.type;
+  out["method"] = report.method;
+  out["calib"] = report.calib_path.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(report.calib_path);
   out["tensors"] = nlohmann::ordered_json::array();
   for (const TensorReport& t : report.tensors) {
     out["tensors"].push_back({{"name", t.name}, {"shape", t.shape}, {"source_type", type_traits(t.source_type).name},
                               {"type", type_traits(t.type).name}, {"bytes", t.bytes}, {"bits_per_weight", t.bits_per_weight()},
-                              {"relative_rms_error", t.error.relative_rms()}, {"sqnr_db", sqnr_json(t.error.sqnr_db())}});
+                              {"relative_rms_error", t.error.relative_rms()}, {"sqnr_db", sqnr_json(t.error.sqnr_db())},
+                              {"seconds", t.seconds}});
   }
   const ErrorSums error = report.error();
   out["totals"] = {{"file_bytes", report.file_bytes}, {"tensors", report.tensors.size()}, {"elements", report.elements()},
                    {"bits_per_weight", report.bits_per_weight()}, {"compression_vs_f32", report.compression_vs_f32()},
                    {"compression_vs_f16", report.compression_vs_f16()}, {"relative_rms_error", error.relative_rms()},
-                   {"sqnr_db", sqnr_json(error.sqnr_db())}};
+                   {"sqnr_db", sqnr_json(error.sqnr_db())}, {"seconds", report.seconds}};
   out["peak_rss_bytes"] = peak_rss;
   out["fallbacks"] = report.fallbacks;
   out["lowbit_only_types"] = report.lowbit_only_types;
@@ -145,6 +159,27 @@ CommandRunner add_quantize_command(CLI::App& app) {
                   "llama2.c tokenizer.bin (default: tokenizer.bin or tok*.bin beside the model)");
   cmd->add_flag("--provenance,!--no-provenance", options->quantize.provenance,
                 "Write lowbit.* provenance keys (default: only for llama2.c and Hugging Face sources)");
+  cmd->add_option("--method", options->quantize.method, "How the quantized numbers are chosen: " + method_names() +
+                                                            "; A+B takes A's rewrite and B's quantizer (awq+gptq)")
+      ->capture_default_str();
+  cmd->add_option("--calib", options->quantize.calib_path, "Statistics from lowbit calibrate on the same model: rtn then minimizes "
+                                                           "the error weighted by each input channel's mean square")
+      ->check(CLI::ExistingFile);
+  MethodOptions& method = options->quantize.method_options;
+  cmd->add_option("--damp", method.damp, "GPTQ: dampening added to the Hessian's diagonal, as a fraction of its mean")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--act-order", method.act_order, "GPTQ: quantize columns in order of decreasing Hessian diagonal");
+  cmd->add_option("--alpha", method.alpha, "SmoothQuant: migration strength (0: all on the activations, 1: all on the weights)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--act-quant", method.act_quant, "SmoothQuant: activation quantization of the W8A8 matrices")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"static", "dynamic", "none"}));
+  cmd->add_option("--awq-grid", method.awq_grid, "AWQ: exponents tried for the channel scales, in [0, 1)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_flag("!--no-awq-clip", method.awq_clip, "AWQ: skip the clipping search after the scaling");
   cmd->add_option("--threads", options->threads, "Threads (default: every core)")->check(CLI::PositiveNumber);
   cmd->add_flag("--json", options->json, "Print the report as JSON");
   return [options] { return run_quantize(*options); };
