@@ -109,7 +109,8 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
     activations = quantized.data();
   }
 
-  if (const GemmKernel* gemm = n_tokens > 1 ? find_gemm_kernel(weight.type, active_cpu_level()) : nullptr) {
+  const GemmKernel* gemm = n_tokens >= kMinGemmTokens ? find_gemm_kernel(weight.type, active_cpu_level()) : nullptr;
+  if (gemm != nullptr) {
     GemmActivations prepared;
     gemm->prepare(activations, activation_row_bytes, n_tokens, cols, prepared);
     // Each thread multiplies an equal share of the rows, its tiles' scratch allocated once.

@@ -65,7 +65,9 @@ TEST_P(GemmKernelTest, MatchesScalarDotProductsOnAwkwardShapes) {
     const std::vector<float> x = random_rows(shape.tokens, cols, rng);
     const size_t a_bytes = activation_traits.row_bytes(cols);
     std::vector<uint8_t> quantized(static_cast<size_t>(shape.tokens) * a_bytes);
-    for (int64_t t = 0; t < shape.tokens; ++t) reference.quantize_activation(&x[t * cols], &quantized[t * a_bytes], cols);
+    for (int64_t t = 0; t < shape.tokens; ++t) {
+      reference.quantize_activation(&x[t * cols], &quantized[t * a_bytes], cols);
+    }
 
     // expected[t][r] and the sum of |terms| that scales float rounding differences.
     std::vector<float> expected(static_cast<size_t>(shape.tokens * shape.rows)), magnitude(expected.size());

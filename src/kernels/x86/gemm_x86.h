@@ -440,9 +440,11 @@ void multiply_gemm(const uint8_t* weight_rows, size_t row_bytes, int64_t row_cou
       const int64_t k_len = std::min(chunk, a_cols - k0), k_groups = k_len / kGroup;
       const int64_t blocks = std::clamp<int64_t>(cols - k0, 0, k_len) / Format::kBlockSize;
       for (int64_t i = 0; i < micro_rows; ++i) {
-        const Block* row = i < tile_rows ? reinterpret_cast<const Block*>(
-                                               weight_rows + static_cast<size_t>(row0 + i) * row_bytes) + k0 / Format::kBlockSize
-                                         : nullptr;
+        const Block* row = nullptr;  // rows past the matrix's last are zeros
+        if (i < tile_rows) {
+          const uint8_t* row_start = weight_rows + static_cast<size_t>(row0 + i) * row_bytes;
+          row = reinterpret_cast<const Block*>(row_start) + k0 / Format::kBlockSize;
+        }
         unpack_tile_row<Format>(row, i < tile_rows ? blocks : 0, k_len, codes.data() + i * k_len,
                                 scales.data() + i * k_groups, biases.data() + i * k_groups);
       }
