@@ -66,6 +66,10 @@ CommandRunner add_calibrate_command(CLI::App& app) {
   cmd->add_option("--ctx", options->calibrate.context, "Tokens per forward pass; each context starts with BOS")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{3}, int64_t{1} << 20));
+  cmd->add_option("--bins", options->calibrate.observer_options.bins,
+                  "Histogram bins of the percentile, kl and mse range observers (their search time grows with the square)")
+      ->capture_default_str()
+      ->check(CLI::Range(16, kMaxHistogramBins));
   cmd->add_flag("--no-gram", options->no_gram, "Skip the Gram matrices X^T X (GPTQ needs them; each takes channels^2 floats)");
   cmd->add_option("-o,--output", options->output, "Stats file to write (replaced atomically)")->required();
   return [options] { return run_calibrate(*options); };
