@@ -1,7 +1,7 @@
 // The matrix product (kernels/matmul.h) on one weight matrix of each type with a fast path, at the
 // 7B attention (4096 x 4096) and feed-forward (4096 rows x 14336 columns) shapes. n = 1 is decode:
-// bound by memory, so bytes processed are the weight bytes (GB/s). n = 512 is prefill: bound by
-// compute, reported as GFLOP/s (2 * rows * cols * n per product). LOWBIT_CPU=scalar|avx2|avx512 forces a
+// bound by memory, so bytes processed are the weight bytes (GB/s). n = 8 and n = 512 are prefill: bound
+// by compute, reported as GFLOP/s (2 * rows * cols * n per product). LOWBIT_CPU=scalar|avx2|avx512 forces a
 // kernel level; times are wall-clock because the kernels use OpenMP threads.
 #include <benchmark/benchmark.h>
 
@@ -70,14 +70,15 @@ const int registered = [] {
   const std::pair<int64_t, int64_t> shapes[] = {{4096, 4096}, {4096, 14336}};
   for (TensorType type : types) {
     for (auto [rows, cols] : shapes) {
-      for (int64_t n : {int64_t{1}, int64_t{512}}) {
+      // n = 8: a short prompt or a speculative batch, below kernels/gemm_kernels.h's kMinGemmTokens.
+      for (int64_t n : {int64_t{1}, int64_t{8}, int64_t{512}}) {
         const std::string name = std::string("matmul/") + lowbit::type_traits(type).name + "/" +
                                  std::to_string(rows) + "x" + std::to_string(cols) + "/n=" + std::to_string(n);
         auto* b =
             benchmark::RegisterBenchmark(name.c_str(), bench_matmul, type, rows, cols, n, lowbit::ActQuant::kNone);
         b->UseRealTime()->Unit(benchmark::kMicrosecond);
-        // A prefill product takes a good fraction of a second: a few repetitions are plenty.
-        if (n > 1) b->Iterations(3);
+        // A 512-token product takes a good fraction of a second: a few repetitions are plenty.
+        if (n >= 512) b->Iterations(3);
       }
     }
   }
