@@ -4,22 +4,19 @@
 
 namespace lowbit {
 
-TensorOverrideModel::TensorOverrideModel(const ModelFile& base, const std::string& name, TensorType type,
-                                         std::vector<uint8_t> bytes) {
-  base.tensor(name);  // throws for an unknown name
+TensorOverrideModel::TensorOverrideModel(const ModelFile& base, std::span<const TensorOverride> overrides) {
+  for (const TensorOverride& override : overrides) base.tensor(override.name);  // throws for an unknown name
   path_ = base.path();
   format_ = base.format();
   config_ = base.config();
   for (const TensorView& view : base.tensors()) {
-    if (view.name != name) {
-      add_tensor(view);
-      continue;
-    }
     TensorView replaced = view;
-    replaced.type = type;
-    replaced.data = bytes.data();
-    replaced.bytes = bytes.size();
-    owned_buffers_.push_back(std::move(bytes));  // moving a vector keeps its buffer: `data` stays valid
+    for (const TensorOverride& override : overrides) {
+      if (override.name != view.name) continue;
+      replaced.type = override.type;
+      replaced.data = override.bytes.data();
+      replaced.bytes = override.bytes.size();
+    }
     add_tensor(std::move(replaced));
   }
 }

@@ -123,12 +123,15 @@ TEST(PlanCli, FitWritesTheChosenMixWithinTheBudget) {
   const std::string output = (std::filesystem::temp_directory_path() / fmt::format("lowbit_fit_cli_{}.gguf", ::getpid())).string();
   const CommandResult result = run_lowbit("plan --fit 300K -m " + kTestdata + "/stories260K/stories260K.bin --calib " +
                                           kTestdata + "/text/tinystories_valid_calib.txt -o " + output +
-                                          " --fit-ctx 64 --fit-chunks 1 --json");
+                                          " --fit-ctx 64 --fit-chunks 1 --fit-refine 6 --json");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const nlohmann::json report = nlohmann::json::parse(result.output);
   EXPECT_EQ(report["budget_bytes"], 300 * 1024);
-  EXPECT_LE(report["tensor_bytes"].get<uint64_t>(), 300u * 1024);
+  EXPECT_LE(report["file_bytes"].get<uint64_t>(), 300u * 1024);
   EXPECT_EQ(report["file_bytes"].get<uint64_t>(), std::filesystem::file_size(output));
+  EXPECT_LE(report["refined_choice"]["measured_kld"].get<double>(), report["summed_choice"]["measured_kld"].get<double>());
+  EXPECT_LE(report["refined_choice"]["evaluations"].get<int>(), 7);
+  EXPECT_TRUE(report["llama_cpp_loads"].get<bool>());
   EXPECT_EQ(report["tensors"].size(), 36u);
   std::filesystem::remove(output);
 

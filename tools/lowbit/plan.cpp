@@ -3,6 +3,7 @@
 // serving it costs — from a named shape, a config.json alone, or any model file, as tables or JSON.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -44,7 +45,9 @@ struct PlanOptions {
   std::string output;
   std::vector<std::string> candidates;  // empty: default_fit_candidates()
   int64_t fit_context = 128;
-  int64_t fit_chunks = 8;
+  int64_t fit_chunks = 32;
+  int64_t fit_refine = 200;
+  std::string sensitivity_cache;
 };
 
 // The precisions the device and cost tables show unless --precisions says otherwise: the float types
@@ -327,47 +330,60 @@ int run_fit(const PlanOptions& options) {
   fit.candidate_types = parse_candidates(options.candidates);
   fit.context = options.fit_context;
   fit.max_chunks = options.fit_chunks;
-  if (!options.json) {
-    fit.progress = [](size_t done, size_t total) {
-      fmt::print(stderr, "\rmeasuring sensitivity {}/{}", done, total);
-      if (done == total) fmt::print(stderr, "\n");
+  fit.max_refine_evaluations = options.fit_refine;
+  fit.sensitivity_cache = options.sensitivity_cache;
+  // Counters redrawn in place on a terminal only: a log file gets the report alone.
+  if (!options.json && ::isatty(STDERR_FILENO) != 0) {
+    fit.progress = [](size_t done, size_t total) { fmt::print(stderr, "\rmeasuring sensitivity {}/{}", done, total); };
+    fit.refine_progress = [limit = options.fit_refine](int64_t evaluations) {
+      fmt::print(stderr, "\rmeasuring whole mixes {}/{}   ", evaluations, limit + 1);
     };
   }
   const FitReport report = fit_model(options.model, fit);
+  if (fit.progress) fmt::print(stderr, "\n");
   const std::vector<TensorCandidates>& matrices = report.sensitivity.matrices;
+  const std::vector<size_t>& chosen = report.refined.choice.chosen;
   if (options.json) {
     nlohmann::ordered_json out;
     out["output"] = report.written.output;
     out["budget_bytes"] = options.fit_bytes;
-    out["tensor_bytes"] = report.choice.bytes + report.sensitivity.fixed_bytes;
     out["file_bytes"] = report.written.file_bytes;
-    out["summed_sensitivity"] = report.choice.sensitivity;
+    out["overhead_bytes"] = report.overhead_bytes;
     out["scored_positions"] = report.sensitivity.positions;
+    out["summed_choice"] = {{"summed_kld", report.summed_choice.sensitivity}, {"measured_kld", report.refined.start_kld}};
+    out["refined_choice"] = {{"summed_kld", report.refined.choice.sensitivity}, {"measured_kld", report.refined.kld},
+                             {"evaluations", report.refined.evaluations}, {"moves", report.refined.moves}};
+    out["llama_cpp_loads"] = report.written.lowbit_only_types.empty();
     out["tensors"] = nlohmann::ordered_json::array();
     for (size_t i = 0; i < matrices.size(); ++i) {
-      const TensorCandidate& chosen = matrices[i].candidates[report.choice.chosen[i]];
+      const TensorCandidate& c = matrices[i].candidates[chosen[i]];
+      const TensorCandidate& first = matrices[i].candidates[report.summed_choice.chosen[i]];
       nlohmann::ordered_json candidates = nlohmann::ordered_json::object();
-      for (const TensorCandidate& c : matrices[i].candidates) {
-        candidates[type_traits(c.type).name] = {{"bytes", c.bytes}, {"kld", c.sensitivity}};
+      for (const TensorCandidate& candidate : matrices[i].candidates) {
+        candidates[type_traits(candidate.type).name] = {{"bytes", candidate.bytes}, {"kld", candidate.sensitivity}};
       }
-      out["tensors"].push_back({{"name", matrices[i].name}, {"type", type_traits(chosen.type).name},
-                                {"bytes", chosen.bytes}, {"kld", chosen.sensitivity}, {"candidates", candidates}});
+      out["tensors"].push_back({{"name", matrices[i].name}, {"type", type_traits(c.type).name},
+                                {"summed_choice_type", type_traits(first.type).name}, {"bytes", c.bytes},
+                                {"kld", c.sensitivity}, {"candidates", candidates}});
     }
     fmt::print("{}\n", out.dump(2));
     return 0;
   }
   size_t name_width = 6;
   for (const TensorCandidates& tensor : matrices) name_width = std::max(name_width, tensor.name.size());
-  fmt::print("{:<{}}  {:<8}  {:>12}  {:>12}\n", "tensor", name_width, "type", "bytes", "KL alone");
+  fmt::print("{:<{}}  {:<8}  {:>12}  {:>12}  {}\n", "tensor", name_width, "type", "bytes", "KL alone", "summed choice");
   for (size_t i = 0; i < matrices.size(); ++i) {
-    const TensorCandidate& chosen = matrices[i].candidates[report.choice.chosen[i]];
-    fmt::print("{:<{}}  {:<8}  {:>12}  {:>12.3e}\n", matrices[i].name, name_width, type_traits(chosen.type).name,
-               chosen.bytes, chosen.sensitivity);
+    const TensorCandidate& c = matrices[i].candidates[chosen[i]];
+    const TensorCandidate& first = matrices[i].candidates[report.summed_choice.chosen[i]];
+    fmt::print("{:<{}}  {:<8}  {:>12}  {:>12.3e}  {}\n", matrices[i].name, name_width, type_traits(c.type).name, c.bytes,
+               c.sensitivity, first.type == c.type ? "" : type_traits(first.type).name);
   }
-  fmt::print("\n{}: {} bytes of tensors (budget {}), {} bytes on disk; summed KL of the choices {:.4e} "
-             "(each measured alone over {} positions)\n",
-             report.written.output, report.choice.bytes + report.sensitivity.fixed_bytes, options.fit_bytes,
-             report.written.file_bytes, report.choice.sensitivity, report.sensitivity.positions);
+  fmt::print("\nKL divergence on the calibration text ({} positions): {:.5f} for the choice by summed per-tensor KL, "
+             "{:.5f} after {} measured moves ({} whole-mix measurements)\n",
+             report.sensitivity.positions, report.refined.start_kld, report.refined.kld, report.refined.moves,
+             report.refined.evaluations);
+  fmt::print("{}: {} bytes (budget {}){}\n", report.written.output, report.written.file_bytes, options.fit_bytes,
+             report.written.lowbit_only_types.empty() ? "" : "; uses lowbit's own types: llama.cpp cannot load it");
   return 0;
 }
 
@@ -405,18 +421,23 @@ CommandRunner add_plan_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--json", options->json, "Print JSON instead of tables");
   auto* fit = cmd->add_option("--fit", options->fit_bytes,
-                              "Write the per-tensor mix with the least summed KL divergence whose tensors fit in "
-                              "SIZE bytes (suffixes K, M, G: powers of 1024); needs --calib and -o")
+                              "Write the per-tensor mix with the least KL divergence on --calib whose GGUF file "
+                              "fits in SIZE bytes (suffixes K, M, G: powers of 1024); needs --calib and -o")
                   ->transform(CLI::AsSizeValue(false))
                   ->type_name("SIZE");
   cmd->add_option("--calib", options->calibration, "Calibration text for --fit's sensitivity measurement")->needs(fit);
   cmd->add_option("-o,--output", options->output, "GGUF file --fit writes")->needs(fit);
   cmd->add_option("--candidates", options->candidates, "Types --fit chooses from (comma-separated; default "
-                  "f16,q8_0,q6_K,q5_K,q5_0,q4_K,q4_0,q3_K,q2_K)")->delimiter(',')->needs(fit);
+                  "f16,q8_0,q6_K,q5_K,q5_1,q5_0,q4_K,q4_1,q4_0,q3_K,q2_K)")->delimiter(',')->needs(fit);
   cmd->add_option("--fit-ctx", options->fit_context, "Tokens per calibration chunk")->check(CLI::Range(3, 1 << 20))
       ->needs(fit)->capture_default_str();
   cmd->add_option("--fit-chunks", options->fit_chunks, "Calibration chunks (0: the whole text)")
       ->check(CLI::NonNegativeNumber)->needs(fit)->capture_default_str();
+  cmd->add_option("--fit-refine", options->fit_refine, "Whole-mix KL measurements spent improving the choice by summed "
+                  "per-tensor KL (0: keep that choice)")
+      ->check(CLI::NonNegativeNumber)->needs(fit)->capture_default_str();
+  cmd->add_option("--sensitivity", options->sensitivity_cache, "JSON file of per-tensor KL: read if it exists (same "
+                  "model, text and settings), else measured and written, for --fit at other sizes")->needs(fit);
   return [options] {
     if (options->fit_bytes > 0) return run_fit(*options);
     if (!options->gpu.empty() && !(options->price > 0)) throw_error("--gpu {} needs --price (per GPU-hour)", options->gpu);
