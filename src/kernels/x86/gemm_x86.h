@@ -351,25 +351,93 @@ void interleave_group(const Code* group_codes, int64_t gi, Code* spans) {
   for (int v = 0; v < kGroup / 4; ++v) std::memcpy(lane + 4 * kLanes * v, group_codes + 4 * v, 4);
 }
 
-// Unpacks `blocks` blocks of one weight row into the tile's row (interleaved codes, group scales and
-// biases) and zeroes the rest of its k_len columns (the padding, and whole rows past the matrix's last).
+// The codes of one span, kLanes groups one after another, into the interleaved layout.
+template <int kGroup>
+void interleave_span(const uint8_t* groups, uint8_t* span) {
+  for (int g = 0; g < kLanes; ++g) interleave_group<kGroup>(groups + kGroup * g, g, span);
+}
+
+#if defined(__AVX512F__)
+// Sixteen groups of 32 codes are a 16 x 8 matrix of dwords to transpose: three rounds of two-source
+// permutes. Round 1 pairs the groups {2k, 2k + 1} with {2k + 8, 2k + 9} keeping 4 of the 8 dwords
+// (half h), round 2 joins those with the groups 4 further keeping 2 dwords (g), round 3 the two halves of
+// the groups keeping one dword (e): dword v = 4h + 2g + e of every group, in group order.
+struct SpanTranspose {
+  int32_t round1[2][16], round2[2][16], round3[2][16];
+};
+
+constexpr SpanTranspose make_span_transpose() {
+  SpanTranspose t{};
+  // Round 1, half h: position 4 vv + jj holds dword 4 h + vv of the pair's group jj (a: jj < 2, b: jj >= 2).
+  for (int h = 0; h < 2; ++h) {
+    for (int vv = 0; vv < 4; ++vv) {
+      for (int jj = 0; jj < 4; ++jj) t.round1[h][4 * vv + jj] = (jj < 2 ? 0 : 16) + 8 * (jj % 2) + 4 * h + vv;
+    }
+  }
+  // Round 2, g: position 8 e + jj holds dword 2 g + e (of the half) of group jj (a: jj < 4, b: jj >= 4).
+  for (int g = 0; g < 2; ++g) {
+    for (int e = 0; e < 2; ++e) {
+      for (int jj = 0; jj < 8; ++jj) t.round2[g][8 * e + jj] = (jj < 4 ? 0 : 16) + 4 * (2 * g + e) + jj % 4;
+    }
+  }
+  // Round 3, e: position j holds group j. Round 2's output k (a: k = 0, b: k = 1) holds the groups
+  // 2k + {0, 1, 8, 9, 4, 5, 12, 13} in that order.
+  constexpr int kPositionOfOffset[16] = {0, 1, 0, 0, 4, 5, 0, 0, 2, 3, 0, 0, 6, 7, 0, 0};
+  for (int e = 0; e < 2; ++e) {
+    for (int j = 0; j < 16; ++j) {
+      const int k = (j / 2) % 2;
+      t.round3[e][j] = 16 * k + 8 * e + kPositionOfOffset[j - 2 * k];
+    }
+  }
+  return t;
+}
+
+template <>
+void interleave_span<32>(const uint8_t* groups, uint8_t* span) {
+  static constexpr SpanTranspose kIndex = make_span_transpose();
+  const auto index = [](const int32_t* p) { return _mm512_loadu_si512(p); };
+  __m512i x[8];
+  for (int k = 0; k < 8; ++k) x[k] = _mm512_loadu_si512(groups + 64 * k);
+  __m512i r1[4][2];
+  for (int k = 0; k < 4; ++k) {
+    for (int h = 0; h < 2; ++h) r1[k][h] = _mm512_permutex2var_epi32(x[k], index(kIndex.round1[h]), x[k + 4]);
+  }
+  __m512i r2[2][2][2];
+  for (int k = 0; k < 2; ++k) {
+    for (int h = 0; h < 2; ++h) {
+      for (int g = 0; g < 2; ++g) {
+        r2[k][h][g] = _mm512_permutex2var_epi32(r1[k][h], index(kIndex.round2[g]), r1[k + 2][h]);
+      }
+    }
+  }
+  for (int h = 0; h < 2; ++h) {
+    for (int g = 0; g < 2; ++g) {
+      for (int e = 0; e < 2; ++e) {
+        _mm512_storeu_si512(span + 64 * (4 * h + 2 * g + e),
+                            _mm512_permutex2var_epi32(r2[0][h][g], index(kIndex.round3[e]), r2[1][h][g]));
+      }
+    }
+  }
+}
+#endif
+
+// Unpacks `blocks` blocks of one weight row into the tile's row (codes interleaved per span, group
+// scales and biases); the rest of its k_len columns (the padding, and whole rows past the matrix's last)
+// are zeros.
 template <typename Format>
 void unpack_tile_row(const typename Format::Block* row, int64_t blocks, int64_t k_len, uint8_t* codes, float* scales,
                      float* biases) {
   constexpr int kGroup = Format::kGroup;
   constexpr int64_t kGroupsPerBlock = Format::kBlockSize / kGroup;
-  uint8_t block_codes[Format::kBlockSize];
+  alignas(64) uint8_t in_order[kChunkCols];  // the row's codes in column order
   for (int64_t b = 0; b < blocks; ++b) {
-    Format::unpack(row[b], block_codes, scales + kGroupsPerBlock * b, biases + kGroupsPerBlock * b);
-    for (int64_t j = 0; j < kGroupsPerBlock; ++j) {
-      interleave_group<kGroup>(block_codes + kGroup * j, kGroupsPerBlock * b + j, codes);
-    }
+    Format::unpack(row[b], in_order + Format::kBlockSize * b, scales + kGroupsPerBlock * b,
+                   biases + kGroupsPerBlock * b);
   }
-  const uint8_t zeros[kGroup] = {};
-  for (int64_t g = blocks * kGroupsPerBlock; g < k_len / kGroup; ++g) {
-    interleave_group<kGroup>(zeros, g, codes);
-    scales[g] = biases[g] = 0.0f;
-  }
+  std::fill(in_order + blocks * Format::kBlockSize, in_order + k_len, uint8_t{0});
+  std::fill(scales + blocks * kGroupsPerBlock, scales + k_len / kGroup, 0.0f);
+  std::fill(biases + blocks * kGroupsPerBlock, biases + k_len / kGroup, 0.0f);
+  for (int64_t s = 0; s < k_len; s += kGroup * kLanes) interleave_span<kGroup>(in_order + s, codes + s);
 }
 
 // One token's quantized row (cols of Format's activation type) into the GEMM form.
