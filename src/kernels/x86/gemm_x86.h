@@ -41,7 +41,7 @@ namespace {
 using CodeVector = __m512i;  // 64 codes, or 16 int32 lanes of 4 codes' products
 using FloatVector = __m512;
 constexpr int kLanes = 16;
-constexpr int kMicroRows = 2;  // 8 integer and 8 float accumulators of 32 registers
+constexpr int kMicroRows = 3;  // 12 integer and 12 float accumulators of 32 registers
 constexpr int kMicroTokens = 4;
 inline CodeVector load_codes(const void* p) { return _mm512_loadu_si512(p); }
 inline FloatVector load_floats(const float* p) { return _mm512_loadu_ps(p); }
@@ -89,7 +89,7 @@ inline float sum_lanes(FloatVector v) {
 
 static_assert(kGemmTokenBlock % kMicroTokens == 0);
 static_assert(kGemmColumnStep % (32 * kLanes) == 0);
-constexpr int64_t kTileRows = 32;
+constexpr int64_t kTileRows = 36;
 constexpr int64_t kChunkCols = 2048;
 static_assert(kTileRows % kMicroRows == 0 && kChunkCols % kGemmColumnStep == 0);
 
