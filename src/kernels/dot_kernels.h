@@ -22,9 +22,14 @@ struct DotKernel {
   // t < kTokenGroup, unpacking the weight row once for all the tokens (prefill).
   void (*dot_token_group)(int64_t n, const void* weight_row, const void* activations, size_t activation_stride,
                           float* out);
+  // Optional (nullptr: use dot): out[r] = dot(n, weight_rows + r * row_stride, activation_row) for
+  // r < kRowGroup (decode): each activation block is loaded once for all the rows.
+  void (*dot_row_group)(int64_t n, const void* weight_rows, size_t row_stride, const void* activation_row,
+                        float* out) = nullptr;
 };
 
 inline constexpr int kTokenGroup = 4;
+inline constexpr int kRowGroup = 4;
 
 // The kernel for weight type `weight` at `level` exactly; nullptr where that level has none (the scalar
 // level has a reference for every type any SIMD level covers).

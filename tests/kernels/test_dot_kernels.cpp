@@ -98,11 +98,18 @@ TEST_P(DotKernelTest, SimdMatchesScalarReference) {
     if (type_traits(type).block_size == 1) lengths.insert(lengths.end(), {1, 7, 9, 33, 41, 1000});
     for (int64_t cols : lengths) {
       SCOPED_TRACE(::testing::Message() << cpu_level_name(level) << " cols " << cols);
-      const int64_t rows = 3;
+      const int64_t rows = kRowGroup + 1;
       const std::vector<uint8_t> w = quantize_rows(type, rows, cols, rng);
       const std::vector<uint8_t> a = prepare_activations(reference, random_values(kTokenGroup * cols, rng), cols);
       const size_t a_row_bytes = a.size() / kTokenGroup;
       const size_t row_bytes = type_traits(type).row_bytes(cols);
+      // row_group[t][r]: the row group (rows 0 .. kRowGroup - 1) times token t.
+      float row_group[kTokenGroup][kRowGroup];
+      if (simd->dot_row_group != nullptr) {
+        for (int t = 0; t < kTokenGroup; ++t) {
+          simd->dot_row_group(cols, w.data(), row_bytes, &a[t * a_row_bytes], row_group[t]);
+        }
+      }
       for (int64_t r = 0; r < rows; ++r) {
         const uint8_t* row = &w[r * row_bytes];
         float group[kTokenGroup];
@@ -114,6 +121,9 @@ TEST_P(DotKernelTest, SimdMatchesScalarReference) {
           EXPECT_NEAR(simd->dot(cols, row, act), expected, tolerance) << "row " << r << " token " << t;
           if (simd->dot_token_group != nullptr) {
             EXPECT_NEAR(group[t], expected, tolerance) << "token group: row " << r << " token " << t;
+          }
+          if (simd->dot_row_group != nullptr && r < kRowGroup) {
+            EXPECT_NEAR(row_group[t][r], expected, tolerance) << "row group: row " << r << " token " << t;
           }
         }
       }

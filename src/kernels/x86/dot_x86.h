@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "formats/ggml_q2_k.h"
@@ -29,19 +30,18 @@
 namespace lowbit {
 namespace {
 
-// Eight int32 lanes, lane i = sum of u[4i + k] * s[4i + k] over k < 4 (u unsigned, s signed bytes).
-// maddubs saturates its 16-bit pair sums; every caller keeps u * s pairs within int16 (u <= 128 with
-// |s| <= 127, or u <= 63).
-inline __m256i dot_u8_s8(__m256i u, __m256i s) {
+// acc + eight int32 lanes, lane i = sum of u[4i + k] * s[4i + k] over k < 4 (u unsigned, s signed
+// bytes). maddubs saturates its 16-bit pair sums; every caller keeps u * s pairs within int16 (u <= 128
+// with |s| <= 127, or u <= 63).
+inline __m256i dot_u8_s8_add(__m256i acc, __m256i u, __m256i s) {
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+  return _mm256_dpbusd_epi32(acc, u, s);
 #else
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 #endif
 }
 
-// Lanes of a . b for signed bytes a, b with a != -128: |a| times b with a's sign moved onto b.
-inline __m256i dot_s8_s8(__m256i a, __m256i b) { return dot_u8_s8(_mm256_abs_epi8(a), _mm256_sign_epi8(b, a)); }
+inline __m256i dot_u8_s8(__m256i u, __m256i s) { return dot_u8_s8_add(_mm256_setzero_si256(), u, s); }
 
 inline float horizontal_sum(__m256 v) {
   __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -52,24 +52,27 @@ inline float horizontal_sum(__m256 v) {
 
 inline float half_to_float(uint16_t bits) { return _cvtsh_ss(bits); }
 
-// The 32 nibbles of 16 bytes as bytes: low nibbles in bytes 0-15, high nibbles in bytes 16-31.
-inline __m256i unpack_nibbles_16(const uint8_t* bytes) {
-  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes));
-  const __m128i low_mask = _mm_set1_epi8(15);
-  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low_mask), _mm_and_si128(packed, low_mask));
-}
+// Eight lanes of the FP16 value `bits` (a broadcast and one conversion, no trip through a scalar float).
+inline __m256 broadcast_half(uint16_t bits) { return _mm256_cvtph_ps(_mm_set1_epi16(static_cast<int16_t>(bits))); }
 
 inline __m256i load_256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// Every integer kernel is written for T activation rows at once (activations[t] = a + t * stride):
-// the weight row is loaded and unpacked once for all of them, and the T accumulators are independent
-// chains, which keeps the FMA unit busy. T = 1 is the plain dot product, T = kTokenGroup the prefill one.
+// The 32 nibbles of 16 bytes as bytes: low nibbles in bytes 0-15, high nibbles in bytes 16-31.
+inline __m256i unpack_nibbles_16(const uint8_t* bytes) {
+  const __m256i twice = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes)));
+  return _mm256_and_si256(_mm256_srlv_epi64(twice, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(15));
+}
+
+// Every integer kernel is written for R weight rows times T activation rows at once (row i of either at
+// base + i * stride): each weight block is unpacked once for the T tokens and each activation block
+// loaded once for the R rows, and the R * T accumulators are independent chains, which keeps the FMA
+// unit busy. R = T = 1 is the plain dot product, T = kTokenGroup the prefill one, R = kRowGroup decode.
 template <typename Block>
-struct TokenRows {
+struct StridedRows {
   const uint8_t* base;
   size_t stride;
-  const Block* operator[](int t) const {
-    return reinterpret_cast<const Block*>(base + static_cast<size_t>(t) * stride);
+  const Block* operator[](int i) const {
+    return reinterpret_cast<const Block*>(base + static_cast<size_t>(i) * stride);
   }
 };
 
@@ -86,144 +89,193 @@ inline __m256i fifth_bits(const uint8_t* qh) {
   return _mm256_and_si256(is_set, _mm256_set1_epi8(16));
 }
 
-// The legacy 32-element formats. codes(block) gives the block's 32 quants as bytes: their signed values
-// for the _0 formats (times d), unsigned codes for the _1 formats (times d, plus the block minimum m,
-// whose share of the product is m times Q8_1's stored d * sum of quants).
+// The legacy 32-element formats. codes(block) gives the block's 32 quants as bytes, each element being
+// d * (code - kOffset), plus the block minimum m for the formats with kHasMin (whose share of the
+// product is m times Q8_1's stored d * sum of quants). Q8_0's codes are signed; the others' unsigned,
+// their offset taken out once per activation block as kOffset * (sum of a), shared by all rows.
 struct Q8_0Codes {
   using Block = BlockQ8_0;
-  static constexpr bool kSigned = true;
+  static constexpr bool kSignedCodes = true, kHasMin = false;
+  static constexpr int kOffset = 0;
   static __m256i codes(const Block& b) { return load_256(b.qs); }
 };
 struct Q4_0Codes {
   using Block = BlockQ4_0;
-  static constexpr bool kSigned = true;
-  static __m256i codes(const Block& b) { return _mm256_sub_epi8(unpack_nibbles_16(b.qs), _mm256_set1_epi8(8)); }
+  static constexpr bool kSignedCodes = false, kHasMin = false;
+  static constexpr int kOffset = 8;
+  static __m256i codes(const Block& b) { return unpack_nibbles_16(b.qs); }
 };
 struct Q5_0Codes {
   using Block = BlockQ5_0;
-  static constexpr bool kSigned = true;
-  static __m256i codes(const Block& b) {
-    return _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh)), _mm256_set1_epi8(16));
-  }
+  static constexpr bool kSignedCodes = false, kHasMin = false;
+  static constexpr int kOffset = 16;
+  static __m256i codes(const Block& b) { return _mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh)); }
 };
 struct Q4_1Codes {
   using Block = BlockQ4_1;
-  static constexpr bool kSigned = false;
+  static constexpr bool kSignedCodes = false, kHasMin = true;
+  static constexpr int kOffset = 0;
   static __m256i codes(const Block& b) { return unpack_nibbles_16(b.qs); }
 };
 struct Q5_1Codes {
   using Block = BlockQ5_1;
-  static constexpr bool kSigned = false;
+  static constexpr bool kSignedCodes = false, kHasMin = true;
+  static constexpr int kOffset = 0;
   static __m256i codes(const Block& b) { return _mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh)); }
 };
 
-template <typename Codes, int T>
-void dot_legacy(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
-  using ActivationBlock = std::conditional_t<Codes::kSigned, BlockQ8_0, BlockQ8_1>;
-  const auto* w = static_cast<const typename Codes::Block*>(weight_row);
-  const TokenRows<ActivationBlock> a{static_cast<const uint8_t*>(activations), stride};
-  // One token alone would wait for its FMA's latency at every block: it keeps two blocks in flight.
-  constexpr int kChains = T == 1 ? 2 : 1;
-  float sum[T] = {};
-  __m256 acc[T][kChains];
-  for (int t = 0; t < T; ++t) {
-    for (int c = 0; c < kChains; ++c) acc[t][c] = _mm256_setzero_ps();
-  }
-  const auto add_block = [&](int64_t b, int chain) {
-    const __m256i q = Codes::codes(w[b]);
-    const float d = half_to_float(w[b].d);
-    if constexpr (Codes::kSigned) {
-      const __m256i magnitude = _mm256_abs_epi8(q);
-      for (int t = 0; t < T; ++t) {
-        const __m256i products = dot_u8_s8(magnitude, _mm256_sign_epi8(load_256(a[t][b].qs), q));
-        const __m256 scale = _mm256_set1_ps(d * half_to_float(a[t][b].d));
-        acc[t][chain] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(products), acc[t][chain]);
-      }
-    } else {
-      const float m = half_to_float(w[b].m);
-      for (int t = 0; t < T; ++t) {
-        const __m256i products = dot_u8_s8(q, load_256(a[t][b].qs));
-        const __m256 scale = _mm256_set1_ps(d * half_to_float(a[t][b].d));
-        acc[t][chain] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(products), acc[t][chain]);
-        sum[t] += m * half_to_float(a[t][b].s);
+template <typename Codes>
+struct LegacyDot {
+  template <int R, int T>
+  static void run(int64_t n, const void* weight_rows, size_t weight_stride, const void* activations,
+                  size_t activation_stride, float* out) {
+    using ActivationBlock = std::conditional_t<Codes::kHasMin, BlockQ8_1, BlockQ8_0>;
+    const StridedRows<typename Codes::Block> w{static_cast<const uint8_t*>(weight_rows), weight_stride};
+    const StridedRows<ActivationBlock> a{static_cast<const uint8_t*>(activations), activation_stride};
+    // One product alone would wait for its FMA's latency at every block: it keeps two blocks in flight.
+    constexpr int kChains = R * T == 1 ? 2 : 1;
+    float min_sum[R][T] = {};
+    __m256 acc[kChains][R][T];
+    for (auto& chain : acc) {
+      for (auto& row : chain) {
+        for (__m256& v : row) v = _mm256_setzero_ps();
       }
     }
-  };
-  const int64_t blocks = n / 32;
-  int64_t b = 0;
-  for (; b + kChains <= blocks; b += kChains) {
-    for (int c = 0; c < kChains; ++c) add_block(b + c, c);
+    const auto add_block = [&](int64_t b, int chain) {
+      __m256i act[T], start[T];
+      __m256 act_scale[T];
+      for (int t = 0; t < T; ++t) {
+        act[t] = load_256(a[t][b].qs);
+        act_scale[t] = broadcast_half(a[t][b].d);
+        start[t] = Codes::kOffset == 0 ? _mm256_setzero_si256()
+                                       : _mm256_sub_epi32(_mm256_setzero_si256(),
+                                                          dot_u8_s8(_mm256_set1_epi8(Codes::kOffset), act[t]));
+      }
+      for (int r = 0; r < R; ++r) {
+        if constexpr (R > 1) {
+          // R rows read together are R short streams, which the hardware prefetcher follows badly (4x
+          // slower than one row at a time from DRAM, measured): fetch the next row group's same block.
+          _mm_prefetch(reinterpret_cast<const char*>(&w[r][b]) + R * weight_stride, _MM_HINT_T0);
+        }
+        const __m256i q = Codes::codes(w[r][b]);
+        const __m256 weight_scale = broadcast_half(w[r][b].d);
+        for (int t = 0; t < T; ++t) {
+          __m256i products;
+          if constexpr (Codes::kSignedCodes) {
+            // |q| . (a with q's sign): vpdpbusd wants one unsigned operand.
+            products = dot_u8_s8(_mm256_abs_epi8(q), _mm256_sign_epi8(act[t], q));
+          } else {
+            products = dot_u8_s8_add(start[t], q, act[t]);
+          }
+          acc[chain][r][t] =
+              _mm256_fmadd_ps(_mm256_mul_ps(weight_scale, act_scale[t]), _mm256_cvtepi32_ps(products), acc[chain][r][t]);
+          if constexpr (Codes::kHasMin) min_sum[r][t] += half_to_float(w[r][b].m) * half_to_float(a[t][b].s);
+        }
+      }
+    };
+    const int64_t blocks = n / 32;
+    int64_t b = 0;
+    for (; b + kChains <= blocks; b += kChains) {
+      for (int c = 0; c < kChains; ++c) add_block(b + c, c);
+    }
+    for (; b < blocks; ++b) add_block(b, 0);
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < T; ++t) {
+        __m256 total = acc[0][r][t];
+        for (int c = 1; c < kChains; ++c) total = _mm256_add_ps(total, acc[c][r][t]);
+        out[r * T + t] = min_sum[r][t] + horizontal_sum(total);
+      }
+    }
   }
-  for (; b < blocks; ++b) add_block(b, 0);
-  for (int t = 0; t < T; ++t) {
-    __m256 total = acc[t][0];
-    for (int c = 1; c < kChains; ++c) total = _mm256_add_ps(total, acc[t][c]);
-    out[t] = sum[t] + horizontal_sum(total);
-  }
-}
+};
 
-// Q4_K/Q5_K's 6-bit scale and min codes of sub-block j (layout in formats/ggml_k_layout.h).
-inline void unpack_scale_min_codes(const uint8_t* packed, int32_t* scale, int32_t* min) {
-  for (int j = 0; j < 4; ++j) {
-    scale[j] = packed[j] & 63;
-    min[j] = packed[j + 4] & 63;
-    scale[j + 4] = (packed[j + 8] & 15) | ((packed[j] >> 6) << 4);
-    min[j + 4] = (packed[j + 8] >> 4) | ((packed[j + 4] >> 6) << 4);
-  }
+// Q4_K/Q5_K's 6-bit scale and min codes (layout in formats/ggml_k_layout.h) as 16 bytes: the scales of
+// sub-blocks 0-7, then their mins. Codes 0-3 sit in the low 6 bits of bytes 0-3 (scales) and 4-7
+// (mins); codes 4-7 take their low 4 bits from the nibbles of bytes 8-11 and their top 2 bits from the
+// top bits of bytes 0-3 (scales) and 4-7 (mins). Four codes at a time in 32-bit words.
+inline __m128i unpack_scale_min_codes(const uint8_t* packed) {
+  uint32_t word[3];
+  std::memcpy(word, packed, sizeof(word));
+  return _mm_setr_epi32(static_cast<int32_t>(word[0] & 0x3f3f3f3f),
+                        static_cast<int32_t>((word[2] & 0x0f0f0f0f) | ((word[0] >> 2) & 0x30303030)),
+                        static_cast<int32_t>(word[1] & 0x3f3f3f3f),
+                        static_cast<int32_t>(((word[2] >> 4) & 0x0f0f0f0f) | ((word[1] >> 2) & 0x30303030)));
 }
 
 // Q4_K and Q5_K (which adds a fifth bit per quant): per super-block,
 //   d * sum_s scale_s * (q . a)_s - dmin * sum_s min_s * (sum of a over s), Q8_K keeping the sums of a.
-template <typename Block, int T>
-void dot_q4_5_k_q8_k(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
-  constexpr bool kFifthBit = std::is_same_v<Block, BlockQ5_K>;
-  const auto* w = static_cast<const Block*>(weight_row);
-  const TokenRows<BlockQ8_K> a{static_cast<const uint8_t*>(activations), stride};
-  const __m256i low_mask = _mm256_set1_epi8(15);
-  const __m256i one = _mm256_set1_epi8(1);
-  float sum[T] = {};
-  __m256 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / 256; ++b) {
-    int32_t scale[8], min[8];
-    unpack_scale_min_codes(w[b].scales, scale, min);
-    __m256i scaled[T];
-    for (int t = 0; t < T; ++t) scaled[t] = _mm256_setzero_si256();
-    // Each 32 bytes of qs hold sub-block 2k in the low nibbles and 2k + 1 in the high ones; Q5_K's
-    // fifth bits of element l of sub-block s sit in qh[l] at bit s.
-    for (int k = 0; k < 4; ++k) {
-      const __m256i packed = load_256(w[b].qs + 32 * k);
-      __m256i low = _mm256_and_si256(packed, low_mask);
-      __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
-      if constexpr (kFifthBit) {
-        const __m256i qh = load_256(w[b].qh);
-        low = _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), one), 4));
-        high = _mm256_or_si256(high, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k + 1), one), 4));
-      }
-      const __m256i scale_low = _mm256_set1_epi32(scale[2 * k]), scale_high = _mm256_set1_epi32(scale[2 * k + 1]);
-      for (int t = 0; t < T; ++t) {
-        const __m256i p_low = dot_u8_s8(low, load_256(a[t][b].qs + 64 * k));
-        const __m256i p_high = dot_u8_s8(high, load_256(a[t][b].qs + 64 * k + 32));
-        scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(p_low, scale_low));
-        scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(p_high, scale_high));
+template <typename Block>
+struct Q4_5_KDot {
+  template <int R, int T>
+  static void run(int64_t n, const void* weight_rows, size_t weight_stride, const void* activations,
+                  size_t activation_stride, float* out) {
+    constexpr bool kFifthBit = std::is_same_v<Block, BlockQ5_K>;
+    const StridedRows<Block> w{static_cast<const uint8_t*>(weight_rows), weight_stride};
+    const StridedRows<BlockQ8_K> a{static_cast<const uint8_t*>(activations), activation_stride};
+    const __m256i low_mask = _mm256_set1_epi8(15);
+    const __m256i one = _mm256_set1_epi8(1);
+    __m256 acc[R][T];
+    for (auto& row : acc) {
+      for (__m256& v : row) v = _mm256_setzero_ps();
+    }
+    for (int64_t b = 0; b < n / 256; ++b) {
+      // Lane s: the sum of a over sub-block s (two of Q8_K's 16-value sums).
+      __m256i sub_sums[T];
+      for (int t = 0; t < T; ++t) sub_sums[t] = _mm256_madd_epi16(load_256(a[t][b].bsums), _mm256_set1_epi16(1));
+      for (int r = 0; r < R; ++r) {
+        const Block& block = w[r][b];
+        const __m128i packed_codes = unpack_scale_min_codes(block.scales);
+        const __m256i scales = _mm256_cvtepu8_epi32(packed_codes);
+        const __m256i mins = _mm256_cvtepu8_epi32(_mm_srli_si128(packed_codes, 8));
+        __m256i scaled[T];
+        for (int t = 0; t < T; ++t) scaled[t] = _mm256_setzero_si256();
+        // Each 32 bytes of qs hold sub-block 2k in the low nibbles and 2k + 1 in the high ones; Q5_K's
+        // fifth bits of element l of sub-block s sit in qh[l] at bit s.
+        for (int k = 0; k < 4; ++k) {
+          const __m256i packed = load_256(block.qs + 32 * k);
+          __m256i low = _mm256_and_si256(packed, low_mask);
+          __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
+          if constexpr (kFifthBit) {
+            const __m256i qh = load_256(block.qh);
+            low = _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), one), 4));
+            high =
+                _mm256_or_si256(high, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k + 1), one), 4));
+          }
+          const __m256i scale_low = _mm256_permutevar8x32_epi32(scales, _mm256_set1_epi32(2 * k));
+          const __m256i scale_high = _mm256_permutevar8x32_epi32(scales, _mm256_set1_epi32(2 * k + 1));
+          for (int t = 0; t < T; ++t) {
+            const __m256i p_low = dot_u8_s8(low, load_256(a[t][b].qs + 64 * k));
+            const __m256i p_high = dot_u8_s8(high, load_256(a[t][b].qs + 64 * k + 32));
+            scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(p_low, scale_low));
+            scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(p_high, scale_high));
+          }
+        }
+        const __m256 d = broadcast_half(block.d), dmin = broadcast_half(block.dmin);
+        for (int t = 0; t < T; ++t) {
+          const __m256 act_scale = _mm256_set1_ps(a[t][b].d);
+          acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(act_scale, d), _mm256_cvtepi32_ps(scaled[t]), acc[r][t]);
+          const __m256i min_products = _mm256_mullo_epi32(mins, sub_sums[t]);
+          acc[r][t] = _mm256_fnmadd_ps(_mm256_mul_ps(act_scale, dmin), _mm256_cvtepi32_ps(min_products), acc[r][t]);
+        }
       }
     }
-    const float d = half_to_float(w[b].d), dmin = half_to_float(w[b].dmin);
-    for (int t = 0; t < T; ++t) {
-      int32_t mins = 0;
-      for (int s = 0; s < 8; ++s) mins += min[s] * (a[t][b].bsums[2 * s] + a[t][b].bsums[2 * s + 1]);
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a[t][b].d * d), _mm256_cvtepi32_ps(scaled[t]), acc[t]);
-      sum[t] -= a[t][b].d * dmin * static_cast<float>(mins);
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < T; ++t) out[r * T + t] = horizontal_sum(acc[r][t]);
     }
   }
-  for (int t = 0; t < T; ++t) out[t] = sum[t] + horizontal_sum(acc[t]);
-}
+};
 
 // The formats with 16 sub-blocks of 16 elements. Each is written as
 //   d * sum_s scale_s * (c . a)_s - bias_d * sum_s bias_s * (sum of a over s)
 // with unsigned codes c: Q6_K stores q + 32 (bias 32 scale_s), Q3_K q + 4 (bias 4 scale_s), and Q2_K
 // its minimum (bias min_s, times dmin). Q8_K keeps the sums of a per 16 values.
-// codes(block, half, k) gives the codes of elements 128 half + 32 k + [0, 32).
+// codes(block, half, k) gives the codes of elements 128 half + 32 k + [0, 32); scales() the int32
+// scales of sub-blocks 0-7 and 8-15 and the 16 biases as int16.
+struct SubBlockScales {
+  __m256i scale[2];
+  __m256i bias;
+};
+
 struct Q6_KFormat {
   using Block = BlockQ6_K;
   // Low 4 bits of element l + 32k of a half in ql (nibble k / 2 of byte l + 32 (k % 2)), top 2 in qh[l] at 2k.
@@ -233,11 +285,13 @@ struct Q6_KFormat {
     const __m256i top = _mm256_and_si256(_mm256_srli_epi16(load_256(b.qh + 32 * half), 2 * k), _mm256_set1_epi8(3));
     return _mm256_or_si256(low, _mm256_slli_epi16(top, 4));
   }
-  static void scales(const Block& b, int32_t* scale, int32_t* bias) {
-    for (int s = 0; s < 16; ++s) scale[s] = b.scales[s], bias[s] = 32 * b.scales[s];
+  static SubBlockScales scales(const Block& b) {
+    const __m128i codes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+    return {{_mm256_cvtepi8_epi32(codes), _mm256_cvtepi8_epi32(_mm_srli_si128(codes, 8))},
+            _mm256_slli_epi16(_mm256_cvtepi8_epi16(codes), 5)};
   }
-  static float d(const Block& b) { return half_to_float(b.d); }
-  static float bias_d(const Block& b) { return half_to_float(b.d); }
+  static uint16_t d(const Block& b) { return b.d; }
+  static uint16_t bias_d(const Block& b) { return b.d; }
 };
 
 struct Q3_KFormat {
@@ -249,16 +303,19 @@ struct Q3_KFormat {
     return _mm256_or_si256(low, _mm256_slli_epi16(top, 2));
   }
   // 6-bit codes (value + 32): low nibbles in bytes 0-7, top 2 bits in bytes 8-11 (ggml_q3_k.h).
-  static void scales(const Block& b, int32_t* scale, int32_t* bias) {
+  static SubBlockScales scales(const Block& b) {
+    alignas(32) int8_t scale[16];
     for (int s = 0; s < 16; ++s) {
       const int low = s < 8 ? (b.scales[s] & 15) : (b.scales[s - 8] >> 4);
       const int high = (b.scales[8 + s % 4] >> (2 * (s / 4))) & 3;
-      scale[s] = (low | (high << 4)) - 32;
-      bias[s] = 4 * scale[s];
+      scale[s] = static_cast<int8_t>((low | (high << 4)) - 32);
     }
+    const __m128i codes = _mm_load_si128(reinterpret_cast<const __m128i*>(scale));
+    return {{_mm256_cvtepi8_epi32(codes), _mm256_cvtepi8_epi32(_mm_srli_si128(codes, 8))},
+            _mm256_slli_epi16(_mm256_cvtepi8_epi16(codes), 2)};
   }
-  static float d(const Block& b) { return half_to_float(b.d); }
-  static float bias_d(const Block& b) { return half_to_float(b.d); }
+  static uint16_t d(const Block& b) { return b.d; }
+  static uint16_t bias_d(const Block& b) { return b.d; }
 };
 
 struct Q2_KFormat {
@@ -267,54 +324,82 @@ struct Q2_KFormat {
   static __m256i codes(const Block& b, int half, int k) {
     return _mm256_and_si256(_mm256_srli_epi16(load_256(b.qs + 32 * half), 2 * k), _mm256_set1_epi8(3));
   }
-  static void scales(const Block& b, int32_t* scale, int32_t* bias) {
-    for (int s = 0; s < 16; ++s) scale[s] = b.scales[s] & 15, bias[s] = b.scales[s] >> 4;
+  // Scale codes in the low nibbles, minimum codes in the high ones.
+  static SubBlockScales scales(const Block& b) {
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+    const __m128i scale = _mm_and_si128(packed, _mm_set1_epi8(15));
+    const __m128i min = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(15));
+    return {{_mm256_cvtepu8_epi32(scale), _mm256_cvtepu8_epi32(_mm_srli_si128(scale, 8))}, _mm256_cvtepu8_epi16(min)};
   }
-  static float d(const Block& b) { return half_to_float(b.d); }
-  static float bias_d(const Block& b) { return half_to_float(b.dmin); }
+  static uint16_t d(const Block& b) { return b.d; }
+  static uint16_t bias_d(const Block& b) { return b.dmin; }
 };
 
-template <typename Format, int T>
-void dot_16x16_k_q8_k(int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
-  const auto* w = static_cast<const typename Format::Block*>(weight_row);
-  const TokenRows<BlockQ8_K> a{static_cast<const uint8_t*>(activations), stride};
-  float sum[T] = {};
-  __m256 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / 256; ++b) {
-    int32_t scale[16], bias[16];
-    Format::scales(w[b], scale, bias);
-    __m256i scaled[T];
-    for (int t = 0; t < T; ++t) scaled[t] = _mm256_setzero_si256();
-    for (int half = 0; half < 2; ++half) {
-      for (int k = 0; k < 4; ++k) {
-        const __m256i code = Format::codes(w[b], half, k);
-        // Lanes 0-3 of a product hold sub-block 8 half + 2k, lanes 4-7 the next one.
-        const int sub = 8 * half + 2 * k;
-        const __m256i sub_scale = _mm256_set_m128i(_mm_set1_epi32(scale[sub + 1]), _mm_set1_epi32(scale[sub]));
+template <typename Format>
+struct SubBlock16Dot {
+  template <int R, int T>
+  static void run(int64_t n, const void* weight_rows, size_t weight_stride, const void* activations,
+                  size_t activation_stride, float* out) {
+    const StridedRows<typename Format::Block> w{static_cast<const uint8_t*>(weight_rows), weight_stride};
+    const StridedRows<BlockQ8_K> a{static_cast<const uint8_t*>(activations), activation_stride};
+    __m256 acc[R][T];
+    for (auto& row : acc) {
+      for (__m256& v : row) v = _mm256_setzero_ps();
+    }
+    for (int64_t b = 0; b < n / 256; ++b) {
+      for (int r = 0; r < R; ++r) {
+        const typename Format::Block& block = w[r][b];
+        const SubBlockScales scales = Format::scales(block);
+        __m256i scaled[T];
+        for (int t = 0; t < T; ++t) scaled[t] = _mm256_setzero_si256();
+        for (int half = 0; half < 2; ++half) {
+          for (int k = 0; k < 4; ++k) {
+            const __m256i code = Format::codes(block, half, k);
+            // Lanes 0-3 of a product hold sub-block 8 half + 2k, lanes 4-7 the next one.
+            const __m256i sub_scale = _mm256_permutevar8x32_epi32(
+                scales.scale[half], _mm256_setr_epi32(2 * k, 2 * k, 2 * k, 2 * k, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1));
+            for (int t = 0; t < T; ++t) {
+              const __m256i products = dot_u8_s8(code, load_256(a[t][b].qs + 128 * half + 32 * k));
+              scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(products, sub_scale));
+            }
+          }
+        }
+        const __m256 d = broadcast_half(Format::d(block)), bias_d = broadcast_half(Format::bias_d(block));
         for (int t = 0; t < T; ++t) {
-          const __m256i products = dot_u8_s8(code, load_256(a[t][b].qs + 128 * half + 32 * k));
-          scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(products, sub_scale));
+          const __m256 act_scale = _mm256_set1_ps(a[t][b].d);
+          acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(act_scale, d), _mm256_cvtepi32_ps(scaled[t]), acc[r][t]);
+          const __m256i biases = _mm256_madd_epi16(scales.bias, load_256(a[t][b].bsums));
+          acc[r][t] = _mm256_fnmadd_ps(_mm256_mul_ps(act_scale, bias_d), _mm256_cvtepi32_ps(biases), acc[r][t]);
         }
       }
     }
-    const float d = Format::d(w[b]), bias_d = Format::bias_d(w[b]);
-    for (int t = 0; t < T; ++t) {
-      int32_t biases = 0;
-      for (int s = 0; s < 16; ++s) biases += bias[s] * a[t][b].bsums[s];
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a[t][b].d * d), _mm256_cvtepi32_ps(scaled[t]), acc[t]);
-      sum[t] -= a[t][b].d * bias_d * static_cast<float>(biases);
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < T; ++t) out[r * T + t] = horizontal_sum(acc[r][t]);
     }
   }
-  for (int t = 0; t < T; ++t) out[t] = sum[t] + horizontal_sum(acc[t]);
-}
+};
 
-// The one-token form the DotKernel table holds.
-template <void (*kernel)(int64_t, const void*, const void*, size_t, float*)>
-float dot_one(int64_t n, const void* weight_row, const void* activation_row) {
-  float out;
-  kernel(n, weight_row, activation_row, 0, &out);
-  return out;
+// The DotKernel entries of an integer kernel K (K::run<R, T>): one product, a token group and, with
+// kRowGroups, a row group. The K types go without: their unpacking (scales, codes) is per row, so rows
+// share only activation loads, and four row streams measured slower than one.
+template <typename K, bool kRowGroups>
+constexpr DotKernel integer_kernel(TensorType activation_type, void (*quantize)(const float*, void*, int64_t)) {
+  DotKernel kernel{activation_type, quantize,
+                   [](int64_t n, const void* weight_row, const void* activation_row) {
+                     float out;
+                     K::template run<1, 1>(n, weight_row, 0, activation_row, 0, &out);
+                     return out;
+                   },
+                   [](int64_t n, const void* weight_row, const void* activations, size_t stride, float* out) {
+                     K::template run<1, kTokenGroup>(n, weight_row, 0, activations, stride, out);
+                   }};
+  if (kRowGroups) {
+    kernel.dot_row_group = [](int64_t n, const void* weight_rows, size_t row_stride, const void* activation_row,
+                              float* out) {
+      K::template run<kRowGroup, 1>(n, weight_rows, row_stride, activation_row, 0, out);
+    };
+  }
+  return kernel;
 }
 
 // 16-bit float rows (F16 or BF16) times F32, 32 values per step in four independent accumulators.
@@ -347,26 +432,16 @@ inline float bf16_bits_to_float(uint16_t bits) {
   return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(bits) << 16)));
 }
 
-constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_one<dot_legacy<Q8_0Codes, 1>>,
-                         dot_legacy<Q8_0Codes, kTokenGroup>};
-constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_one<dot_legacy<Q4_0Codes, 1>>,
-                         dot_legacy<Q4_0Codes, kTokenGroup>};
-constexpr DotKernel kQ5_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_one<dot_legacy<Q5_0Codes, 1>>,
-                         dot_legacy<Q5_0Codes, kTokenGroup>};
-constexpr DotKernel kQ4_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_one<dot_legacy<Q4_1Codes, 1>>,
-                         dot_legacy<Q4_1Codes, kTokenGroup>};
-constexpr DotKernel kQ5_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_one<dot_legacy<Q5_1Codes, 1>>,
-                         dot_legacy<Q5_1Codes, kTokenGroup>};
-constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_q4_5_k_q8_k<BlockQ4_K, 1>>,
-                         dot_q4_5_k_q8_k<BlockQ4_K, kTokenGroup>};
-constexpr DotKernel kQ5_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_q4_5_k_q8_k<BlockQ5_K, 1>>,
-                         dot_q4_5_k_q8_k<BlockQ5_K, kTokenGroup>};
-constexpr DotKernel kQ2_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_16x16_k_q8_k<Q2_KFormat, 1>>,
-                         dot_16x16_k_q8_k<Q2_KFormat, kTokenGroup>};
-constexpr DotKernel kQ3_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_16x16_k_q8_k<Q3_KFormat, 1>>,
-                         dot_16x16_k_q8_k<Q3_KFormat, kTokenGroup>};
-constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_one<dot_16x16_k_q8_k<Q6_KFormat, 1>>,
-                         dot_16x16_k_q8_k<Q6_KFormat, kTokenGroup>};
+constexpr DotKernel kQ8_0 = integer_kernel<LegacyDot<Q8_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_ref);
+constexpr DotKernel kQ4_0 = integer_kernel<LegacyDot<Q4_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_ref);
+constexpr DotKernel kQ5_0 = integer_kernel<LegacyDot<Q5_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_ref);
+constexpr DotKernel kQ4_1 = integer_kernel<LegacyDot<Q4_1Codes>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
+constexpr DotKernel kQ5_1 = integer_kernel<LegacyDot<Q5_1Codes>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
+constexpr DotKernel kQ4_K = integer_kernel<Q4_5_KDot<BlockQ4_K>, false>(TensorType::Q8_K, quantize_row_q8_k);
+constexpr DotKernel kQ5_K = integer_kernel<Q4_5_KDot<BlockQ5_K>, false>(TensorType::Q8_K, quantize_row_q8_k);
+constexpr DotKernel kQ2_K = integer_kernel<SubBlock16Dot<Q2_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k);
+constexpr DotKernel kQ3_K = integer_kernel<SubBlock16Dot<Q3_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k);
+constexpr DotKernel kQ6_K = integer_kernel<SubBlock16Dot<Q6_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k);
 constexpr DotKernel kF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_f16, half_to_float>, nullptr};
 constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_bf16, bf16_bits_to_float>, nullptr};
 
