@@ -9,6 +9,7 @@
 
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/gemm_kernels.h"
 #include "kernels/rows.h"
@@ -16,10 +17,40 @@
 namespace lowbit {
 namespace {
 
-// One token: a dot product per row; rows are independent, so OpenMP splits them.
+// One token (decode) is a product per row, rows being independent. The persistent pool
+// (core/thread_pool.h) starts a job without a system call while its workers spin, so far smaller
+// products than kMinParallelWork are split: a decode step is many short products.
+constexpr int64_t kMinParallelDecodeWork = int64_t{1} << 18;
+
+// compute_rows(begin, end) over [0, rows) split into shares of whole kRowGroup groups, one per thread.
+template <typename ComputeRows>
+void split_decode_rows(int64_t rows, int64_t cols, const ComputeRows& compute_rows) {
+  const int threads = rows * cols >= kMinParallelDecodeWork ? omp_get_max_threads() : 1;
+  const int64_t groups = (rows + kRowGroup - 1) / kRowGroup;
+  run_on_threads(threads, [&](int thread, int count) {
+    const auto [begin, end] = share_of(groups, thread, count);
+    compute_rows(begin * kRowGroup, std::min(rows, end * kRowGroup));
+  });
+}
+
 void matmul_f32_single(const float* weight, int64_t rows, int64_t cols, const float* x, float* y) {
-#pragma omp parallel for schedule(static) if (rows * cols >= kMinParallelWork)
-  for (int64_t r = 0; r < rows; ++r) y[r] = dot(weight + r * cols, x, cols);
+  split_decode_rows(rows, cols, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) y[r] = dot(weight + r * cols, x, cols);
+  });
+}
+
+// One token times packed weights, kRowGroup rows per kernel call where the kernel has a row group.
+void matvec_packed(const uint8_t* weights, size_t row_bytes, int64_t rows, int64_t cols, const DotKernel& kernel,
+                   const uint8_t* activation, float* y) {
+  split_decode_rows(rows, cols, [&](int64_t begin, int64_t end) {
+    int64_t r = begin;
+    if (kernel.dot_row_group != nullptr) {
+      for (; r + kRowGroup <= end; r += kRowGroup) {
+        kernel.dot_row_group(cols, weights + static_cast<size_t>(r) * row_bytes, row_bytes, activation, y + r);
+      }
+    }
+    for (; r < end; ++r) y[r] = kernel.dot(cols, weights + static_cast<size_t>(r) * row_bytes, activation);
+  });
 }
 
 // OpenMP splits the rows of W and each thread multiplies its slice with a single-threaded sgemm:
@@ -107,6 +138,11 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
       kernel.quantize_activation(x + t * cols, quantized.data() + static_cast<size_t>(t) * activation_row_bytes, cols);
     }
     activations = quantized.data();
+  }
+
+  if (n_tokens == 1) {
+    matvec_packed(base, row_bytes, rows, cols, kernel, activations, y);
+    return;
   }
 
   const GemmKernel* gemm = n_tokens >= kMinGemmTokens ? find_gemm_kernel(weight.type, active_cpu_level()) : nullptr;

@@ -10,7 +10,8 @@ namespace lowbit {
 
 // y = x . W^T with W = weight [rows][cols] of any type lowbit can dequantize.
 //   x: [n_tokens][cols], y: [n_tokens][rows] (row-major, not aliasing).
-// F32 uses OpenBLAS sgemm for n_tokens > 1 and an OpenMP dot product per row for one token. Types with
+// F32 uses OpenBLAS sgemm for n_tokens > 1 and a dot product per row for one token. One token
+// (decode) splits the rows over the persistent thread pool (core/thread_pool.h). Types with
 // a packed-weight kernel at the active CPU level (kernels/dot_kernels.h: Q8_0, Q4_0, Q5_0, Q4_1, Q5_1,
 // Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, F16, BF16, lb_w8_row) are multiplied in place, integer types with activations
 // quantized to 8 bits per block; F16 and BF16 batches convert tiles of rows to F32 for sgemm, as do
