@@ -2,6 +2,7 @@
 // matrix product against the F32 product of the dequantized weights.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -127,6 +128,35 @@ TEST_P(DotKernelTest, SimdMatchesScalarReference) {
           }
         }
       }
+    }
+  }
+}
+
+// Each level may quantize activations its own way, but to the reference's bytes exactly: random rows,
+// values landing exactly on halves (scale 1), an all-zero block, and a NaN.
+TEST_P(DotKernelTest, SimdActivationQuantizationMatchesReference) {
+  const DotKernel& reference = *find_dot_kernel(GetParam(), CpuLevel::scalar);
+  if (reference.quantize_activation == nullptr) GTEST_SKIP() << "float activations";
+  const int64_t cols = 512;
+  std::mt19937 rng(5);
+  std::vector<std::vector<float>> rows = {random_values(cols, rng), random_values(cols, rng)};
+  std::vector<float> halves(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < cols; ++i) halves[i] = static_cast<float>(i % 32 == 0 ? 127 : (i % 50) - 25) + 0.5f;
+  for (int64_t i = 0; i < cols; i += 32) halves[i] = i % 64 == 0 ? 127.0f : -127.0f;
+  rows.push_back(halves);
+  std::vector<float> special = random_values(cols, rng);
+  std::fill(special.begin(), special.begin() + 256, 0.0f);
+  special[300] = std::nanf("");
+  rows.push_back(special);
+  const size_t row_bytes = type_traits(reference.activation_type).row_bytes(cols);
+  for (CpuLevel level : simd_levels()) {
+    const DotKernel* simd = find_dot_kernel(GetParam(), level);
+    if (simd == nullptr) continue;
+    for (size_t r = 0; r < rows.size(); ++r) {
+      std::vector<uint8_t> expected(row_bytes), actual(row_bytes);
+      reference.quantize_activation(rows[r].data(), expected.data(), cols);
+      simd->quantize_activation(rows[r].data(), actual.data(), cols);
+      EXPECT_EQ(actual, expected) << cpu_level_name(level) << " row " << r;
     }
   }
 }

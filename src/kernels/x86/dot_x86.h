@@ -379,6 +379,106 @@ struct SubBlock16Dot {
   }
 };
 
+// Activation quantizers with the reference quantizers' exact arithmetic (formats/ggml_q8_0.cpp,
+// ggml_q8_k.cpp), so every level sees the same bytes: decode quantizes one token per product, on one
+// thread, and the scalar rounding cost about as much as a small product.
+
+inline __m256 abs_ps(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
+
+inline float horizontal_max(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+// The largest |x[i]| of `count` vectors; NaN lanes are skipped (maxps returns its second operand
+// when the first is NaN), as the reference's strict comparison skips them.
+inline float max_magnitude(const __m256* v, int count) {
+  __m256 m = _mm256_setzero_ps();
+  for (int i = 0; i < count; ++i) m = _mm256_max_ps(abs_ps(v[i]), m);
+  return horizontal_max(m);
+}
+
+// 32 int32 lanes (four vectors, elements in order) as 32 signed bytes in order.
+inline __m256i pack_32_int8(const __m256i* q) {
+  const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+  // The packs interleave 128-bit lanes: 4-byte groups come out as 0 2 4 6 1 3 5 7.
+  return _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// roundf(clamp(v, -127, 127)) with NaN giving 0 (ggml_block_common.h's round_to_int8): halves away from
+// zero, decided on the exact fraction v - trunc(v).
+inline __m256i round_to_int8_lanes(__m256 v) {
+  const __m256 clamped = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
+  const __m256 truncated = _mm256_round_ps(clamped, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m256 is_half_or_more =
+      _mm256_cmp_ps(abs_ps(_mm256_sub_ps(clamped, truncated)), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+  const __m256 signed_one = _mm256_or_ps(_mm256_and_ps(clamped, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(1.0f));
+  const __m256 rounded = _mm256_add_ps(truncated, _mm256_and_ps(is_half_or_more, signed_one));
+  const __m256 is_number = _mm256_cmp_ps(v, v, _CMP_ORD_Q);
+  return _mm256_cvtps_epi32(_mm256_and_ps(rounded, is_number));
+}
+
+void quantize_row_q8_0_simd(const float* x, void* dst, int64_t n) {
+  auto* blocks = static_cast<BlockQ8_0*>(dst);
+  for (int64_t b = 0; b < n / 32; ++b, x += 32) {
+    __m256 v[4];
+    for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(x + 8 * i);
+    const float d = max_magnitude(v, 4) / 127.0f;
+    const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
+    blocks[b].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+    __m256i q[4];
+    for (int i = 0; i < 4; ++i) q[i] = round_to_int8_lanes(_mm256_mul_ps(v[i], _mm256_set1_ps(inverse)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(blocks[b].qs), pack_32_int8(q));
+  }
+}
+
+// The reference's round_clamped(v, -127, 127): -127 + trunc((clamp(v) + 127) + 0.5), NaN giving -127.
+inline __m256i round_clamped_127_lanes(__m256 v) {
+  const __m256 lo = _mm256_set1_ps(-127.0f);
+  const __m256 clamped = _mm256_min_ps(_mm256_max_ps(v, lo), _mm256_set1_ps(127.0f));
+  const __m256 shifted = _mm256_add_ps(_mm256_sub_ps(clamped, lo), _mm256_set1_ps(0.5f));
+  return _mm256_sub_epi32(_mm256_cvttps_epi32(shifted), _mm256_set1_epi32(127));
+}
+
+void quantize_row_q8_k_simd(const float* x, void* dst, int64_t n) {
+  auto* blocks = static_cast<BlockQ8_K*>(dst);
+  for (int64_t b = 0; b < n / 256; ++b, x += 256) {
+    BlockQ8_K& out = blocks[b];
+    __m256 v[32];
+    for (int i = 0; i < 32; ++i) v[i] = _mm256_loadu_ps(x + 8 * i);
+    const float magnitude = max_magnitude(v, 32);
+    if (magnitude == 0.0f) {
+      out = {};
+      continue;
+    }
+    // The reference scales by the first element of the largest magnitude, sign included.
+    float extreme = 0.0f;
+    for (int i = 0; i < 32; ++i) {
+      const int hits = _mm256_movemask_ps(_mm256_cmp_ps(abs_ps(v[i]), _mm256_set1_ps(magnitude), _CMP_EQ_OQ));
+      if (hits != 0) {
+        extreme = x[8 * i + __builtin_ctz(static_cast<unsigned>(hits))];
+        break;
+      }
+    }
+    const float inverse = 127.0f / extreme;
+    for (int group = 0; group < 8; ++group) {  // 32 values, two of Q8_K's 16-value sums
+      __m256i q[4];
+      for (int i = 0; i < 4; ++i) q[i] = round_clamped_127_lanes(_mm256_mul_ps(v[4 * group + i], _mm256_set1_ps(inverse)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.qs + 32 * group), pack_32_int8(q));
+      for (int half = 0; half < 2; ++half) {
+        const __m256i sum = _mm256_add_epi32(q[2 * half], q[2 * half + 1]);
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+        out.bsums[2 * group + half] = static_cast<int16_t>(_mm_cvtsi128_si32(s));
+      }
+    }
+    out.d = 1.0f / inverse;
+  }
+}
+
 // The DotKernel entries of an integer kernel K (K::run<R, T>): one product, a token group and, with
 // kRowGroups, a row group. The K types go without: their unpacking (scales, codes) is per row, so rows
 // share only activation loads, and four row streams measured slower than one.
@@ -432,16 +532,16 @@ inline float bf16_bits_to_float(uint16_t bits) {
   return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(bits) << 16)));
 }
 
-constexpr DotKernel kQ8_0 = integer_kernel<LegacyDot<Q8_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_ref);
-constexpr DotKernel kQ4_0 = integer_kernel<LegacyDot<Q4_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_ref);
-constexpr DotKernel kQ5_0 = integer_kernel<LegacyDot<Q5_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_ref);
+constexpr DotKernel kQ8_0 = integer_kernel<LegacyDot<Q8_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
+constexpr DotKernel kQ4_0 = integer_kernel<LegacyDot<Q4_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
+constexpr DotKernel kQ5_0 = integer_kernel<LegacyDot<Q5_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
 constexpr DotKernel kQ4_1 = integer_kernel<LegacyDot<Q4_1Codes>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
 constexpr DotKernel kQ5_1 = integer_kernel<LegacyDot<Q5_1Codes>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
-constexpr DotKernel kQ4_K = integer_kernel<Q4_5_KDot<BlockQ4_K>, false>(TensorType::Q8_K, quantize_row_q8_k);
-constexpr DotKernel kQ5_K = integer_kernel<Q4_5_KDot<BlockQ5_K>, false>(TensorType::Q8_K, quantize_row_q8_k);
-constexpr DotKernel kQ2_K = integer_kernel<SubBlock16Dot<Q2_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k);
-constexpr DotKernel kQ3_K = integer_kernel<SubBlock16Dot<Q3_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k);
-constexpr DotKernel kQ6_K = integer_kernel<SubBlock16Dot<Q6_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k);
+constexpr DotKernel kQ4_K = integer_kernel<Q4_5_KDot<BlockQ4_K>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
+constexpr DotKernel kQ5_K = integer_kernel<Q4_5_KDot<BlockQ5_K>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
+constexpr DotKernel kQ2_K = integer_kernel<SubBlock16Dot<Q2_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
+constexpr DotKernel kQ3_K = integer_kernel<SubBlock16Dot<Q3_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
+constexpr DotKernel kQ6_K = integer_kernel<SubBlock16Dot<Q6_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_f16, half_to_float>, nullptr};
 constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_bf16, bf16_bits_to_float>, nullptr};
 
