@@ -190,19 +190,5 @@ TEST_F(W8A8Stories, TheFileChoosesStaticWhenItHasScalesAndTheOptionOverrides) {
   EXPECT_THROW(engine.set_act_quant(ActQuant::kStatic), Error);
 }
 
-// Decoding one token at a time runs the single-token path; prefill the tiled one: same logits.
-TEST_F(W8A8Stories, DecodeMatchesPrefill) {
-  const std::vector<int32_t> prompt(eval_.begin(), eval_.begin() + 12);
-  for (const ModelFile* model : {w8_dynamic_, w8_static_}) {
-    const std::vector<float> prefill = logits_of(*model, prompt, std::nullopt);
-    Transformer engine(*model, static_cast<int64_t>(prompt.size()));
-    const int64_t vocab = model->config().vocab_size;
-    for (size_t p = 0; p < prompt.size(); ++p) {
-      const std::span<const float> step = engine.forward(std::span(prompt).subspan(p, 1));
-      for (int64_t i = 0; i < vocab; ++i) ASSERT_NEAR(step[i], prefill[p * vocab + i], 1e-3) << model->path() << " " << p;
-    }
-  }
-}
-
 }  // namespace
 }  // namespace lowbit
