@@ -149,16 +149,16 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
   if (gemm != nullptr) {
     GemmActivations prepared;
     gemm->prepare(activations, activation_row_bytes, n_tokens, cols, prepared);
-    // Each thread multiplies an equal share of the rows, its tiles' scratch allocated once.
-#pragma omp parallel if (rows * cols * n_tokens >= kMinParallelWork)
-    {
-      const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
-      const int64_t begin = rows * thread / threads, end = rows * (thread + 1) / threads;
+    // Each thread multiplies an equal share of the rows, its tiles' scratch allocated once, on decode's
+    // pool: one set of worker threads for the whole forward pass.
+    const int threads = rows * cols * n_tokens >= kMinParallelWork ? omp_get_max_threads() : 1;
+    run_on_threads(threads, [&](int thread, int count) {
+      const auto [begin, end] = share_of(rows, thread, count);
       if (begin < end) {
         gemm->multiply(base + static_cast<size_t>(begin) * row_bytes, row_bytes, end - begin, cols, prepared, n_tokens,
                        y + begin, rows);
       }
-    }
+    });
     return;
   }
 
