@@ -54,8 +54,9 @@ TEST_P(GemmKernelTest, MatchesScalarDotProductsOnAwkwardShapes) {
   const DotKernel& reference = *find_dot_kernel_scalar(type);
   const TypeTraits& activation_traits = type_traits(reference.activation_type);
   std::mt19937 rng(77);
-  // blocks * block size: one block; a chunk's worth and some (2 chunks for the 32-element formats).
-  for (Shape shape : {Shape{1, 1, 2}, Shape{3, 1, 5}, Shape{37, 3, 4}, Shape{9, 2048 / traits.block_size + 3, 9},
+  // blocks * block size: one block; more than a chunk of columns (kChunkCols = 4096 in x86/gemm_x86.h);
+  // 37 rows: more than one tile of kTileRows = 36.
+  for (Shape shape : {Shape{1, 1, 2}, Shape{3, 1, 5}, Shape{37, 3, 4}, Shape{9, 4096 / traits.block_size + 3, 9},
                       Shape{5, 9, 1}}) {
     const int64_t cols = shape.blocks * traits.block_size;
     SCOPED_TRACE(::testing::Message() << shape.rows << "x" << cols << " tokens " << shape.tokens);

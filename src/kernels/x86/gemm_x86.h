@@ -90,7 +90,7 @@ inline float sum_lanes(FloatVector v) {
 static_assert(kGemmTokenBlock % kMicroTokens == 0);
 static_assert(kGemmColumnStep % (32 * kLanes) == 0);
 constexpr int64_t kTileRows = 36;
-constexpr int64_t kChunkCols = 2048;
+constexpr int64_t kChunkCols = 4096;
 static_assert(kTileRows % kMicroRows == 0 && kChunkCols % kGemmColumnStep == 0);
 
 // out[r][t] = weight row r . token t over the tile's k_len columns in groups of kGroup (interleaved
