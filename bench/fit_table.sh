@@ -7,6 +7,7 @@
 # usage: bench/fit_table.sh [LOWBIT_BINARY]   (default: build/release/lowbit)
 # env:   FIT_ARGS   extra arguments for `lowbit plan --fit` (e.g. "--fit-refine 100")
 #        TYPES      the uniform types and named mixes to compare (space-separated)
+#        EVAL_CHUNKS  score only the first N chunks of 128 tokens of the evaluation text (default: all)
 #        MODELS     which bundled models: stories260K, tinystories-656K or both (space-separated)
 #        KEEP_DIR   keep the files there instead of a temporary folder
 set -euo pipefail
@@ -17,6 +18,7 @@ calib=$root/testdata/text/tinystories_valid_calib.txt
 eval_text=$root/testdata/text/tinystories_valid_eval.txt
 types=${TYPES:-"Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_0 Q4_1 Q4_K_S Q4_K_M Q5_0 Q5_1 Q5_K_S Q5_K_M Q6_K Q8_0"}
 read -r -a fit_args <<< "${FIT_ARGS:-}"
+eval_chunks=${EVAL_CHUNKS:-0}
 # One thread each: on a shared machine OpenMP's spinning only slows these tiny models down.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
@@ -30,7 +32,7 @@ fi
 
 # "KLD PPL" of a model on the evaluation text against the reference log-probabilities $1.
 kld_and_ppl() {
-  "$lowbit" eval perplexity -m "$2" -f "$eval_text" --kld-base "$1" --json 2>/dev/null | jq -r '"\(.kld.mean) \(.ppl)"'
+  "$lowbit" eval perplexity -m "$2" -f "$eval_text" --chunks "$eval_chunks" --kld-base "$1" --json 2>/dev/null | jq -r '"\(.kld.mean) \(.ppl)"'
 }
 
 declare -A model_paths=([stories260K]=$root/testdata/stories260K/stories260K.gguf
@@ -38,7 +40,7 @@ declare -A model_paths=([stories260K]=$root/testdata/stories260K/stories260K.ggu
 for name in ${MODELS:-stories260K tinystories-656K}; do
   model=${model_paths[$name]}
   ref=$work/$name.logits
-  base_ppl=$("$lowbit" eval perplexity -m "$model" -f "$eval_text" --save-logits "$ref" --json 2>/dev/null | jq -r .ppl)
+  base_ppl=$("$lowbit" eval perplexity -m "$model" -f "$eval_text" --chunks "$eval_chunks" --save-logits "$ref" --json 2>/dev/null | jq -r .ppl)
   echo
   echo "$name (F32 perplexity $(printf %.4f "$base_ppl") on the evaluation text)"
   echo

@@ -21,7 +21,7 @@ namespace lowbit {
 struct TensorCandidate {
   TensorType type = TensorType::F16;
   uint64_t bytes = 0;
-  double sensitivity = 0;  // what storing the tensor in `type` costs in accuracy; >= 0
+  double sensitivity = 0;  // what storing the tensor in `type` costs in accuracy (a measured KL may be -1e-10)
 };
 
 struct TensorCandidates {

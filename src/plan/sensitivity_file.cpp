@@ -33,7 +33,8 @@ TensorCandidates parse_matrix(const nlohmann::ordered_json& entry, const ModelFi
     if (bytes != static_cast<uint64_t>(view.rows()) * traits->row_bytes(view.cols())) {
       throw_error("{}: tensor {}: {} bytes in {} do not match the model's shape", path, tensor.name, bytes, type_name);
     }
-    if (!std::isfinite(kld) || kld < 0) throw_error("{}: tensor {}: KL divergence {} is not a finite number >= 0", path, tensor.name, kld);
+    // A near-lossless type measures a KL a rounding error below zero, so only finiteness is checked.
+    if (!std::isfinite(kld)) throw_error("{}: tensor {}: KL divergence {} is not a finite number", path, tensor.name, kld);
     tensor.candidates.push_back({traits->type, bytes, kld});
   }
   if (tensor.candidates.empty()) throw_error("{}: tensor {} has no candidate", path, tensor.name);
