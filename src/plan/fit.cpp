@@ -60,6 +60,7 @@ QuantizeReport write_mix(const std::string& model_path, const std::string& outpu
                          const std::vector<TensorCandidates>& matrices, const std::vector<size_t>& chosen) {
   QuantizeOptions quantize;
   quantize.type = "F16";  // every matrix is pinned below; the F16 mix keeps vectors in F32 and applies no rules
+  quantize.provenance = false;  // as `lowbit quantize` writes by default, so that its file sizes are budgets that fit
   for (size_t i = 0; i < matrices.size(); ++i) {
     quantize.tensor_types.push_back(exact_tensor_type_option(matrices[i].name, matrices[i].candidates[chosen[i]].type));
   }
