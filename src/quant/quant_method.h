@@ -34,6 +34,7 @@ struct MethodOptions {
   bool awq_clip = true;        // clipping search after the scaling
   // SmoothQuant
   double alpha = 0.5;          // --alpha: migration strength
+  bool auto_alpha = false;     // --alpha auto: alpha chosen per site (smoothquant_auto_alpha)
   std::string act_quant = "none";  // --act-quant static|dynamic|none
 };
 

@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 #include "quant/channel_scaling.h"
 
 namespace lowbit {
 namespace {
+
+constexpr int kAutoAlphaSteps = 20;  // --alpha auto tries 0, 1/20, ..., 1
 
 // attn_out_in under grouped-query attention: channel d of every head of a KV group gets the group's
 // largest activation and weight magnitudes, so the formula gives the group one scale (as the fold needs).
@@ -54,6 +57,29 @@ float static_activation_scale(std::span<const float> abs_max, std::span<const fl
   return largest / 127.0f;
 }
 
+double smoothing_error_estimate(const SiteStats& site, std::span<const FloatTensor* const> quantized_readers,
+                                std::span<const float> scales) {
+  const double step_x = static_activation_scale(site.abs_max, scales);
+  double activation_error = 0, weight_error = 0, smoothed_mean_square = 0;
+  for (size_t c = 0; c < scales.size(); ++c) {
+    smoothed_mean_square += site.mean_square[c] / (static_cast<double>(scales[c]) * scales[c]);
+  }
+  for (const FloatTensor* m : quantized_readers) {
+    const int64_t rows = m->shape[0], cols = m->shape[1];
+    for (int64_t r = 0; r < rows; ++r) {
+      double row_max = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        const double w = static_cast<double>(m->values[r * cols + c]) * scales[c];
+        activation_error += w * w;
+        row_max = std::max(row_max, std::fabs(w));
+      }
+      const double step_w = row_max / 127.0;
+      weight_error += step_w * step_w * smoothed_mean_square;
+    }
+  }
+  return (step_x * step_x * activation_error + weight_error) / 12.0;
+}
+
 std::string act_scale_name(const std::string& weight_name) {
   constexpr std::string_view kWeight = ".weight";
   const std::string_view base = std::string_view(weight_name).substr(
@@ -72,8 +98,10 @@ void smoothquant_rewrite_layer(const LayerRewriteContext& context, LayerTensors&
   const ModelConfig& config = context.model.config();
   for (const SiteStats* site : sites_of_layer(context.stats, context.layer)) {
     const SiteName name = parse_site_name(site->name);
-    if (site->abs_max.size() != static_cast<size_t>(site->channels)) {
-      throw_error("{}: calibration stats hold {} maxima for {} channels", site->name, site->abs_max.size(), site->channels);
+    if (site->abs_max.size() != static_cast<size_t>(site->channels) ||
+        site->mean_square.size() != static_cast<size_t>(site->channels)) {
+      throw_error("{}: calibration stats hold {} maxima and {} mean squares for {} channels", site->name,
+                  site->abs_max.size(), site->mean_square.size(), site->channels);
     }
     std::vector<SiteReader> quantized = find_site_readers(context, *site, tensors);
     std::erase_if(quantized, [](const SiteReader& r) { return !r.type->is_quantized; });
@@ -89,7 +117,22 @@ void smoothquant_rewrite_layer(const LayerRewriteContext& context, LayerTensors&
         share_kv_group_maxima(config, activation_max);
         share_kv_group_maxima(config, weight_max);
       }
-      scales = smoothquant_scales(activation_max, weight_max, options.alpha);
+      if (options.auto_alpha) {
+        std::vector<const FloatTensor*> quantized_tensors;
+        for (const SiteReader& r : quantized) quantized_tensors.push_back(r.tensor);
+        double least_error = std::numeric_limits<double>::infinity();
+        for (int step = 0; step <= kAutoAlphaSteps; ++step) {
+          const double alpha = static_cast<double>(step) / kAutoAlphaSteps;
+          std::vector<float> candidate = smoothquant_scales(activation_max, weight_max, alpha);
+          const double error = smoothing_error_estimate(*site, quantized_tensors, candidate);
+          if (error < least_error) {
+            least_error = error;
+            scales = std::move(candidate);
+          }
+        }
+      } else {
+        scales = smoothquant_scales(activation_max, weight_max, options.alpha);
+      }
       fold_channel_scales(config, name, scales, tensors);
       if (context.site_scales != nullptr) (*context.site_scales)[site->name] = scales;
     }

@@ -37,6 +37,21 @@ TEST(SmoothQuant, ColumnMaximaActivationScaleAndNames) {
   EXPECT_EQ(act_scale_name("output.weight"), "output.act_scale");
 }
 
+TEST(SmoothQuant, ErrorEstimateAddsActivationAndWeightRoundingNoise) {
+  SiteStats site;
+  site.channels = 2;
+  site.abs_max = {127, 1.27f};
+  site.mean_square = {4, 1};
+  const FloatTensor w{{2, 2}, {1.27f, 2, -0.5f, 1}};  // [rows 2][cols 2]
+  const std::vector<const FloatTensor*> readers = {&w};
+  const std::vector<float> scales = {10, 1};
+  // Static step 127 / 10 / 127 = 0.1; smoothed weights {12.7, 2; -5, 1}: row steps 0.1 and 5/127;
+  // smoothed mean square 4/100 + 1.
+  const double activation = 0.01 * (12.7 * 12.7 + 4 + 25 + 1);
+  const double weights = (0.01 + (5.0 / 127) * (5.0 / 127)) * 1.04;
+  EXPECT_NEAR(smoothing_error_estimate(site, readers, scales), (activation + weights) / 12, 1e-6);
+}
+
 // A tiny model and its calibration stats from one forward pass over test tokens; matrices are written as
 // lowbit's int8 rows, norms as F32.
 struct Calibrated {
@@ -144,6 +159,29 @@ TEST(SmoothQuant, FloatReadersAreNotSmoothedAndBadOptionsFail) {
   options.act_quant = "none";
   options.alpha = 1.5;
   EXPECT_THROW(c.rewrite(options), Error);
+}
+
+TEST(SmoothQuant, AutoAlphaTakesTheGridsLeastEstimatedErrorAndKeepsTheFunction) {
+  const Calibrated c(Calibrated::with_32_channels(testing::tiny_config()));
+  MethodOptions options;
+  options.auto_alpha = true;
+  std::map<std::string, std::vector<float>> site_scales;
+  const LayerTensors smoothed = c.rewrite(options, &site_scales);
+  EXPECT_LT(testing::max_relative_difference(testing::all_logits(testing::FloatModel(c.config, c.original)),
+                                             testing::all_logits(testing::FloatModel(c.config, smoothed))),
+            1e-4f);
+  // ffn_in: no alpha of the grid beats the chosen scales on the gate and up matrices as they were before
+  // its fold (up's rows already divided by ffn_down_in's scales).
+  const SiteStats& site = *std::find_if(c.stats.sites.begin(), c.stats.sites.end(), [](const SiteStats& s) { return s.name == "blk.1.ffn_in"; });
+  FloatTensor up = c.original.at("blk.1.ffn_up.weight");  // [hidden_dim][dim]
+  const std::vector<float>& down_scales = site_scales.at("blk.1.ffn_down_in");
+  for (size_t i = 0; i < up.values.size(); ++i) up.values[i] /= down_scales[i / static_cast<size_t>(up.shape[1])];
+  const std::vector<const FloatTensor*> readers = {&c.original.at("blk.1.ffn_gate.weight"), &up};
+  const std::vector<float> weight_max = column_abs_max(readers);
+  const double chosen = smoothing_error_estimate(site, readers, site_scales.at("blk.1.ffn_in"));
+  for (int step = 0; step <= 20; ++step) {
+    EXPECT_LE(chosen, smoothing_error_estimate(site, readers, smoothquant_scales(site.abs_max, weight_max, step / 20.0)) * (1 + 1e-9));
+  }
 }
 
 }  // namespace

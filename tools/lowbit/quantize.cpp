@@ -170,9 +170,17 @@ CommandRunner add_quantize_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--act-order", method.act_order, "GPTQ: quantize columns in order of decreasing Hessian diagonal");
-  cmd->add_option("--alpha", method.alpha, "SmoothQuant: migration strength (0: all on the activations, 1: all on the weights)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+  method.auto_alpha = true;
+  cmd->add_option_function<std::string>(
+         "--alpha",
+         [&method](const std::string& text) {
+           method.auto_alpha = text == "auto";
+           if (!method.auto_alpha) method.alpha = std::stod(text);
+         },
+         "SmoothQuant: migration strength (0: all on the activations, 1: all on the weights), or auto: per site, "
+         "the one of least estimated int8 error")
+      ->default_str("auto")
+      ->check(CLI::IsMember({"auto"}) | CLI::Range(0.0, 1.0));
   cmd->add_option("--act-quant", method.act_quant, "SmoothQuant: activation quantization of the W8A8 matrices")
       ->capture_default_str()
       ->check(CLI::IsMember({"static", "dynamic", "none"}));
