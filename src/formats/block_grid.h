@@ -38,6 +38,9 @@ struct BlockGrid {
   std::function<void(const uint8_t* block, float* scale, float* offset)> read_grid;
   // q: [block_size], each in [q_min, q_max]. Rewrites the codes of `block`, keeping its parameters.
   std::function<void(const int8_t* q, uint8_t* block)> write_codes;
+  // The parameters belong to the whole row (per-channel formats): step 1 runs once per row, on all
+  // of the row's elements (choose_row_params), and every block reuses them.
+  bool params_per_row = false;
 };
 
 // nullptr when the type has no grid (plain floats, code books, FP8).
@@ -47,6 +50,8 @@ std::span<const BlockGrid> all_block_grids();
 // Step 1 for one block: x [block_size] -> block, with from_float_weighted when importance
 // ([block_size], >= 0) is given and the type has a weighted quantizer, else from_float.
 void choose_block_params(const TypeTraits& traits, const float* x, const float* importance, uint8_t* block);
+// Step 1 for a whole row of grid.params_per_row formats: x [n] -> row [row_bytes(n)]; importance [n] or null.
+void choose_row_params(const TypeTraits& traits, const float* x, const float* importance, int64_t n, uint8_t* row);
 
 // The grids of each format family; block_grid_table.cpp puts them in the table.
 BlockGrid q4_0_block_grid();

@@ -1,5 +1,6 @@
 // Grids of lowbit's integer group formats (formats/lowbit_int.h): value = S * (q - Z), q in
-// [-2^(bits-1), 2^(bits-1) - 1], one FP16 scale S and (asymmetric) one zero point Z per group.
+// [-2^(bits-1), 2^(bits-1) - 1], one FP16 scale S and (asymmetric) one zero point Z per group, or
+// per row for the _row formats.
 #include <algorithm>
 #include <charconv>
 #include <string_view>
@@ -33,22 +34,24 @@ bool take_prefix(std::string_view& text, std::string_view prefix) {
 }  // namespace
 
 std::optional<LowbitIntFormat> lowbit_int_format(const TypeTraits& traits) {
-  // "lb_i<bits>_<sym|asym>_g<group>"
+  // "lb_i<bits>_<sym|asym>_g<group>", or "..._row" for one set of parameters per row
   std::string_view name = traits.name;
   if (!take_prefix(name, "lb_i")) return std::nullopt;
   const std::optional<int> bits = take_number(name);
   if (!bits) return std::nullopt;
   bool symmetric;
-  if (take_prefix(name, "_sym_g")) {
+  if (take_prefix(name, "_sym_")) {
     symmetric = true;
-  } else if (take_prefix(name, "_asym_g")) {
+  } else if (take_prefix(name, "_asym_")) {
     symmetric = false;
   } else {
     return std::nullopt;
   }
-  const std::optional<int> group = take_number(name);
+  const bool per_row = take_prefix(name, "row");
+  std::optional<int> group = kLowbitIntRowBlock;
+  if (!per_row) group = take_prefix(name, "g") ? take_number(name) : std::nullopt;
   if (!group || !name.empty()) return std::nullopt;
-  const LowbitIntFormat format{*bits, symmetric, *group};
+  const LowbitIntFormat format{*bits, symmetric, *group, per_row};
   // The name must describe the row's geometry; anything else is some other format.
   if (traits.block_size != format.group || traits.block_bytes != lowbit_int_block_bytes(format)) return std::nullopt;
   return format;
@@ -71,7 +74,8 @@ BlockGrid lowbit_int_block_grid(TensorType type, LowbitIntFormat format) {
             for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<uint8_t>(q[i] - q_min);
             const std::vector<uint8_t> packed = pack_bits(codes, format.bits);
             std::copy(packed.begin(), packed.end(), block + header_bytes);
-          }};
+          },
+          format.per_row};
 }
 
 }  // namespace lowbit

@@ -33,10 +33,14 @@ const BlockGrid* find_block_grid(TensorType type) {
 }
 
 void choose_block_params(const TypeTraits& traits, const float* x, const float* importance, uint8_t* block) {
+  choose_row_params(traits, x, importance, traits.block_size, block);
+}
+
+void choose_row_params(const TypeTraits& traits, const float* x, const float* importance, int64_t n, uint8_t* row) {
   if (importance != nullptr && traits.from_float_weighted != nullptr) {
-    traits.from_float_weighted(x, importance, block, traits.block_size);
+    traits.from_float_weighted(x, importance, row, n);
   } else {
-    traits.from_float(x, block, traits.block_size);
+    traits.from_float(x, row, n);
   }
 }
 

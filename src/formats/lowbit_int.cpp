@@ -55,44 +55,58 @@ LinearParams stored_params(LinearParams exact, LinearCode code) {
   return {scale, -scale * zero};
 }
 
+// Writes the n / f.group blocks of n elements from their codes (q - qmin, [n]) and one set of
+// parameters, repeated in every block.
+void write_blocks(LowbitIntFormat f, const uint8_t* element_codes, int64_t n, float scale, int zero, CodeRange codes,
+                  uint8_t* out) {
+  for (int64_t first = 0; first < n; first += f.group) {
+    store_f16(out, scale);
+    out += 2;
+    if (!f.symmetric) *out++ = static_cast<uint8_t>(zero - codes.qmin);
+    const std::vector<uint8_t> packed =
+        pack_bits({element_codes + first, static_cast<size_t>(f.group)}, f.bits);
+    out = std::copy(packed.begin(), packed.end(), out);
+  }
+}
+
+// Min-max parameters for x[0..n) and its blocks.
+void quantize_min_max(LowbitIntFormat f, const float* src, int64_t n, CodeRange codes, uint8_t* out) {
+  std::vector<float> finite(static_cast<size_t>(n));  // [n] the inputs, non-finite ones as 0
+  std::transform(src, src + n, finite.begin(), [](float r) { return std::isfinite(r) ? r : 0.0f; });
+  const GroupParams params = min_max_params(finite.data(), n, f.symmetric, codes);
+  const float inverse_scale = params.scale == 0.0f ? 0.0f : 1.0f / params.scale;
+  std::vector<uint8_t> element_codes(finite.size());  // [n] q - qmin
+  for (size_t i = 0; i < finite.size(); ++i) {
+    element_codes[i] = code_of(finite[i], inverse_scale, static_cast<float>(params.zero), codes);
+  }
+  write_blocks(f, element_codes.data(), n, params.scale, params.zero, codes, out);
+}
+
 }  // namespace
 
-void search_block_lowbit_int(LowbitIntFormat f, const float* src, const float* w, void* dst) {
+void search_lowbit_int(LowbitIntFormat f, const float* src, const float* w, void* dst, int64_t n) {
   const CodeRange codes = signed_code_range(f.bits);
-  std::vector<int> q(static_cast<size_t>(f.group));  // [group]
+  std::vector<int> q(static_cast<size_t>(n));  // [n]
   const LinearParams params =
-      search_weighted_linear(src, w, static_cast<int>(f.group), {codes.qmin, codes.qmax, !f.symmetric}, stored_params, q.data());
+      search_weighted_linear(src, w, static_cast<int>(n), {codes.qmin, codes.qmax, !f.symmetric}, stored_params, q.data());
   // The zero point is exactly what stored_params rounded the offset to.
   const int zero = params.scale == 0.0f ? 0 : static_cast<int>(std::nearbyint(-params.offset / params.scale));
-  std::vector<uint8_t> element_codes(q.size());  // [group] q - qmin
+  std::vector<uint8_t> element_codes(q.size());  // [n] q - qmin
   for (size_t i = 0; i < q.size(); ++i) element_codes[i] = static_cast<uint8_t>(q[i] - codes.qmin);
-  auto* out = static_cast<uint8_t*>(dst);
-  store_f16(out, params.scale);
-  out += 2;
-  if (!f.symmetric) *out++ = static_cast<uint8_t>(std::clamp(zero, codes.qmin, codes.qmax) - codes.qmin);
-  const std::vector<uint8_t> packed = pack_bits(element_codes, f.bits);
-  std::copy(packed.begin(), packed.end(), out);
+  write_blocks(f, element_codes.data(), n, params.scale, std::clamp(zero, codes.qmin, codes.qmax), codes,
+               static_cast<uint8_t*>(dst));
 }
 
 void quantize_row_lowbit_int(LowbitIntFormat f, const float* src, void* dst, int64_t n) {
   const CodeRange codes = signed_code_range(f.bits);
-  const size_t code_bytes = static_cast<size_t>(f.group * f.bits / 8);
   auto* out = static_cast<uint8_t*>(dst);
-  std::vector<float> group(static_cast<size_t>(f.group));          // [group] finite copy of the inputs
-  std::vector<uint8_t> element_codes(static_cast<size_t>(f.group));  // [group] q - qmin
+  if (f.per_row) {
+    quantize_min_max(f, src, n, codes, out);
+    return;
+  }
   for (int64_t first = 0; first < n; first += f.group) {
-    std::transform(src + first, src + first + f.group, group.begin(), [](float r) { return std::isfinite(r) ? r : 0.0f; });
-    const GroupParams params = min_max_params(group.data(), f.group, f.symmetric, codes);
-    const float inverse_scale = params.scale == 0.0f ? 0.0f : 1.0f / params.scale;
-    for (size_t i = 0; i < group.size(); ++i) {
-      element_codes[i] = code_of(group[i], inverse_scale, static_cast<float>(params.zero), codes);
-    }
-    store_f16(out, params.scale);
-    out += 2;
-    if (!f.symmetric) *out++ = static_cast<uint8_t>(params.zero - codes.qmin);
-    const std::vector<uint8_t> packed = pack_bits(element_codes, f.bits);
-    std::copy(packed.begin(), packed.end(), out);
-    out += code_bytes;
+    quantize_min_max(f, src + first, f.group, codes, out);
+    out += lowbit_int_block_bytes(f);
   }
 }
 

@@ -17,6 +17,12 @@
 // Bytes per block: 2 + (asymmetric ? 1 : 0) + group * bits / 8; e.g. lb_i4_asym_g32 = 19 bytes,
 // 4.75 bits per weight; lb_i4_sym_g32 = 18 bytes, 4.5 bits per weight.
 //
+// Per-channel variants (per_row; names lb_i<bits>_<sym|asym>_row): ONE scale and zero point per row,
+// chosen from the whole row (the n elements a converter is given; the quantize pipeline, GPTQ and AWQ
+// pass whole rows), stored in every block of the row in the group-64 layout above. The repetition
+// costs what group 64 costs (0.375 bit per weight asymmetric, 0.25 symmetric) but keeps the format an
+// ordinary block type every generic path reads without a companion per-row tensor.
+//
 // Non-finite inputs are stored as 0 (the converters cannot report errors; see lowbit_block_common.h).
 #pragma once
 
@@ -32,18 +38,22 @@ struct LowbitIntFormat {
   int bits;         // 2..8
   bool symmetric;
   int64_t group;    // elements per block; a multiple of 8
+  bool per_row = false;  // one scale and zero point for the whole row, repeated in each block
 };
+
+inline constexpr int64_t kLowbitIntRowBlock = 64;  // block size of the per_row formats
 
 constexpr size_t lowbit_int_block_bytes(LowbitIntFormat f) {
   return 2 + (f.symmetric ? 0 : 1) + static_cast<size_t>(f.group * f.bits / 8);
 }
 
-// n is a multiple of f.group.
+// n is a multiple of f.group. Per-group parameters, or for f.per_row one set from all n elements.
 void quantize_row_lowbit_int(LowbitIntFormat f, const float* src, void* dst, int64_t n);
 void dequantize_row_lowbit_int(LowbitIntFormat f, const void* src, float* dst, int64_t n);
 
-// One block of f.group elements by the weighted scale search of formats/weighted_search.h, w[0..group).
-void search_block_lowbit_int(LowbitIntFormat f, const float* src, const float* w, void* dst);
+// n elements (f.group of them, or a whole row for f.per_row) with ONE set of parameters found by the
+// weighted scale search of formats/weighted_search.h, w[0..n); writes n / f.group blocks.
+void search_lowbit_int(LowbitIntFormat f, const float* src, const float* w, void* dst, int64_t n);
 
 template <LowbitIntFormat F>
 void quantize_row_lowbit_int(const float* src, void* dst, int64_t n) {
@@ -54,16 +64,18 @@ void dequantize_row_lowbit_int(const void* src, float* dst, int64_t n) {
   dequantize_row_lowbit_int(F, src, dst, n);
 }
 
-// Importance-weighted (TypeTraits::from_float_weighted): per block the weighted search's block or the
-// min-max one, whichever has the smaller sum importance * error^2; importance[0..n).
+// Importance-weighted (TypeTraits::from_float_weighted): per group (per row for F.per_row) the
+// weighted search's parameters or the min-max ones, whichever has the smaller sum importance *
+// error^2; importance[0..n).
 template <LowbitIntFormat F>
 void quantize_row_lowbit_int_weighted(const float* src, const float* importance, void* dst, int64_t n) {
-  constexpr WeightedQuantizer kQuantizer{F.group, lowbit_int_block_bytes(F), quantize_row_lowbit_int<F>,
-                                         dequantize_row_lowbit_int<F>,
-                                         [](const float* x, const float* w, void* block, int64_t) {
-                                           search_block_lowbit_int(F, x, w, block);
-                                         }};
-  quantize_row_weighted(kQuantizer, src, importance, dst, n);
+  const int64_t unit = F.per_row && n > 0 ? n : F.group;  // elements sharing one set of parameters
+  const WeightedQuantizer quantizer{unit, static_cast<size_t>(unit / F.group) * lowbit_int_block_bytes(F),
+                                    quantize_row_lowbit_int<F>, dequantize_row_lowbit_int<F>,
+                                    [](const float* x, const float* w, void* blocks, int64_t count) {
+                                      search_lowbit_int(F, x, w, blocks, count);
+                                    }};
+  quantize_row_weighted(quantizer, src, importance, dst, n);
 }
 
 // The type table's row for format F under `type`, named `name`.

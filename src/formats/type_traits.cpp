@@ -67,7 +67,8 @@ constexpr std::array kTypeTable = {
     TypeTraits{TensorType::F64, "f64", 1, 8, false, nullptr, nullptr},
     // lowbit's own formats (ids from kLowbitTypeBase; llama.cpp cannot read them). An id is stored in
     // files: never renumber a row, append new ones. Offsets 0-35: integer groups (formats/lowbit_int.h),
-    // 64-79: code books (formats/lowbit_codebook.h), 80-95: FP8 (formats/lowbit_fp8.h).
+    // 64-79: code books (formats/lowbit_codebook.h), 80-95: FP8 (formats/lowbit_fp8.h),
+    // 96: lb_w8_row, 112-127: per-row integer formats (formats/lowbit_int.h).
     lowbit_int_traits<LowbitIntFormat{2, kSym, 32}>(lowbit_type(0), "lb_i2_sym_g32"),
     lowbit_int_traits<LowbitIntFormat{2, kAsym, 32}>(lowbit_type(1), "lb_i2_asym_g32"),
     lowbit_int_traits<LowbitIntFormat{3, kSym, 32}>(lowbit_type(2), "lb_i3_sym_g32"),
@@ -114,6 +115,13 @@ constexpr std::array kTypeTable = {
     // 96: int8 per output channel for W8A8 (formats/lowbit_w8_row.h).
     TypeTraits{kW8RowType, "lb_w8_row", kW8RowBlock, sizeof(BlockW8Row), true, dequantize_row_w8_row,
                quantize_row_w8_row},
+    // 112-127: integer formats with one scale (and zero point) per row, repeated per 64-element block.
+    lowbit_int_traits<LowbitIntFormat{2, kSym, kLowbitIntRowBlock, true}>(lowbit_type(112), "lb_i2_sym_row"),
+    lowbit_int_traits<LowbitIntFormat{2, kAsym, kLowbitIntRowBlock, true}>(lowbit_type(113), "lb_i2_asym_row"),
+    lowbit_int_traits<LowbitIntFormat{3, kSym, kLowbitIntRowBlock, true}>(lowbit_type(114), "lb_i3_sym_row"),
+    lowbit_int_traits<LowbitIntFormat{3, kAsym, kLowbitIntRowBlock, true}>(lowbit_type(115), "lb_i3_asym_row"),
+    lowbit_int_traits<LowbitIntFormat{4, kSym, kLowbitIntRowBlock, true}>(lowbit_type(116), "lb_i4_sym_row"),
+    lowbit_int_traits<LowbitIntFormat{4, kAsym, kLowbitIntRowBlock, true}>(lowbit_type(117), "lb_i4_asym_row"),
 };
 
 }  // namespace

@@ -78,7 +78,8 @@ class PanelQuantizer {
         scale_(static_cast<size_t>(count_ * p_.cols)),
         offset_(static_cast<size_t>(count_ * p_.cols)),
         codes_(static_cast<size_t>(count_ * p_.cols)),
-        block_values_(static_cast<size_t>(p_.traits.block_size)) {
+        block_values_(static_cast<size_t>(p_.traits.block_size)),
+        row_values_(p_.grid.params_per_row ? static_cast<size_t>(p_.cols) : 0) {
     // Non-finite weights become 0, as the block converters store them.
     for (int64_t r = 0; r < count_; ++r) {
       const float* from = w + (row_begin + r) * p_.cols;
@@ -114,7 +115,11 @@ class PanelQuantizer {
     for (int64_t k = begin; k < end; ++k) {
       const int64_t column = p_.order[k];
       const int64_t block = column / block_size;
-      if (p_.first_position[block] == k) choose_block(r, block, begin, k);
+      if (p_.grid.params_per_row) {
+        if (k == 0) choose_row(r);
+      } else if (p_.first_position[block] == k) {
+        choose_block(r, block, begin, k);
+      }
       const size_t at = static_cast<size_t>(r * p_.cols + column);
       const int q = nearest_code(work[k], scale_[at], offset_[at], p_.grid.q_min, p_.grid.q_max);
       codes_[at] = static_cast<int8_t>(q);
@@ -146,6 +151,19 @@ class PanelQuantizer {
     p_.grid.read_grid(bytes, scale_.data() + at, offset_.data() + at);
   }
 
+  // Per-channel formats: the row's parameters from all of its original values, before any column is
+  // rounded, as per-channel GPTQ does; every block keeps them.
+  void choose_row(int64_t r) {
+    const float* work = work_.data() + r * p_.cols;
+    for (int64_t c = 0; c < p_.cols; ++c) row_values_[c] = work[p_.position[c]];
+    choose_row_params(p_.traits, row_values_.data(), p_.importance.data(), p_.cols, block_bytes(r, 0));
+    const int64_t block_size = p_.traits.block_size;
+    for (int64_t block = 0; block < p_.cols / block_size; ++block) {
+      const size_t at = static_cast<size_t>(r * p_.cols + block * block_size);
+      p_.grid.read_grid(block_bytes(r, block), scale_.data() + at, offset_.data() + at);
+    }
+  }
+
   // work[:, end:] -= errors . U[begin:end, end:] for the panel's rows: the paper's lazy batch update.
   void apply_batch_to_later_columns(int64_t begin, int64_t end) {
     if (end == p_.cols) return;
@@ -173,6 +191,7 @@ class PanelQuantizer {
   std::vector<float> offset_;   // [count][cols]
   std::vector<int8_t> codes_;   // [count][cols] natural order
   std::vector<float> block_values_;  // [block_size] scratch
+  std::vector<float> row_values_;    // [cols] scratch of per-row formats, natural order
 };
 
 void check_divides(int64_t cols, const TypeTraits& target) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -80,7 +81,8 @@ std::vector<uint8_t> run_gptq(const std::vector<float>& w, const std::vector<flo
 std::vector<uint8_t> run_rtn(const std::vector<float>& w, const TypeTraits& traits, int64_t rows = kRows,
                              int64_t cols = kCols) {
   std::vector<uint8_t> bytes(static_cast<size_t>(rows) * traits.row_bytes(cols));
-  traits.from_float(w.data(), bytes.data(), rows * cols);
+  // Row by row, as the quantize pipeline converts (the per-row types choose parameters per call).
+  for (int64_t r = 0; r < rows; ++r) traits.from_float(w.data() + r * cols, bytes.data() + r * traits.row_bytes(cols), cols);
   return bytes;
 }
 
@@ -122,6 +124,34 @@ TEST(Gptq, BeatsRoundToNearestOnEveryGridType) {
     const double rtn = output_error(w, dequantize(traits, run_rtn(w, traits), kRows, kCols), h, kRows, kCols);
     EXPECT_LT(gptq, rtn) << traits.name;
     EXPECT_GT(gptq, 0.0) << traits.name;
+  }
+}
+
+// Per-row types: each row's parameters are those the type's weighted quantizer picks from the whole
+// original row (importance: the Hessian's diagonal), before any column is rounded, in either column
+// order; every block of the row repeats them.
+TEST(Gptq, PerRowTypesChooseParametersFromTheWholeRow) {
+  const std::vector<float> w = random_weights(kRows, kCols, 6);
+  const std::vector<float> h = correlated_hessian(kCols, 512, 7);
+  std::vector<float> importance(kCols);
+  for (int64_t c = 0; c < kCols; ++c) importance[c] = h[c * kCols + c];
+  for (const char* name : {"lb_i3_asym_row", "lb_i2_sym_row"}) {
+    const TypeTraits& traits = *find_type_traits(name);
+    const size_t header = std::string(name).find("_asym_") != std::string::npos ? 3 : 2;
+    const size_t row_bytes = traits.row_bytes(kCols);
+    for (bool act_order : {false, true}) {
+      MethodOptions options;
+      options.act_order = act_order;
+      const std::vector<uint8_t> bytes = run_gptq(w, h, traits, options);
+      for (int64_t r = 0; r < kRows; ++r) {
+        std::vector<uint8_t> expected(row_bytes);
+        choose_row_params(traits, w.data() + r * kCols, importance.data(), kCols, expected.data());
+        for (int64_t block = 0; block < kCols / traits.block_size; ++block) {
+          ASSERT_EQ(std::memcmp(bytes.data() + r * row_bytes + block * traits.block_bytes, expected.data(), header), 0)
+              << name << " act_order " << act_order << " row " << r << " block " << block;
+        }
+      }
+    }
   }
 }
 

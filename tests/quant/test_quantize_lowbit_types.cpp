@@ -38,11 +38,13 @@ struct CoreScheme {
 };
 
 CoreScheme core_scheme(std::string name) {
-  if (name.starts_with("lb_i")) {  // lb_i4_asym_g32 -> int4-asym-g32
+  if (name.starts_with("lb_i")) {  // lb_i4_asym_g32 -> int4-asym-g32, lb_i3_asym_row -> int3-asym-channel
     name = "int" + name.substr(4);
+    if (name.ends_with("_row")) name.replace(name.size() - 3, 3, "channel");
     std::replace(name.begin(), name.end(), '_', '-');
     return {name, false};
   }
+  if (name == "lb_w8_row") return {"int8-sym-channel-f32", false};
   if (name == "lb_nf4_g64") return {"nf4-g64-f32", false};
   if (name == "lb_nf4_g64_f16") return {"nf4-g64-f16", false};
   if (name == "lb_fp4_g64") return {"fp4-g64-f32", false};
