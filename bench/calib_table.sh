@@ -2,7 +2,7 @@
 # Calibration-based quantization against round-to-nearest on both bundled models: each is calibrated on
 # the calibration text, quantized without statistics (plain round to nearest) and with every method
 # (rtn with --calib: rows weighted by the channels' mean squares) at 4, 3 and 2 bits (lowbit's
-# asymmetric integer types, groups of 32 and 64) and as SmoothQuant W8A8 (static and dynamic
+# asymmetric integer types, groups of 32 and 64 and per channel: lb_i*_asym_row) and as SmoothQuant W8A8 (static and dynamic
 # activations), then scored
 # on the evaluation text against its F32 self: perplexity and its change, mean KL divergence, top-1
 # agreement, and the quantization time. One markdown table per model.
@@ -23,7 +23,8 @@ ctx=128
 chunks="${QUALITY_CHUNKS:-100}"
 calib_tokens="${CALIB_TOKENS:-16384}"
 methods=(rtn gptq awq awq+gptq)
-types=(lb_i4_asym_g32 lb_i4_asym_g64 lb_i3_asym_g32 lb_i3_asym_g64 lb_i2_asym_g32 lb_i2_asym_g64)
+types=(lb_i4_asym_g32 lb_i4_asym_g64 lb_i4_asym_row lb_i3_asym_g32 lb_i3_asym_g64 lb_i3_asym_row
+       lb_i2_asym_g32 lb_i2_asym_g64 lb_i2_asym_row)
 
 work="$(mktemp -d)"
 started=$SECONDS
@@ -113,5 +114,6 @@ for row in rows:
 PY
 done
 echo
-echo "No per-channel 2/3/4-bit integer type exists (the largest groups are lb_i*_g128); W8A8's lb_w8_row is per row."
+echo "lb_i*_asym_row: one scale and zero point per row (per channel), repeated in every 64-element block, so its bpw"
+echo "column counts the repetition (as group 64 does); one copy per row would cost 24 bits / row length."
 echo "($((SECONDS - started)) s)"
