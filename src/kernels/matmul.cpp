@@ -13,6 +13,7 @@
 #include "kernels/dot_kernels.h"
 #include "kernels/gemm_kernels.h"
 #include "kernels/rows.h"
+#include "kernels/token_tiles.h"
 
 namespace lowbit {
 namespace {
@@ -112,11 +113,6 @@ void matmul_dequantized(const TensorView& weight, const TypeTraits& traits, cons
   }
 }
 
-// Prefill tiles: a thread's rows are taken kRowTile at a time and dotted with kTokenTile tokens at a
-// time, so the tile's weight rows stay in L1/L2 while the token tile's activations stream from L2.
-constexpr int64_t kRowTile = 16;
-constexpr int64_t kTokenTile = 64;
-
 // The packed weights times activations quantized (when the kernel wants them so) once per token.
 void matmul_packed(const TensorView& weight, const TypeTraits& traits, const DotKernel& kernel, const float* x,
                    int64_t n_tokens, float* y) {
@@ -162,28 +158,14 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
     return;
   }
 
-#pragma omp parallel for schedule(static) if (rows * cols * n_tokens >= kMinParallelWork)
-  for (int64_t row_tile = 0; row_tile < rows; row_tile += kRowTile) {
-    const int64_t row_end = std::min(rows, row_tile + kRowTile);
-    for (int64_t token_tile = 0; token_tile < n_tokens; token_tile += kTokenTile) {
-      const int64_t token_end = std::min(n_tokens, token_tile + kTokenTile);
-      for (int64_t r = row_tile; r < row_end; ++r) {
-        const uint8_t* w = base + static_cast<size_t>(r) * row_bytes;
-        int64_t t = token_tile;
-        if (kernel.dot_token_group != nullptr) {
-          for (; t + kTokenGroup <= token_end; t += kTokenGroup) {
-            float out[kTokenGroup];
-            kernel.dot_token_group(cols, w, activations + static_cast<size_t>(t) * activation_row_bytes,
-                                   activation_row_bytes, out);
-            for (int k = 0; k < kTokenGroup; ++k) y[(t + k) * rows + r] = out[k];
-          }
-        }
-        for (; t < token_end; ++t) {
-          y[t * rows + r] = kernel.dot(cols, w, activations + static_cast<size_t>(t) * activation_row_bytes);
-        }
-      }
-    }
-  }
+  const auto activation = [&](int64_t t) { return activations + static_cast<size_t>(t) * activation_row_bytes; };
+  const auto weight_row = [&](int64_t r) { return base + static_cast<size_t>(r) * row_bytes; };
+  multiply_token_tiles(
+      rows, cols, n_tokens, kernel.dot_token_group != nullptr,
+      [&](int64_t r, int64_t t, float* out) {
+        kernel.dot_token_group(cols, weight_row(r), activation(t), activation_row_bytes, out);
+      },
+      [&](int64_t r, int64_t t) { return kernel.dot(cols, weight_row(r), activation(t)); }, y);
 }
 
 }  // namespace

@@ -9,15 +9,11 @@
 #include "formats/lowbit_w8_row.h"
 #include "kernels/matmul.h"
 #include "kernels/rows.h"
+#include "kernels/token_tiles.h"
 #include "kernels/w8a8_kernels.h"
 
 namespace lowbit {
 namespace {
-
-// Prefill tiles as in matmul.cpp: a thread's rows kRowTile at a time against kTokenTile tokens, so the
-// tile's weight rows stay in L1/L2 while the tokens' codes stream from L2.
-constexpr int64_t kRowTile = 16;
-constexpr int64_t kTokenTile = 64;
 
 // y[t][r] = scales[t] * (row r . codes[t]); codes [n_tokens][cols].
 void multiply_codes(const TensorView& weight, const W8A8Kernel& kernel, const int8_t* codes, const float* scales,
@@ -26,23 +22,15 @@ void multiply_codes(const TensorView& weight, const W8A8Kernel& kernel, const in
   const size_t row_bytes = static_cast<size_t>(cols / kW8RowBlock) * sizeof(BlockW8Row);
   const auto* base = static_cast<const uint8_t*>(weight.data);
   const auto stride = static_cast<size_t>(cols);
-#pragma omp parallel for schedule(static) if (rows * cols * n_tokens >= kMinParallelWork)
-  for (int64_t row_tile = 0; row_tile < rows; row_tile += kRowTile) {
-    const int64_t row_end = std::min(rows, row_tile + kRowTile);
-    for (int64_t token_tile = 0; token_tile < n_tokens; token_tile += kTokenTile) {
-      const int64_t token_end = std::min(n_tokens, token_tile + kTokenTile);
-      for (int64_t r = row_tile; r < row_end; ++r) {
-        const uint8_t* w = base + static_cast<size_t>(r) * row_bytes;
-        int64_t t = token_tile;
-        for (; t + kTokenGroup <= token_end; t += kTokenGroup) {
-          float out[kTokenGroup];
-          kernel.dot_token_group(cols, w, codes + static_cast<size_t>(t) * stride, stride, out);
-          for (int k = 0; k < kTokenGroup; ++k) y[(t + k) * rows + r] = scales[t + k] * out[k];
-        }
-        for (; t < token_end; ++t) y[t * rows + r] = scales[t] * kernel.dot(cols, w, codes + static_cast<size_t>(t) * stride);
-      }
-    }
-  }
+  const auto token_codes = [&](int64_t t) { return codes + static_cast<size_t>(t) * stride; };
+  const auto weight_row = [&](int64_t r) { return base + static_cast<size_t>(r) * row_bytes; };
+  multiply_token_tiles(
+      rows, cols, n_tokens, true,
+      [&](int64_t r, int64_t t, float* out) {
+        kernel.dot_token_group(cols, weight_row(r), token_codes(t), stride, out);
+        for (int k = 0; k < kTokenGroup; ++k) out[k] *= scales[t + k];
+      },
+      [&](int64_t r, int64_t t) { return scales[t] * kernel.dot(cols, weight_row(r), token_codes(t)); }, y);
 }
 
 }  // namespace
