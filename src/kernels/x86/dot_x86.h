@@ -26,42 +26,13 @@
 #include "formats/ggml_q8_1.h"
 #include "formats/ggml_q8_k.h"
 #include "kernels/dot_kernels.h"
+#include "kernels/x86/simd_common.h"
 
 namespace lowbit {
 namespace {
 
-// acc + eight int32 lanes, lane i = sum of u[4i + k] * s[4i + k] over k < 4 (u unsigned, s signed
-// bytes). maddubs saturates its 16-bit pair sums; every caller keeps u * s pairs within int16 (u <= 128
-// with |s| <= 127, or u <= 63).
-inline __m256i dot_u8_s8_add(__m256i acc, __m256i u, __m256i s) {
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-  return _mm256_dpbusd_epi32(acc, u, s);
-#else
-  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
-#endif
-}
-
-inline __m256i dot_u8_s8(__m256i u, __m256i s) { return dot_u8_s8_add(_mm256_setzero_si256(), u, s); }
-
-inline float horizontal_sum(__m256 v) {
-  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
-  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
-  return _mm_cvtss_f32(sum);
-}
-
-inline float half_to_float(uint16_t bits) { return _cvtsh_ss(bits); }
-
 // Eight lanes of the FP16 value `bits` (a broadcast and one conversion, no trip through a scalar float).
 inline __m256 broadcast_half(uint16_t bits) { return _mm256_cvtph_ps(_mm_set1_epi16(static_cast<int16_t>(bits))); }
-
-inline __m256i load_256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
-// The 32 nibbles of 16 bytes as bytes: low nibbles in bytes 0-15, high nibbles in bytes 16-31.
-inline __m256i unpack_nibbles_16(const uint8_t* bytes) {
-  const __m256i twice = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes)));
-  return _mm256_and_si256(_mm256_srlv_epi64(twice, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(15));
-}
 
 // Every integer kernel is written for R weight rows times T activation rows at once (row i of either at
 // base + i * stride): each weight block is unpacked once for the T tokens and each activation block
@@ -75,19 +46,6 @@ struct StridedRows {
     return reinterpret_cast<const Block*>(base + static_cast<size_t>(i) * stride);
   }
 };
-
-// 32 bytes, byte i = 16 where bit i of the little-endian 32-bit word at `qh` is set, else 0: the fifth
-// bits of a Q5_0/Q5_1 block, ready to be or-ed onto its nibbles.
-inline __m256i fifth_bits(const uint8_t* qh) {
-  const uint32_t word = qh[0] | (qh[1] << 8) | (qh[2] << 16) | (static_cast<uint32_t>(qh[3]) << 24);
-  // Byte i takes byte i / 8 of the word, then keeps only bit i % 8.
-  const __m256i byte_of_word = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
-                                                2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int32_t>(word)), byte_of_word);
-  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
-  const __m256i is_set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
-  return _mm256_and_si256(is_set, _mm256_set1_epi8(16));
-}
 
 // The legacy 32-element formats. codes(block) gives the block's 32 quants as bytes, each element being
 // d * (code - kOffset), plus the block minimum m for the formats with kHasMin (whose share of the

@@ -33,6 +33,7 @@
 #include "formats/ggml_q8_1.h"
 #include "formats/ggml_q8_k.h"
 #include "kernels/gemm_kernels.h"
+#include "kernels/x86/simd_common.h"
 
 namespace lowbit {
 namespace {
@@ -141,27 +142,6 @@ void multiply_micro_tile(const uint8_t* w_codes, const float* w_scales, const fl
 // ---- Unpacking one block of each weight format into the GEMM form: its codes in order, and the scale
 // and bias of each of its groups of kGroup codes (gemm_kernels.h). 256-bit operations serve both levels.
 
-inline __m256i load_256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-inline void store_256(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
-inline float half_to_float(uint16_t bits) { return _cvtsh_ss(bits); }
-
-// The 32 nibbles of 16 bytes as bytes: low nibbles in bytes 0-15, high nibbles in bytes 16-31.
-inline __m256i split_nibbles_16(const uint8_t* bytes) {
-  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes));
-  const __m128i low_mask = _mm_set1_epi8(15);
-  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low_mask), _mm_and_si128(packed, low_mask));
-}
-
-// Byte i = 16 where bit i of the little-endian 32-bit word at qh is set, else 0 (Q5_0/Q5_1 fifth bits).
-inline __m256i fifth_bits_32(const uint8_t* qh) {
-  const uint32_t word = qh[0] | (qh[1] << 8) | (qh[2] << 16) | (static_cast<uint32_t>(qh[3]) << 24);
-  const __m256i byte_of_word = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
-                                                2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int32_t>(word)), byte_of_word);
-  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
-  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(16));
-}
-
 // Bits `shift` and up of each byte, `mask` kept.
 inline __m256i bits_of_bytes(__m256i bytes, int shift, uint8_t mask) {
   return _mm256_and_si256(_mm256_srli_epi16(bytes, shift), _mm256_set1_epi8(static_cast<char>(mask)));
@@ -176,7 +156,7 @@ struct Q4_0Gemm {
   static constexpr TensorType kActivation = TensorType::Q8_0;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     const float d = half_to_float(b.d);
-    store_256(codes, split_nibbles_16(b.qs));
+    store_256(codes, unpack_nibbles_16(b.qs));
     scales[0] = d;
     biases[0] = -8.0f * d;
   }
@@ -189,7 +169,7 @@ struct Q5_0Gemm {
   static constexpr TensorType kActivation = TensorType::Q8_0;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     const float d = half_to_float(b.d);
-    store_256(codes, _mm256_or_si256(split_nibbles_16(b.qs), fifth_bits_32(b.qh)));
+    store_256(codes, _mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh)));
     scales[0] = d;
     biases[0] = -16.0f * d;
   }
@@ -215,7 +195,7 @@ struct Q4_1Gemm {
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_1;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
-    store_256(codes, split_nibbles_16(b.qs));
+    store_256(codes, unpack_nibbles_16(b.qs));
     scales[0] = half_to_float(b.d);
     biases[0] = half_to_float(b.m);
   }
@@ -227,7 +207,7 @@ struct Q5_1Gemm {
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_1;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
-    store_256(codes, _mm256_or_si256(split_nibbles_16(b.qs), fifth_bits_32(b.qh)));
+    store_256(codes, _mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh)));
     scales[0] = half_to_float(b.d);
     biases[0] = half_to_float(b.m);
   }

@@ -15,27 +15,10 @@
 
 #include "formats/lowbit_w8_row.h"
 #include "kernels/w8a8_kernels.h"
+#include "kernels/x86/simd_common.h"
 
 namespace lowbit {
 namespace {
-
-// acc + (lanes of |w| . sign(w) a): eight int32 lanes, each the sum of four products.
-inline __m256i add_dot_s8(__m256i acc, __m256i abs_w, __m256i signed_a) {
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-  return _mm256_dpbusd_epi32(acc, abs_w, signed_a);
-#else
-  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(abs_w, signed_a), _mm256_set1_epi16(1)));
-#endif
-}
-
-inline float sum_lanes(__m256 v) {
-  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
-  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
-  return _mm_cvtss_f32(sum);
-}
-
-inline __m256i load_bytes(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
 // out[t] = sum over blocks of d * (int32 block sum of w * a_t), a_t = a + t * stride, for t < T.
 template <int T>
@@ -44,17 +27,17 @@ void dot_w8a8_tokens(int64_t n, const void* weight_row, const int8_t* a, size_t 
   __m256 sums[T];
   for (int t = 0; t < T; ++t) sums[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kW8RowBlock; ++b) {
-    const __m256i w0 = load_bytes(w[b].qs), w1 = load_bytes(w[b].qs + 32);
+    const __m256i w0 = load_256(w[b].qs), w1 = load_256(w[b].qs + 32);
     const __m256i abs0 = _mm256_abs_epi8(w0), abs1 = _mm256_abs_epi8(w1);
     const __m256 d = _mm256_set1_ps(w[b].d);
     for (int t = 0; t < T; ++t) {
       const int8_t* at = a + t * stride + b * kW8RowBlock;
-      __m256i block = add_dot_s8(_mm256_setzero_si256(), abs0, _mm256_sign_epi8(load_bytes(at), w0));
-      block = add_dot_s8(block, abs1, _mm256_sign_epi8(load_bytes(at + 32), w1));
+      __m256i block = dot_u8_s8_add(_mm256_setzero_si256(), abs0, _mm256_sign_epi8(load_256(at), w0));
+      block = dot_u8_s8_add(block, abs1, _mm256_sign_epi8(load_256(at + 32), w1));
       sums[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(block), sums[t]);
     }
   }
-  for (int t = 0; t < T; ++t) out[t] = sum_lanes(sums[t]);
+  for (int t = 0; t < T; ++t) out[t] = horizontal_sum(sums[t]);
 }
 
 float dot_w8a8(int64_t n, const void* weight_row, const int8_t* a) {
@@ -80,7 +63,7 @@ float dot_w8_f32(int64_t n, const void* weight_row, const void* activation_row) 
     }
     sum = _mm256_fmadd_ps(_mm256_set1_ps(w[b].d), _mm256_add_ps(block0, block1), sum);
   }
-  return sum_lanes(sum);
+  return horizontal_sum(sum);
 }
 
 constexpr W8A8Kernel kX86W8A8{dot_w8a8, dot_w8a8_tokens<kTokenGroup>};

@@ -1,0 +1,59 @@
+// Small 256-bit building blocks shared by the x86 kernels (x86/dot_x86.h, gemm_x86.h, w8a8_x86.h), compiled
+// with each including file's instruction set. Include only from those headers: everything here has
+// internal linkage, so the AVX2 and AVX-512 compilations never merge into one copy and no wide-instruction
+// copy leaks into baseline code.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace lowbit {
+namespace {
+
+// acc + eight int32 lanes, lane i = sum of u[4i + k] * s[4i + k] over k < 4 (u unsigned, s signed
+// bytes). maddubs saturates its 16-bit pair sums; every caller keeps u * s pairs within int16 (u <= 128
+// with |s| <= 127, or u <= 63).
+inline __m256i dot_u8_s8_add(__m256i acc, __m256i u, __m256i s) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  return _mm256_dpbusd_epi32(acc, u, s);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+#endif
+}
+
+inline __m256i dot_u8_s8(__m256i u, __m256i s) { return dot_u8_s8_add(_mm256_setzero_si256(), u, s); }
+
+inline float horizontal_sum(__m256 v) {
+  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+  return _mm_cvtss_f32(sum);
+}
+
+inline float half_to_float(uint16_t bits) { return _cvtsh_ss(bits); }
+
+inline __m256i load_256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline void store_256(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+
+// The 32 nibbles of 16 bytes as bytes: low nibbles in bytes 0-15, high nibbles in bytes 16-31.
+inline __m256i unpack_nibbles_16(const uint8_t* bytes) {
+  const __m256i twice = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes)));
+  return _mm256_and_si256(_mm256_srlv_epi64(twice, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(15));
+}
+
+// 32 bytes, byte i = 16 where bit i of the little-endian 32-bit word at `qh` is set, else 0: the fifth
+// bits of a Q5_0/Q5_1 block, ready to be or-ed onto its nibbles.
+inline __m256i fifth_bits(const uint8_t* qh) {
+  const uint32_t word = qh[0] | (qh[1] << 8) | (qh[2] << 16) | (static_cast<uint32_t>(qh[3]) << 24);
+  // Byte i takes byte i / 8 of the word, then keeps only bit i % 8.
+  const __m256i byte_of_word = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                                2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int32_t>(word)), byte_of_word);
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
+  const __m256i is_set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+  return _mm256_and_si256(is_set, _mm256_set1_epi8(16));
+}
+
+}  // namespace
+}  // namespace lowbit
