@@ -34,7 +34,7 @@ struct MethodOptions {
   bool awq_clip = true;        // clipping search after the scaling
   // SmoothQuant
   double alpha = 0.5;          // --alpha: migration strength
-  bool auto_alpha = false;     // --alpha auto: alpha chosen per site (smoothquant_auto_alpha)
+  bool auto_alpha = false;     // --alpha auto: per site, the alpha of least smoothquant.h error estimate
   std::string act_quant = "none";  // --act-quant static|dynamic|none
 };
 
