@@ -247,7 +247,8 @@ void gptq_quantize_tensor(const float* w, int64_t rows, int64_t cols, const Type
                           const MethodOptions& options, uint8_t* dst) {
   check_divides(cols, target);
   if (!target.is_quantized || site == nullptr) {
-    target.from_float(w, dst, rows * cols);
+    // Row by row: a per-row type's parameters belong to one row.
+    for (int64_t r = 0; r < rows; ++r) target.from_float(w + r * cols, dst + static_cast<size_t>(r) * target.row_bytes(cols), cols);
     return;
   }
   if (site->gram.empty()) {

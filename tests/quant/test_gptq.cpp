@@ -155,6 +155,16 @@ TEST(Gptq, PerRowTypesChooseParametersFromTheWholeRow) {
   }
 }
 
+// Without statistics the tensor is rounded to nearest row by row, so a per-row type still gets one
+// set of parameters per row, not one for the whole tensor.
+TEST(Gptq, WithoutStatsPerRowTypesRoundEachRow) {
+  const std::vector<float> w = random_weights(kRows, kCols, 8);
+  const TypeTraits& traits = *find_type_traits("lb_i3_asym_row");
+  std::vector<uint8_t> bytes(static_cast<size_t>(kRows) * traits.row_bytes(kCols));
+  gptq_quantize_tensor(w.data(), kRows, kCols, traits, nullptr, {}, bytes.data());
+  EXPECT_EQ(bytes, run_rtn(w, traits));
+}
+
 // With a diagonal Hessian no error moves between columns, so the order in which act_order visits the
 // columns must not change a single value: each block's parameters come from its own original weights
 // and each code is the nearest on that block's grid, wherever the block's columns were visited.
