@@ -16,7 +16,11 @@ std::vector<float> tensor_values(const TensorView& view) {
 std::vector<uint8_t> quantize_values(const TensorView& view, std::span<const float> values, TensorType type) {
   const TypeTraits& traits = type_traits(type);
   std::vector<uint8_t> bytes(static_cast<size_t>(view.rows()) * traits.row_bytes(view.cols()));
-  traits.from_float(values.data(), bytes.data(), view.elements());
+  // Row by row, as the quantize pipeline converts: a per-row type's parameters belong to one row.
+  const int64_t cols = view.cols();
+  for (int64_t r = 0; r < view.rows(); ++r) {
+    traits.from_float(values.data() + r * cols, bytes.data() + static_cast<size_t>(r) * traits.row_bytes(cols), cols);
+  }
   return bytes;
 }
 
