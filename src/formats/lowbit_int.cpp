@@ -69,7 +69,7 @@ void write_blocks(LowbitIntFormat f, const uint8_t* element_codes, int64_t n, fl
   }
 }
 
-// Min-max parameters for x[0..n) and its blocks.
+// The blocks of src[0..n) under one set of min-max parameters taken over all n elements.
 void quantize_min_max(LowbitIntFormat f, const float* src, int64_t n, CodeRange codes, uint8_t* out) {
   std::vector<float> finite(static_cast<size_t>(n));  // [n] the inputs, non-finite ones as 0
   std::transform(src, src + n, finite.begin(), [](float r) { return std::isfinite(r) ? r : 0.0f; });
