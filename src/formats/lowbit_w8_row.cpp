@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace lowbit {
 
@@ -12,21 +13,26 @@ void quantize_row_w8_row(const float* src, void* dst, int64_t n) {
   }
   const float d = absmax / 127.0f;
   const float inverse = d > 0.0f ? 1.0f / d : 0.0f;
-  auto* blocks = static_cast<BlockW8Row*>(dst);
+  // Blocks are copied in and out byte-wise: a converter may be handed any address (a block is 68 bytes).
+  auto* out = static_cast<uint8_t*>(dst);
   for (int64_t b = 0; b < n / kW8RowBlock; ++b) {
-    blocks[b].d = d;
+    BlockW8Row block;
+    block.d = d;
     for (int64_t j = 0; j < kW8RowBlock; ++j) {
       const float x = src[b * kW8RowBlock + j];
       const float code = std::isfinite(x) ? std::nearbyint(x * inverse) : 0.0f;
-      blocks[b].qs[j] = static_cast<int8_t>(std::clamp(code, -127.0f, 127.0f));
+      block.qs[j] = static_cast<int8_t>(std::clamp(code, -127.0f, 127.0f));
     }
+    std::memcpy(out + b * sizeof(BlockW8Row), &block, sizeof(BlockW8Row));
   }
 }
 
 void dequantize_row_w8_row(const void* src, float* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockW8Row*>(src);
+  const auto* in = static_cast<const uint8_t*>(src);
   for (int64_t b = 0; b < n / kW8RowBlock; ++b) {
-    for (int64_t j = 0; j < kW8RowBlock; ++j) dst[b * kW8RowBlock + j] = blocks[b].d * static_cast<float>(blocks[b].qs[j]);
+    BlockW8Row block;
+    std::memcpy(&block, in + b * sizeof(BlockW8Row), sizeof(BlockW8Row));
+    for (int64_t j = 0; j < kW8RowBlock; ++j) dst[b * kW8RowBlock + j] = block.d * static_cast<float>(block.qs[j]);
   }
 }
 
