@@ -29,4 +29,13 @@ inline std::pair<int64_t, int64_t> share_of(int64_t count, int thread, int threa
   return {count * thread / threads, count * (thread + 1) / threads};
 }
 
+// body(begin, end) over contiguous shares of [0, count), one share per thread; empty shares are skipped.
+template <typename Body>
+void parallel_ranges(int64_t count, int threads, const Body& body) {
+  run_on_threads(threads, [&](int thread, int shares) {
+    const auto [begin, end] = share_of(count, thread, shares);
+    if (begin < end) body(begin, end);
+  });
+}
+
 }  // namespace lowbit

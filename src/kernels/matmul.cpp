@@ -54,8 +54,8 @@ void matvec_packed(const uint8_t* weights, size_t row_bytes, int64_t rows, int64
   });
 }
 
-// OpenMP splits the rows of W and each thread multiplies its slice with a single-threaded sgemm:
-// OpenBLAS's own thread pool would otherwise compete with OpenMP's for the same cores. Weights of
+// The pool splits the rows of W and each thread multiplies its slice with a single-threaded sgemm:
+// OpenBLAS's own thread pool would otherwise compete with ours for the same cores. Weights of
 // another float type are converted to F32 one tile of rows at a time first: each row is converted once
 // for all the tokens, and the tile is large enough that sgemm's packing of x is a small share of its work.
 void matmul_sgemm_batch(const TensorView& weight, const TypeTraits& traits, const float* x, int64_t n_tokens,
@@ -72,10 +72,7 @@ void matmul_sgemm_batch(const TensorView& weight, const TypeTraits& traits, cons
   const bool is_f32 = weight.type == TensorType::F32;
   const size_t row_bytes = traits.row_bytes(cols);
   const auto* base = static_cast<const uint8_t*>(weight.data);
-#pragma omp parallel if (rows * cols * n_tokens >= kMinParallelWork)
-  {
-    const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
-    const int64_t begin = rows * thread / threads, end = rows * (thread + 1) / threads;
+  parallel_ranges(rows, threads_for_work(rows * cols * n_tokens), [&](int64_t begin, int64_t end) {
     const int64_t tile_rows =
         is_f32 ? std::max<int64_t>(end - begin, 1)
                : std::clamp<int64_t>(kConvertedTileBytes / (cols * static_cast<int64_t>(sizeof(float))), 16, 512);
@@ -92,7 +89,7 @@ void matmul_sgemm_batch(const TensorView& weight, const TypeTraits& traits, cons
                   static_cast<blasint>(count), static_cast<blasint>(cols), 1.0f, x, static_cast<blasint>(cols), w,
                   static_cast<blasint>(cols), 0.0f, y + tile, static_cast<blasint>(rows));
     }
-  }
+  });
 }
 
 // Each row is converted once and dotted with every token while it is hot in cache.
@@ -102,15 +99,13 @@ void matmul_dequantized(const TensorView& weight, const TypeTraits& traits, cons
   const int64_t cols = weight.cols();
   const size_t row_bytes = traits.row_bytes(cols);
   const auto* base = static_cast<const uint8_t*>(weight.data);
-#pragma omp parallel if (rows * cols * n_tokens >= kMinParallelWork)
-  {
+  parallel_ranges(rows, threads_for_work(rows * cols * n_tokens), [&](int64_t begin, int64_t end) {
     std::vector<float> row(static_cast<size_t>(cols));  // [cols], one per thread
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = begin; r < end; ++r) {
       traits.to_float(base + static_cast<size_t>(r) * row_bytes, row.data(), cols);
       for (int64_t t = 0; t < n_tokens; ++t) y[t * rows + r] = dot(row.data(), x + t * cols, cols);
     }
-  }
+  });
 }
 
 // The packed weights times activations quantized (when the kernel wants them so) once per token.
@@ -129,10 +124,11 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
     activation_row_bytes = type_traits(kernel.activation_type).row_bytes(cols);
     quantized.resize(static_cast<size_t>(n_tokens) * activation_row_bytes);
     // Quantizing a value (scalar rounding) costs about as much as 64 multiply-adds of the SIMD product.
-#pragma omp parallel for schedule(static) if (n_tokens * cols * 64 >= kMinParallelWork)
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      kernel.quantize_activation(x + t * cols, quantized.data() + static_cast<size_t>(t) * activation_row_bytes, cols);
-    }
+    parallel_ranges(n_tokens, threads_for_work(n_tokens * cols * 64), [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        kernel.quantize_activation(x + t * cols, quantized.data() + static_cast<size_t>(t) * activation_row_bytes, cols);
+      }
+    });
     activations = quantized.data();
   }
 
@@ -147,8 +143,7 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
     gemm->prepare(activations, activation_row_bytes, n_tokens, cols, prepared);
     // Each thread multiplies an equal share of the rows, its tiles' scratch allocated once, on decode's
     // pool: one set of worker threads for the whole forward pass.
-    const int threads = rows * cols * n_tokens >= kMinParallelWork ? omp_get_max_threads() : 1;
-    run_on_threads(threads, [&](int thread, int count) {
+    run_on_threads(threads_for_work(rows * cols * n_tokens), [&](int thread, int count) {
       const auto [begin, end] = share_of(rows, thread, count);
       if (begin < end) {
         gemm->multiply(base + static_cast<size_t>(begin) * row_bytes, row_bytes, end - begin, cols, prepared, n_tokens,
@@ -169,6 +164,8 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
 }
 
 }  // namespace
+
+int threads_for_work(int64_t multiply_adds) { return multiply_adds >= kMinParallelWork ? omp_get_max_threads() : 1; }
 
 float dot(const float* a, const float* b, int64_t n) {
   float sum = 0.0f;

@@ -29,4 +29,10 @@ float dot(const float* a, const float* b, int64_t n);
 // then waits for a descheduled thread). Small models run single-threaded; large ones split every product.
 inline constexpr int64_t kMinParallelWork = int64_t{1} << 22;
 
+// Threads of the pool (core/thread_pool.h) for a product of `multiply_adds`: all of them
+// (omp_get_max_threads(), which `-t` sets) from kMinParallelWork, else one. The forward pass runs every
+// parallel loop on that one pool: an OpenMP team spinning after its region would take the cores the
+// pool's workers need.
+int threads_for_work(int64_t multiply_adds);
+
 }  // namespace lowbit

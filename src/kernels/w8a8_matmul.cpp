@@ -6,6 +6,7 @@
 
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "formats/lowbit_w8_row.h"
 #include "kernels/matmul.h"
 #include "kernels/rows.h"
@@ -84,12 +85,13 @@ void matmul_w8_row(const TensorView& weight, const float* x, int64_t n_tokens, f
   const int64_t cols = weight.cols();
   std::vector<int8_t> codes(static_cast<size_t>(n_tokens * cols));  // [n_tokens][cols]
   std::vector<float> scales(static_cast<size_t>(n_tokens));          // [n_tokens]
-#pragma omp parallel for schedule(static) if (n_tokens * cols * 64 >= kMinParallelWork)
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    const float* token = x + t * cols;
-    scales[t] = mode == ActQuant::kStatic ? static_scale : dynamic_activation_scale(token, cols);
-    quantize_activation_int8(token, cols, scales[t], codes.data() + t * cols);
-  }
+  parallel_ranges(n_tokens, threads_for_work(n_tokens * cols * 64), [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const float* token = x + t * cols;
+      scales[t] = mode == ActQuant::kStatic ? static_scale : dynamic_activation_scale(token, cols);
+      quantize_activation_int8(token, cols, scales[t], codes.data() + t * cols);
+    }
+  });
   multiply_codes(weight, find_w8a8_kernel(active_cpu_level()), codes.data(), scales.data(), n_tokens, y);
 }
 

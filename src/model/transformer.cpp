@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "formats/lowbit_w8_row.h"
 #include "kernels/matmul.h"
 #include "kernels/rows.h"
@@ -126,7 +127,8 @@ void Transformer::attention_block(int64_t layer, int64_t n) {
 }
 
 // Causal grouped-query attention: query head h reads KV head h / (n_heads / n_kv_heads); the token at
-// position p sees positions 0..p. Every (token, head) pair is independent, so OpenMP splits them.
+// position p sees positions 0..p. Every (head, token) pair is independent, so the thread pool splits them,
+// head by head: a later token sees more positions, and whole heads give every thread the same mix.
 void Transformer::attend(int64_t layer, int64_t n) {
   const int64_t head_dim = config_.head_dim;
   const int64_t group = config_.n_heads / config_.n_kv_heads;
@@ -134,30 +136,27 @@ void Transformer::attend(int64_t layer, int64_t n) {
   const float* keys = cache_.keys(layer);
   const float* values = cache_.values(layer);
   const int64_t work = n * config_.n_heads * (position_ + n) * head_dim * 2;
-#pragma omp parallel if (work >= kMinParallelWork)
-  {
+  parallel_ranges(config_.n_heads * n, threads_for_work(work), [&](int64_t begin, int64_t end) {
     std::vector<float> scores(static_cast<size_t>(position_ + n));  // [positions seen], per thread
-#pragma omp for collapse(2) schedule(static)
-    for (int64_t t = 0; t < n; ++t) {
-      for (int64_t h = 0; h < config_.n_heads; ++h) {
-        const int64_t seen = position_ + t + 1;
-        const float* query = q_.data() + t * q_dim_ + h * head_dim;
-        const int64_t kv_offset = (h / group) * head_dim;
-        for (int64_t p = 0; p < seen; ++p) {
-          float s = 0.0f;
-          for (int64_t i = 0; i < head_dim; ++i) s += query[i] * keys[p * kv_dim_ + kv_offset + i];
-          scores[p] = s * scale;
-        }
-        softmax(scores.data(), seen);
-        float* out = mixed_.data() + t * q_dim_ + h * head_dim;
-        for (int64_t i = 0; i < head_dim; ++i) out[i] = 0.0f;
-        for (int64_t p = 0; p < seen; ++p) {
-          const float* value = values + p * kv_dim_ + kv_offset;
-          for (int64_t i = 0; i < head_dim; ++i) out[i] += scores[p] * value[i];
-        }
+    for (int64_t pair = begin; pair < end; ++pair) {
+      const int64_t h = pair / n, t = pair % n;
+      const int64_t seen = position_ + t + 1;
+      const float* query = q_.data() + t * q_dim_ + h * head_dim;
+      const int64_t kv_offset = (h / group) * head_dim;
+      for (int64_t p = 0; p < seen; ++p) {
+        float s = 0.0f;
+        for (int64_t i = 0; i < head_dim; ++i) s += query[i] * keys[p * kv_dim_ + kv_offset + i];
+        scores[p] = s * scale;
+      }
+      softmax(scores.data(), seen);
+      float* out = mixed_.data() + t * q_dim_ + h * head_dim;
+      for (int64_t i = 0; i < head_dim; ++i) out[i] = 0.0f;
+      for (int64_t p = 0; p < seen; ++p) {
+        const float* value = values + p * kv_dim_ + kv_offset;
+        for (int64_t i = 0; i < head_dim; ++i) out[i] += scores[p] * value[i];
       }
     }
-  }
+  });
 }
 
 void Transformer::feed_forward_block(int64_t layer, int64_t n) {
