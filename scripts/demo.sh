@@ -43,3 +43,23 @@ if [ -x scripts/quality_table.sh ]; then
   section "stories260K quantized to each type: size, perplexity, KL divergence and top-1 agreement against F32"
   scripts/quality_table.sh "$lowbit"
 fi
+
+section "Calibration: TinyStories-656K at 3 bits (lb_i3_asym_g64), round to nearest vs the calibration methods"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+calib_text=testdata/text/tinystories_valid_calib.txt
+"$lowbit" calibrate -m "$tinystories" -f "$calib_text" --tokens 16384 --ctx 128 -o "$work/stats" 2>/dev/null
+"$lowbit" eval perplexity -m "$tinystories" -f "$eval_text" --ctx 128 --chunks 50 --save-logits "$work/f32.logits" \
+  >/dev/null 2>&1
+printf '%-30s %9s %10s %8s\n' method PPL "mean KLD" top-1
+for method in none rtn gptq awq awq+gptq; do
+  args=(--type lb_i3_asym_g64)
+  [ "$method" = none ] || args+=(--method "$method" --calib "$work/stats")
+  "$lowbit" quantize "$tinystories" "$work/q.gguf" "${args[@]}" >/dev/null 2>&1
+  "$lowbit" eval perplexity -m "$work/q.gguf" -f "$eval_text" --ctx 128 --chunks 50 --kld-base "$work/f32.logits" \
+    --json 2>/dev/null | python3 -c '
+import json, sys
+method = {"none": "round to nearest, no stats", "rtn": "rtn, importance-weighted"}.get(sys.argv[1], sys.argv[1])
+e = json.load(sys.stdin)
+print("%-30s %9.4f %10.6f %7.2f%%" % (method, e["ppl"], e["kld"]["mean"], 100 * e["kld"]["top1_agreement"]))' "$method"
+done
