@@ -14,6 +14,7 @@
 #include "kernels/dot_kernels.h"
 #include "kernels/matmul.h"
 #include "kernels/rows.h"
+#include "simd_levels.h"
 
 namespace lowbit {
 namespace {
@@ -65,14 +66,6 @@ double magnitude(TensorType weight_type, const DotKernel& kernel, int64_t cols, 
   double sum = 0.0;
   for (int64_t i = 0; i < cols; ++i) sum += std::fabs(static_cast<double>(wf[i]) * af[i]);
   return sum;
-}
-
-std::vector<CpuLevel> simd_levels() {
-  std::vector<CpuLevel> levels;
-  const CpuLevel best = supported_cpu_level(cpu_features());
-  if (best >= CpuLevel::avx2) levels.push_back(CpuLevel::avx2);
-  if (best >= CpuLevel::avx512) levels.push_back(CpuLevel::avx512);
-  return levels;
 }
 
 class DotKernelTest : public ::testing::TestWithParam<TensorType> {};

@@ -13,6 +13,7 @@
 #include "formats/type_traits.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/gemm_kernels.h"
+#include "simd_levels.h"
 
 namespace lowbit {
 namespace {
@@ -32,14 +33,6 @@ std::vector<float> random_rows(int64_t rows, int64_t cols, std::mt19937& rng) {
     for (int64_t c = 0; c < cols; ++c) v[r * cols + c] = s * dist(rng) + o;
   }
   return v;
-}
-
-std::vector<CpuLevel> simd_levels() {
-  std::vector<CpuLevel> levels;
-  const CpuLevel best = supported_cpu_level(cpu_features());
-  if (best >= CpuLevel::avx2) levels.push_back(CpuLevel::avx2);
-  if (best >= CpuLevel::avx512) levels.push_back(CpuLevel::avx512);
-  return levels;
 }
 
 struct Shape {

@@ -17,17 +17,10 @@
 #include "kernels/matmul.h"
 #include "kernels/w8a8_kernels.h"
 #include "kernels/w8a8_matmul.h"
+#include "simd_levels.h"
 
 namespace lowbit {
 namespace {
-
-std::vector<CpuLevel> simd_levels() {
-  std::vector<CpuLevel> levels;
-  const CpuLevel best = supported_cpu_level(cpu_features());
-  if (best >= CpuLevel::avx2) levels.push_back(CpuLevel::avx2);
-  if (best >= CpuLevel::avx512) levels.push_back(CpuLevel::avx512);
-  return levels;
-}
 
 std::vector<float> gaussian(size_t n, std::mt19937& rng, float sigma = 1.0f) {
   std::normal_distribution<float> dist(0.0f, sigma);
