@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "io/byte_reader.h"
+#include "io/model_file.h"
 
 namespace lowbit {
 namespace {
@@ -47,19 +48,10 @@ ModelConfig read_config(ByteReader& reader, const std::string& name) {
     throw_error("{}: n_heads {} is not a multiple of n_kv_heads {}", name, n_heads, n_kv_heads);
   }
 
-  ModelConfig config;
-  config.architecture = "llama";
-  config.dim = dim;
-  config.hidden_dim = hidden_dim;
-  config.n_layers = n_layers;
-  config.n_heads = n_heads;
-  config.n_kv_heads = n_kv_heads;
-  config.head_dim = dim / n_heads;
-  config.vocab_size = vocab_size < 0 ? -static_cast<int64_t>(vocab_size) : vocab_size;  // negative: wcls stored
-  config.context_length = seq_len;
-  config.rope_theta = 10000.0f;  // run.c's fixed values
-  config.norm_eps = 1e-5f;
-  config.rope_style = RopeStyle::kInterleaved;
+  // run.c's fixed values: RoPE theta 10000, RMSNorm eps 1e-5, interleaved RoPE pairs.
+  ModelConfig config = llama_model_config(dim, hidden_dim, n_layers, n_heads, n_kv_heads,
+                                          vocab_size < 0 ? -static_cast<int64_t>(vocab_size) : vocab_size,  // negative: wcls stored
+                                          seq_len);
   config.tied_embeddings = vocab_size > 0;
   return config;
 }
