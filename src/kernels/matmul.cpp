@@ -12,6 +12,7 @@
 #include "core/thread_pool.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/gemm_kernels.h"
+#include "kernels/gemv_kernels.h"
 #include "kernels/rows.h"
 #include "kernels/token_tiles.h"
 
@@ -133,7 +134,18 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
   }
 
   if (n_tokens == 1) {
-    matvec_packed(base, row_bytes, rows, cols, kernel, activations, y);
+    const GemvKernel* gemv = find_gemv_kernel(weight.type, active_cpu_level());
+    const auto aligned = [&](uint64_t value) { return gemv != nullptr && value % gemv->alignment == 0; };
+    if (gemv != nullptr && cols % gemv->column_step == 0 && aligned(reinterpret_cast<uintptr_t>(base)) &&
+        aligned(row_bytes)) {
+      GemvActivations prepared;
+      gemv->prepare(activations, cols, prepared);
+      split_decode_rows(rows, cols, [&](int64_t begin, int64_t end) {
+        gemv->multiply(base + static_cast<size_t>(begin) * row_bytes, row_bytes, end - begin, cols, prepared, y + begin);
+      });
+    } else {
+      matvec_packed(base, row_bytes, rows, cols, kernel, activations, y);
+    }
     return;
   }
 

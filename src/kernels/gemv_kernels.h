@@ -1,0 +1,47 @@
+// Decode products (one token) on packed weights, read in the file's own layout with full-width loads.
+//
+// A one-token product reads every weight byte once, so its speed is the memory bandwidth only if the
+// core spends very few instructions per weight byte. The per-block dot products of dot_kernels.h take
+// about a dozen vector operations per 32-weight block (unpack, dot, two scale conversions, convert,
+// multiply-add); these kernels handle several blocks per 512-bit vector instead: one permutation
+// gathers the codes of consecutive blocks into one vector and another their scales, and the
+// activations, quantized once per token, are laid out beforehand so that each int32 lane of a u8 x s8
+// dot product instruction sums codes of a single block. Per lane then
+//   y += wscale(block) * ascale(block) * (offset(lane) + u . a),
+// where offset carries the format's code offset (Q4_0 stores q + 8) times the lane's activation sum.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/tensor.h"
+
+namespace lowbit {
+
+// One token's activations in a decode kernel's layout (each kernel documents its own).
+struct GemvActivations {
+  std::vector<int8_t> codes;     // per group of blocks, in the order the kernel's weight codes come out
+  std::vector<int32_t> offsets;  // per int32 lane: code offset times the sum of the lane's activations
+  std::vector<float> scales;     // per int32 lane: the scale of the lane's activation block
+};
+
+struct GemvKernel {
+  TensorType activation_type;  // the weight type's DotKernel partner format, as prepare takes it
+  int64_t column_step;         // cols must be a multiple of this (a group of blocks); else use dot_kernels.h
+  int64_t alignment;           // so must the address of the rows and row_bytes
+  // quantized: one row of activation_type, cols long -> out.
+  void (*prepare)(const uint8_t* quantized, int64_t cols, GemvActivations& out);
+  // y[r] = row r . activations for r < row_count, row r at weight_rows + r * row_bytes. Single-threaded.
+  void (*multiply)(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                   const GemvActivations& a, float* y);
+};
+
+// The kernel for weight type `weight` at `level`; nullptr where there is none (then the dot products of
+// dot_kernels.h serve, and their scalar level is the reference).
+const GemvKernel* find_gemv_kernel(TensorType weight, CpuLevel level);
+
+const GemvKernel* find_gemv_kernel_avx512(TensorType weight);
+
+}  // namespace lowbit

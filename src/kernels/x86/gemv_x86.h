@@ -1,0 +1,238 @@
+// The AVX-512 decode kernels (kernels/gemv_kernels.h) for the legacy block formats whose blocks are an
+// FP16 scale followed by their codes: Q4_0 (18 bytes, nibbles) and Q8_0 (34 bytes, signed bytes).
+// Include only from kernels/avx512/; as in x86/dot_x86.h, everything here has internal linkage.
+//
+// A group is the blocks one 512-bit code vector covers (4 Q4_0 blocks, 2 Q8_0 blocks). The blocks'
+// codes and scales sit at even offsets, so 16-bit permutations (AVX-512 BW) pick them out of the cache
+// lines that hold the group.
+#pragma once
+
+#include <immintrin.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+#include "formats/ggml_q4_0.h"
+#include "formats/ggml_q8_0.h"
+#include "kernels/gemv_kernels.h"
+
+namespace lowbit {
+namespace {
+
+constexpr int kCodeLanes = 16;  // int32 lanes of a 512-bit vector
+
+inline float half_bits_to_float(uint16_t bits) { return _cvtsh_ss(bits); }
+
+// The masked forms with every lane on: GCC 12's plain _mm512_cvtph_ps, _mm512_cvtepi32_ps and
+// _mm512_reduce_add_ps start from an undefined vector and warn that it may be uninitialized.
+inline __m512 halves_to_floats(__m256i halves) { return _mm512_maskz_cvtph_ps(0xffff, halves); }
+inline __m512 int32_to_floats(__m512i v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); }
+inline float sum_of_lanes(__m512 v) {
+  const __m512d bits = _mm512_castps_pd(v);
+  const __m256 half_sum = _mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xff, bits, 0)),
+                                        _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xff, bits, 1)));
+  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(half_sum), _mm256_extractf128_ps(half_sum, 1));
+  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+  return _mm_cvtss_f32(sum);
+}
+
+// Word indices for vpermt2w over a window of two aligned cache lines: 0-31 pick words of the first
+// line, 32-63 of the second.
+using WordIndex = std::array<uint16_t, 32>;
+inline __m512i load_index(const WordIndex& index) { return _mm512_loadu_si512(index.data()); }
+
+// Q4_0: group = 4 blocks = 72 bytes. Codes come out as two vectors, the blocks' low nibbles (elements
+// 0-15 of blocks 0-3) and high nibbles (elements 16-31), so lane l covers block l / 4 in both.
+struct Q4_0Gemv {
+  using Block = BlockQ4_0;
+  static constexpr int kBlocks = 4;
+  static constexpr int kCodeVectors = 2;
+  static constexpr int kOffset = 8;
+  // Word j of the code vector: block k = j / 8's code bytes are words 9k+1 .. 9k+8 of the group.
+  static constexpr int code_word(int j) { return 9 * (j / 8) + 1 + j % 8; }
+  // The scale of lane l's block, word 9k.
+  static constexpr int scale_word(int lane) { return 9 * (lane / 4); }
+  static void codes(__m512i bytes, __m512i out[kCodeVectors]) {
+    const __m512i low_nibbles = _mm512_set1_epi8(15);
+    out[0] = _mm512_and_si512(bytes, low_nibbles);
+    out[1] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles);
+  }
+  // Position, in the activation block, of byte j of code vector v for the block of lane j / 4.
+  static int element_of(int v, int j) { return 16 * v + j % 16; }
+};
+
+// Q8_0: group = 2 blocks = 68 bytes. Codes in order (lanes 0-7 block 0, 8-15 block 1), made unsigned by
+// adding 128 (a sign-bit flip), which the offset takes back out.
+struct Q8_0Gemv {
+  using Block = BlockQ8_0;
+  static constexpr int kBlocks = 2;
+  static constexpr int kCodeVectors = 1;
+  static constexpr int kOffset = 128;
+  static constexpr int code_word(int j) { return 17 * (j / 16) + 1 + j % 16; }
+  static constexpr int scale_word(int lane) { return 17 * (lane / 8); }
+  static void codes(__m512i bytes, __m512i out[kCodeVectors]) {
+    out[0] = _mm512_xor_si512(bytes, _mm512_set1_epi8(static_cast<char>(0x80)));
+  }
+  static int element_of(int /*v*/, int j) { return j % 32; }
+};
+
+// Loads that straddle two cache lines stream from memory at about 60% of the rate of aligned ones
+// (measured, Zen 5), so a group is read as the two aligned lines holding it and picked out of them with
+// index vectors for its phase (the group's byte offset in its first line). Every phase of a row is a
+// multiple of kAlignment (rows are a whole number of groups and start at such a multiple), and at those
+// phases the group ends within the second line. Those lines also hold bytes before and after the group:
+// harmless inside the rows, but at the first and last row of a call they may lie outside the caller's
+// buffer, so those rows take two unaligned loads that start and end exactly at the group instead.
+template <typename Format>
+struct GemvLayout {
+  static constexpr int kGroupBytes = Format::kBlocks * sizeof(typename Format::Block);
+  static constexpr int kAlignment = [] {
+    int alignment = 2;
+    while (64 - alignment + kGroupBytes > 128) alignment *= 2;
+    return alignment;
+  }();
+  static constexpr int kPhases = 64 / kAlignment;
+  struct Indices {
+    WordIndex codes, scales;
+  };
+  // Word w of the group, read from a first vector starting first_word words before the group and a
+  // second vector starting second_start words after the group's start.
+  static constexpr uint16_t window_word(int w, int first_word, int second_start) {
+    const int in_first = first_word + w;
+    return static_cast<uint16_t>(in_first < 32 ? in_first : 32 + w - second_start);
+  }
+  static constexpr Indices indices_for(int first_word, int second_start) {
+    Indices indices{};
+    for (int j = 0; j < 32; ++j) indices.codes[j] = window_word(Format::code_word(j), first_word, second_start);
+    for (int lane = 0; lane < kCodeLanes; ++lane) {
+      indices.scales[lane] = window_word(Format::scale_word(lane), first_word, second_start);
+    }
+    return indices;
+  }
+  static constexpr std::array<Indices, kPhases> kLineIndices = [] {
+    std::array<Indices, kPhases> table{};
+    for (int phase = 0; phase < kPhases; ++phase) {
+      const int first_word = phase * kAlignment / 2;
+      table[phase] = indices_for(first_word, 32 - first_word);
+    }
+    return table;
+  }();
+  static constexpr Indices kExactIndices = indices_for(0, (kGroupBytes - 64) / 2);
+};
+
+// Block of code-vector byte j: lanes are 4 bytes, and every kernel gives each block the same number of
+// consecutive lanes.
+template <typename Format>
+constexpr int block_of_byte(int j) {
+  return j / 4 / (kCodeLanes / Format::kBlocks);
+}
+
+// Q8_0 activations (one row, cols long) in Format's layout, per group: its kCodeVectors x 64 code bytes
+// in the order of the weight codes, and per lane the offset (-kOffset x the lane's activation sum over
+// all code vectors) and the activation block's scale.
+template <typename Format>
+void prepare_gemv(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
+  const int64_t groups = cols / (32 * Format::kBlocks);
+  out.codes.resize(static_cast<size_t>(groups * Format::kCodeVectors * 64));
+  out.offsets.assign(static_cast<size_t>(groups * kCodeLanes), 0);
+  out.scales.resize(static_cast<size_t>(groups * kCodeLanes));
+  const auto* blocks = reinterpret_cast<const BlockQ8_0*>(quantized);
+  for (int64_t g = 0; g < groups; ++g) {
+    const BlockQ8_0* group = blocks + g * Format::kBlocks;
+    int8_t* codes = out.codes.data() + g * Format::kCodeVectors * 64;
+    int32_t* offsets = out.offsets.data() + g * kCodeLanes;
+    for (int v = 0; v < Format::kCodeVectors; ++v) {
+      for (int j = 0; j < 64; ++j) {
+        const int8_t a = group[block_of_byte<Format>(j)].qs[Format::element_of(v, j)];
+        codes[v * 64 + j] = a;
+        offsets[j / 4] -= Format::kOffset * a;
+      }
+    }
+    for (int lane = 0; lane < kCodeLanes; ++lane) {
+      out.scales[g * kCodeLanes + lane] = half_bits_to_float(group[block_of_byte<Format>(4 * lane)].d);
+    }
+  }
+}
+
+// One group of one weight row: per lane, the integer dot scaled by the lane's weight and activation
+// scales, added to acc. kWithinGroup: read only the group's own bytes (GemvLayout).
+template <typename Format, bool kWithinGroup>
+__m512 add_gemv_group(const uint8_t* group, const int8_t* activation_codes, const int32_t* offsets,
+                      const float* activation_scales, __m512 acc) {
+  using Layout = GemvLayout<Format>;
+  __m512i first, second;
+  const typename Layout::Indices* indices;
+  if constexpr (kWithinGroup) {
+    first = _mm512_loadu_si512(group);
+    second = _mm512_loadu_si512(group + Layout::kGroupBytes - 64);
+    indices = &Layout::kExactIndices;
+  } else {
+    const auto address = reinterpret_cast<uintptr_t>(group);
+    const auto* line = reinterpret_cast<const uint8_t*>(address & ~uintptr_t{63});
+    first = _mm512_load_si512(line);
+    second = _mm512_load_si512(line + 64);
+    indices = &Layout::kLineIndices[(address & 63) / Layout::kAlignment];
+  }
+  __m512i codes[Format::kCodeVectors];
+  Format::codes(_mm512_permutex2var_epi16(first, load_index(indices->codes), second), codes);
+  __m512i dots = _mm512_loadu_si512(offsets);
+  for (int v = 0; v < Format::kCodeVectors; ++v) {
+    dots = _mm512_dpbusd_epi32(dots, codes[v], _mm512_loadu_si512(activation_codes + v * 64));
+  }
+  const __m256i weight_scale_halves =
+      _mm512_castsi512_si256(_mm512_permutex2var_epi16(first, load_index(indices->scales), second));
+  const __m512 scale = _mm512_mul_ps(halves_to_floats(weight_scale_halves), _mm512_loadu_ps(activation_scales));
+  return _mm512_fmadd_ps(int32_to_floats(dots), scale, acc);
+}
+
+// One weight row, alternate groups in two accumulators to hide the multiply-add latency.
+template <typename Format, bool kWithinGroup>
+float gemv_row(const uint8_t* row, int64_t groups, const GemvActivations& a) {
+  constexpr int64_t kCodeBytes = Format::kCodeVectors * 64;
+  const auto add_group = [&](int64_t g, __m512 acc) {
+    return add_gemv_group<Format, kWithinGroup>(row + g * GemvLayout<Format>::kGroupBytes,
+                                                a.codes.data() + g * kCodeBytes, a.offsets.data() + g * kCodeLanes,
+                                                a.scales.data() + g * kCodeLanes, acc);
+  };
+  __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
+  int64_t g = 0;
+  for (; g + 2 <= groups; g += 2) {
+    even = add_group(g, even);
+    odd = add_group(g + 1, odd);
+  }
+  if (g < groups) even = add_group(g, even);
+  return sum_of_lanes(_mm512_add_ps(even, odd));
+}
+
+template <typename Format>
+void multiply_gemv(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                   const GemvActivations& a, float* y) {
+  const int64_t groups = cols / (32 * Format::kBlocks);
+  const auto row = [&](int64_t r) { return weight_rows + static_cast<size_t>(r) * row_bytes; };
+  for (int64_t r = 0; r < row_count; ++r) {
+    const bool edge = r == 0 || r == row_count - 1;
+    y[r] = edge ? gemv_row<Format, true>(row(r), groups, a) : gemv_row<Format, false>(row(r), groups, a);
+  }
+}
+
+template <typename Format>
+constexpr GemvKernel gemv_kernel() {
+  return {TensorType::Q8_0, 32 * Format::kBlocks, GemvLayout<Format>::kAlignment, prepare_gemv<Format>,
+          multiply_gemv<Format>};
+}
+
+constexpr GemvKernel kQ4_0Gemv = gemv_kernel<Q4_0Gemv>();
+constexpr GemvKernel kQ8_0Gemv = gemv_kernel<Q8_0Gemv>();
+
+const GemvKernel* find_x86_gemv_kernel(TensorType weight) {
+  switch (weight) {
+    case TensorType::Q4_0: return &kQ4_0Gemv;
+    case TensorType::Q8_0: return &kQ8_0Gemv;
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+}  // namespace lowbit

@@ -1,0 +1,58 @@
+// Random weights and activations for the kernel tests, and the scale of float rounding differences.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "formats/type_traits.h"
+#include "kernels/dot_kernels.h"
+
+namespace lowbit {
+
+inline std::vector<float> random_values(int64_t n, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& value : v) value = dist(rng);
+  return v;
+}
+
+// Rows of `type`: random values with a spread of row scales, as real weights have.
+inline std::vector<uint8_t> quantize_rows(TensorType type, int64_t rows, int64_t cols, std::mt19937& rng) {
+  const TypeTraits& traits = type_traits(type);
+  std::vector<float> values = random_values(rows * cols, rng);
+  std::uniform_real_distribution<float> scale(0.01f, 2.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float s = scale(rng);
+    for (int64_t c = 0; c < cols; ++c) values[r * cols + c] *= s;
+  }
+  std::vector<uint8_t> bytes(static_cast<size_t>(rows) * traits.row_bytes(cols));
+  traits.from_float(values.data(), bytes.data(), rows * cols);
+  return bytes;
+}
+
+// Activations in the kernel's format: [n_tokens][activation row bytes].
+inline std::vector<uint8_t> prepare_activations(const DotKernel& kernel, const std::vector<float>& x, int64_t cols) {
+  const int64_t n_tokens = static_cast<int64_t>(x.size()) / cols;
+  if (kernel.quantize_activation == nullptr) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(x.data());
+    return std::vector<uint8_t>(bytes, bytes + x.size() * sizeof(float));
+  }
+  const size_t row_bytes = type_traits(kernel.activation_type).row_bytes(cols);
+  std::vector<uint8_t> out(static_cast<size_t>(n_tokens) * row_bytes);
+  for (int64_t t = 0; t < n_tokens; ++t) kernel.quantize_activation(&x[t * cols], &out[t * row_bytes], cols);
+  return out;
+}
+
+// sum |w_i * a_i| of the stored values: the scale of float rounding differences between kernels.
+inline double magnitude(TensorType weight_type, const DotKernel& kernel, int64_t cols, const uint8_t* w, const uint8_t* a) {
+  std::vector<float> wf(static_cast<size_t>(cols)), af(static_cast<size_t>(cols));
+  type_traits(weight_type).to_float(w, wf.data(), cols);
+  type_traits(kernel.activation_type).to_float(a, af.data(), cols);
+  double sum = 0.0;
+  for (int64_t i = 0; i < cols; ++i) sum += std::fabs(static_cast<double>(wf[i]) * af[i]);
+  return sum;
+}
+
+}  // namespace lowbit

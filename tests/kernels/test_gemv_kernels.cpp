@@ -1,0 +1,89 @@
+// The decode kernels against the scalar dot products (same activation quantization), at every phase of
+// the rows against cache lines and with the rows at the very end of their buffer.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "formats/type_traits.h"
+#include "kernels/dot_kernels.h"
+#include "kernels/gemv_kernels.h"
+#include "kernel_test_data.h"
+#include "simd_levels.h"
+
+namespace lowbit {
+namespace {
+
+const TensorType kTypes[] = {TensorType::Q4_0, TensorType::Q8_0};
+
+// Bytes starting at a cache line boundary, exactly `size` of them.
+struct LineAlignedBuffer {
+  explicit LineAlignedBuffer(size_t size)
+      : data(static_cast<uint8_t*>(::operator new(size, std::align_val_t{64}))) {}
+  ~LineAlignedBuffer() { ::operator delete(data, std::align_val_t{64}); }
+  LineAlignedBuffer(const LineAlignedBuffer&) = delete;
+  LineAlignedBuffer& operator=(const LineAlignedBuffer&) = delete;
+  uint8_t* data;
+};
+
+class GemvKernelTest : public ::testing::TestWithParam<TensorType> {};
+
+TEST_P(GemvKernelTest, TakesTheDotProductsActivationFormat) {
+  const DotKernel* reference = find_dot_kernel(GetParam(), CpuLevel::scalar);
+  ASSERT_NE(reference, nullptr);
+  EXPECT_EQ(find_gemv_kernel(GetParam(), CpuLevel::scalar), nullptr);
+  for (CpuLevel level : simd_levels()) {
+    if (const GemvKernel* gemv = find_gemv_kernel(GetParam(), level)) {
+      EXPECT_EQ(gemv->activation_type, reference->activation_type);
+    }
+  }
+}
+
+TEST_P(GemvKernelTest, MatchesScalarDotAtEveryPhase) {
+  const TensorType type = GetParam();
+  const DotKernel& reference = *find_dot_kernel(type, CpuLevel::scalar);
+  const TypeTraits& traits = type_traits(type);
+  std::mt19937 rng(7);
+  for (CpuLevel level : simd_levels()) {
+    const GemvKernel* gemv = find_gemv_kernel(type, level);
+    if (gemv == nullptr) continue;
+    for (int64_t cols : {gemv->column_step, 3 * gemv->column_step, int64_t{2048}, int64_t{5632}}) {
+      if (cols % gemv->column_step != 0) continue;
+      const size_t row_bytes = traits.row_bytes(cols);
+      const std::vector<uint8_t> a = prepare_activations(reference, random_values(cols, rng), cols);
+      GemvActivations prepared;
+      gemv->prepare(a.data(), cols, prepared);
+      for (int64_t rows : {1, 2, 3, 17}) {
+        const std::vector<uint8_t> w = quantize_rows(type, rows, cols, rng);
+        std::vector<float> expected(static_cast<size_t>(rows));
+        for (int64_t r = 0; r < rows; ++r) expected[r] = reference.dot(cols, &w[r * row_bytes], a.data());
+        // The rows at each allowed offset from a cache line, ending exactly at the end of their buffer (an
+        // allocation of just the bytes needed: a sanitizer build reports any read past it).
+        for (int64_t phase = 0; phase < 64; phase += gemv->alignment) {
+          const size_t size = static_cast<size_t>(phase) + w.size();
+          const LineAlignedBuffer buffer(size);
+          uint8_t* rows_at = buffer.data + phase;
+          std::memcpy(rows_at, w.data(), w.size());
+          std::vector<float> y(static_cast<size_t>(rows));
+          gemv->multiply(rows_at, row_bytes, rows, cols, prepared, y.data());
+          for (int64_t r = 0; r < rows; ++r) {
+            const double tolerance = 1e-5 * magnitude(type, reference, cols, &w[r * row_bytes], a.data()) + 1e-6;
+            EXPECT_NEAR(y[r], expected[r], tolerance)
+                << cpu_level_name(level) << " cols " << cols << " rows " << rows << " row " << r << " phase " << phase;
+          }
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, GemvKernelTest, ::testing::ValuesIn(kTypes),
+                         [](const auto& info) { return std::string(type_traits(info.param).name); });
+
+}  // namespace
+}  // namespace lowbit
