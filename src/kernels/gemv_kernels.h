@@ -6,9 +6,11 @@
 // multiply-add); these kernels handle several blocks per 512-bit vector instead: one permutation
 // gathers the codes of consecutive blocks into one vector and another their scales, and the
 // activations, quantized once per token, are laid out beforehand so that each int32 lane of a u8 x s8
-// dot product instruction sums codes of a single block. Per lane then
+// dot product instruction sums codes of a single block (or sub-block). For the legacy formats, per lane
 //   y += wscale(block) * ascale(block) * (offset(lane) + u . a),
-// where offset carries the format's code offset (Q4_0 stores q + 8) times the lane's activation sum.
+// where offset carries the format's code offset (Q4_0 stores q + 8) times the lane's activation sum;
+// the K formats multiply each lane by its sub-block's integer scale first, and subtract their minimums
+// (or code offsets) times the sub-block sums of the activations.
 #pragma once
 
 #include <cstddef>
@@ -22,9 +24,10 @@ namespace lowbit {
 
 // One token's activations in a decode kernel's layout (each kernel documents its own).
 struct GemvActivations {
-  std::vector<int8_t> codes;     // per group of blocks, in the order the kernel's weight codes come out
-  std::vector<int32_t> offsets;  // per int32 lane: code offset times the sum of the lane's activations
-  std::vector<float> scales;     // per int32 lane: the scale of the lane's activation block
+  std::vector<int8_t> codes;  // per group of blocks, in the order the kernel's weight codes come out
+  std::vector<int32_t> sums;  // per int32 lane: legacy formats, the code offset times the lane's sum of
+                              // activations; K formats, per block the sub-block sums the minimums take
+  std::vector<float> scales;  // legacy formats, per int32 lane the lane's activation scale; K, per block
 };
 
 struct GemvKernel {

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <vector>
 
@@ -24,14 +25,22 @@ namespace {
 // products than kMinParallelWork are split: a decode step is many short products.
 constexpr int64_t kMinParallelDecodeWork = int64_t{1} << 18;
 
-// compute_rows(begin, end) over [0, rows) split into shares of whole kRowGroup groups, one per thread.
+// compute_rows(begin, end) over [0, rows) in chunks of whole kRowGroup groups that the threads take
+// in turn from a shared counter: a product is over only when its slowest thread is, and on shared cores
+// one thread often runs slower than the other. Chunks of kDecodeChunkGroups groups (tens of KiB of
+// weights) keep each thread's reads long sequential streams.
 template <typename ComputeRows>
 void split_decode_rows(int64_t rows, int64_t cols, const ComputeRows& compute_rows) {
+  constexpr int64_t kDecodeChunkGroups = 16;
   const int threads = rows * cols >= kMinParallelDecodeWork ? omp_get_max_threads() : 1;
   const int64_t groups = (rows + kRowGroup - 1) / kRowGroup;
-  run_on_threads(threads, [&](int thread, int count) {
-    const auto [begin, end] = share_of(groups, thread, count);
-    compute_rows(begin * kRowGroup, std::min(rows, end * kRowGroup));
+  std::atomic<int64_t> next_chunk{0};
+  run_on_threads(threads, [&](int, int) {
+    for (;;) {
+      const int64_t first = next_chunk.fetch_add(kDecodeChunkGroups, std::memory_order_relaxed);
+      if (first >= groups) return;
+      compute_rows(first * kRowGroup, std::min(rows, (first + kDecodeChunkGroups) * kRowGroup));
+    }
   });
 }
 

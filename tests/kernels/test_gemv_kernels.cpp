@@ -19,7 +19,7 @@
 namespace lowbit {
 namespace {
 
-const TensorType kTypes[] = {TensorType::Q4_0, TensorType::Q8_0};
+const TensorType kTypes[] = {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K};
 
 // Bytes starting at a cache line boundary, exactly `size` of them.
 struct LineAlignedBuffer {

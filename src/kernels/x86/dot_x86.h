@@ -147,19 +147,6 @@ struct LegacyDot {
   }
 };
 
-// Q4_K/Q5_K's 6-bit scale and min codes (layout in formats/ggml_k_layout.h) as 16 bytes: the scales of
-// sub-blocks 0-7, then their mins. Codes 0-3 sit in the low 6 bits of bytes 0-3 (scales) and 4-7
-// (mins); codes 4-7 take their low 4 bits from the nibbles of bytes 8-11 and their top 2 bits from the
-// top bits of bytes 0-3 (scales) and 4-7 (mins). Four codes at a time in 32-bit words.
-inline __m128i unpack_scale_min_codes(const uint8_t* packed) {
-  uint32_t word[3];
-  std::memcpy(word, packed, sizeof(word));
-  return _mm_setr_epi32(static_cast<int32_t>(word[0] & 0x3f3f3f3f),
-                        static_cast<int32_t>((word[2] & 0x0f0f0f0f) | ((word[0] >> 2) & 0x30303030)),
-                        static_cast<int32_t>(word[1] & 0x3f3f3f3f),
-                        static_cast<int32_t>(((word[2] >> 4) & 0x0f0f0f0f) | ((word[1] >> 2) & 0x30303030)));
-}
-
 // Q4_K and Q5_K (which adds a fifth bit per quant): per super-block,
 //   d * sum_s scale_s * (q . a)_s - dmin * sum_s min_s * (sum of a over s), Q8_K keeping the sums of a.
 template <typename Block>

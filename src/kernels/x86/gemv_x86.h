@@ -1,6 +1,7 @@
 // The AVX-512 decode kernels (kernels/gemv_kernels.h) for the legacy block formats whose blocks are an
 // FP16 scale followed by their codes: Q4_0 (18 bytes, nibbles) and Q8_0 (34 bytes, signed bytes).
-// Include only from kernels/avx512/; as in x86/dot_x86.h, everything here has internal linkage.
+// Include only from kernels/avx512/ (x86/gemv_k_x86.h adds the K formats and shares the helpers here); as in
+// x86/dot_x86.h, everything here has internal linkage.
 //
 // A group is the blocks one 512-bit code vector covers (4 Q4_0 blocks, 2 Q8_0 blocks). The blocks'
 // codes and scales sit at even offsets, so 16-bit permutations (AVX-512 BW) pick them out of the cache
@@ -16,27 +17,12 @@
 #include "formats/ggml_q4_0.h"
 #include "formats/ggml_q8_0.h"
 #include "kernels/gemv_kernels.h"
+#include "kernels/x86/simd_common.h"
 
 namespace lowbit {
 namespace {
 
 constexpr int kCodeLanes = 16;  // int32 lanes of a 512-bit vector
-
-inline float half_bits_to_float(uint16_t bits) { return _cvtsh_ss(bits); }
-
-// The masked forms with every lane on: GCC 12's plain _mm512_cvtph_ps, _mm512_cvtepi32_ps and
-// _mm512_reduce_add_ps start from an undefined vector and warn that it may be uninitialized.
-inline __m512 halves_to_floats(__m256i halves) { return _mm512_maskz_cvtph_ps(0xffff, halves); }
-inline __m512 int32_to_floats(__m512i v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); }
-inline float sum_of_lanes(__m512 v) {
-  const __m512d bits = _mm512_castps_pd(v);
-  const __m256 half_sum = _mm256_add_ps(_mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xff, bits, 0)),
-                                        _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xff, bits, 1)));
-  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(half_sum), _mm256_extractf128_ps(half_sum, 1));
-  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
-  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
-  return _mm_cvtss_f32(sum);
-}
 
 // Word indices for vpermt2w over a window of two aligned cache lines: 0-31 pick words of the first
 // line, 32-63 of the second.
@@ -83,8 +69,9 @@ struct Q8_0Gemv {
 // index vectors for its phase (the group's byte offset in its first line). Every phase of a row is a
 // multiple of kAlignment (rows are a whole number of groups and start at such a multiple), and at those
 // phases the group ends within the second line. Those lines also hold bytes before and after the group:
-// harmless inside the rows, but at the first and last row of a call they may lie outside the caller's
-// buffer, so those rows take two unaligned loads that start and end exactly at the group instead.
+// harmless inside the rows, but before the first group and after the last one of a call they may lie
+// outside the caller's buffer, so those two groups take two unaligned loads that start and end exactly
+// at the group instead.
 template <typename Format>
 struct GemvLayout {
   static constexpr int kGroupBytes = Format::kBlocks * sizeof(typename Format::Block);
@@ -136,13 +123,13 @@ template <typename Format>
 void prepare_gemv(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
   const int64_t groups = cols / (32 * Format::kBlocks);
   out.codes.resize(static_cast<size_t>(groups * Format::kCodeVectors * 64));
-  out.offsets.assign(static_cast<size_t>(groups * kCodeLanes), 0);
+  out.sums.assign(static_cast<size_t>(groups * kCodeLanes), 0);
   out.scales.resize(static_cast<size_t>(groups * kCodeLanes));
   const auto* blocks = reinterpret_cast<const BlockQ8_0*>(quantized);
   for (int64_t g = 0; g < groups; ++g) {
     const BlockQ8_0* group = blocks + g * Format::kBlocks;
     int8_t* codes = out.codes.data() + g * Format::kCodeVectors * 64;
-    int32_t* offsets = out.offsets.data() + g * kCodeLanes;
+    int32_t* offsets = out.sums.data() + g * kCodeLanes;
     for (int v = 0; v < Format::kCodeVectors; ++v) {
       for (int j = 0; j < 64; ++j) {
         const int8_t a = group[block_of_byte<Format>(j)].qs[Format::element_of(v, j)];
@@ -151,7 +138,7 @@ void prepare_gemv(const uint8_t* quantized, int64_t cols, GemvActivations& out) 
       }
     }
     for (int lane = 0; lane < kCodeLanes; ++lane) {
-      out.scales[g * kCodeLanes + lane] = half_bits_to_float(group[block_of_byte<Format>(4 * lane)].d);
+      out.scales[g * kCodeLanes + lane] = half_to_float(group[block_of_byte<Format>(4 * lane)].d);
     }
   }
 }
@@ -183,37 +170,42 @@ __m512 add_gemv_group(const uint8_t* group, const int8_t* activation_codes, cons
   }
   const __m256i weight_scale_halves =
       _mm512_castsi512_si256(_mm512_permutex2var_epi16(first, load_index(indices->scales), second));
-  const __m512 scale = _mm512_mul_ps(halves_to_floats(weight_scale_halves), _mm512_loadu_ps(activation_scales));
-  return _mm512_fmadd_ps(int32_to_floats(dots), scale, acc);
+  const __m512 scale = _mm512_mul_ps(_mm512_cvtph_ps(weight_scale_halves), _mm512_loadu_ps(activation_scales));
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scale, acc);
 }
 
-// One weight row, alternate groups in two accumulators to hide the multiply-add latency.
-template <typename Format, bool kWithinGroup>
-float gemv_row(const uint8_t* row, int64_t groups, const GemvActivations& a) {
+// One weight row, alternate groups in two accumulators to hide the multiply-add latency. Only the
+// first group of the first row of a call and the last group of its last row may border bytes outside the
+// caller's buffer (GemvLayout): exact_first and exact_last read those two within the group.
+template <typename Format>
+float gemv_row(const uint8_t* row, int64_t groups, const GemvActivations& a, bool exact_first, bool exact_last) {
   constexpr int64_t kCodeBytes = Format::kCodeVectors * 64;
-  const auto add_group = [&](int64_t g, __m512 acc) {
-    return add_gemv_group<Format, kWithinGroup>(row + g * GemvLayout<Format>::kGroupBytes,
-                                                a.codes.data() + g * kCodeBytes, a.offsets.data() + g * kCodeLanes,
-                                                a.scales.data() + g * kCodeLanes, acc);
+  const auto add_group = [&](int64_t g, __m512 acc, bool exact) {
+    const uint8_t* group = row + g * GemvLayout<Format>::kGroupBytes;
+    const int8_t* codes = a.codes.data() + g * kCodeBytes;
+    const int32_t* offsets = a.sums.data() + g * kCodeLanes;
+    const float* scales = a.scales.data() + g * kCodeLanes;
+    return exact ? add_gemv_group<Format, true>(group, codes, offsets, scales, acc)
+                 : add_gemv_group<Format, false>(group, codes, offsets, scales, acc);
   };
-  __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
-  int64_t g = 0;
-  for (; g + 2 <= groups; g += 2) {
-    even = add_group(g, even);
-    odd = add_group(g + 1, odd);
+  const int64_t last = groups - 1;
+  __m512 even = add_group(0, _mm512_setzero_ps(), exact_first || (exact_last && last == 0));
+  __m512 odd = _mm512_setzero_ps();
+  int64_t g = 1;
+  for (; g + 2 <= last; g += 2) {
+    odd = add_group(g, odd, false);
+    even = add_group(g + 1, even, false);
   }
-  if (g < groups) even = add_group(g, even);
-  return sum_of_lanes(_mm512_add_ps(even, odd));
+  for (; g <= last; ++g) odd = add_group(g, odd, exact_last && g == last);
+  return _mm512_reduce_add_ps(_mm512_add_ps(even, odd));
 }
 
 template <typename Format>
 void multiply_gemv(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
                    const GemvActivations& a, float* y) {
   const int64_t groups = cols / (32 * Format::kBlocks);
-  const auto row = [&](int64_t r) { return weight_rows + static_cast<size_t>(r) * row_bytes; };
   for (int64_t r = 0; r < row_count; ++r) {
-    const bool edge = r == 0 || r == row_count - 1;
-    y[r] = edge ? gemv_row<Format, true>(row(r), groups, a) : gemv_row<Format, false>(row(r), groups, a);
+    y[r] = gemv_row<Format>(weight_rows + static_cast<size_t>(r) * row_bytes, groups, a, r == 0, r == row_count - 1);
   }
 }
 
@@ -225,14 +217,6 @@ constexpr GemvKernel gemv_kernel() {
 
 constexpr GemvKernel kQ4_0Gemv = gemv_kernel<Q4_0Gemv>();
 constexpr GemvKernel kQ8_0Gemv = gemv_kernel<Q8_0Gemv>();
-
-const GemvKernel* find_x86_gemv_kernel(TensorType weight) {
-  switch (weight) {
-    case TensorType::Q4_0: return &kQ4_0Gemv;
-    case TensorType::Q8_0: return &kQ8_0Gemv;
-    default: return nullptr;
-  }
-}
 
 }  // namespace
 }  // namespace lowbit

@@ -1,4 +1,4 @@
-// Small 256-bit building blocks shared by the x86 kernels (x86/dot_x86.h, gemm_x86.h, w8a8_x86.h), compiled
+// Small 256-bit building blocks shared by the x86 kernels (x86/dot_x86.h, gemm_x86.h, w8a8_x86.h, gemv_*), compiled
 // with each including file's instruction set. Include only from those headers: everything here has
 // internal linkage, so the AVX2 and AVX-512 compilations never merge into one copy and no wide-instruction
 // copy leaks into baseline code.
@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace lowbit {
 namespace {
@@ -53,6 +54,19 @@ inline __m256i fifth_bits(const uint8_t* qh) {
   const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
   const __m256i is_set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
   return _mm256_and_si256(is_set, _mm256_set1_epi8(16));
+}
+
+// Q4_K/Q5_K's 6-bit scale and min codes (layout in formats/ggml_k_layout.h) as 16 bytes: the scales of
+// sub-blocks 0-7, then their mins. Codes 0-3 sit in the low 6 bits of bytes 0-3 (scales) and 4-7
+// (mins); codes 4-7 take their low 4 bits from the nibbles of bytes 8-11 and their top 2 bits from the
+// top bits of bytes 0-3 (scales) and 4-7 (mins). Four codes at a time in 32-bit words.
+inline __m128i unpack_scale_min_codes(const uint8_t* packed) {
+  uint32_t word[3];
+  std::memcpy(word, packed, sizeof(word));
+  return _mm_setr_epi32(static_cast<int32_t>(word[0] & 0x3f3f3f3f),
+                        static_cast<int32_t>((word[2] & 0x0f0f0f0f) | ((word[0] >> 2) & 0x30303030)),
+                        static_cast<int32_t>(word[1] & 0x3f3f3f3f),
+                        static_cast<int32_t>(((word[2] >> 4) & 0x0f0f0f0f) | ((word[1] >> 2) & 0x30303030)));
 }
 
 }  // namespace

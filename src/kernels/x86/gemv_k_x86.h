@@ -1,0 +1,182 @@
+// The AVX-512 decode kernels (kernels/gemv_kernels.h) for Q4_K and Q6_K, the types of Q4_K_M: one
+// 256-element super-block per step, 64 codes per 512-bit vector. Include only from kernels/avx512/; as in
+// x86/dot_x86.h, everything here has internal linkage.
+//
+// Each int32 lane of a u8 x s8 dot product instruction sums 4 codes of one sub-block, so the lanes are
+// multiplied by their sub-blocks' integer scales (vpmulld) and summed as integers over the super-block:
+// one conversion to float and one multiply-add per super-block, with d times the activation scale.
+#pragma once
+
+#include <immintrin.h>
+
+#include <array>
+#include <cstdint>
+
+#include "formats/ggml_q4_k.h"
+#include "formats/ggml_q6_k.h"
+#include "formats/ggml_q8_k.h"
+#include "kernels/gemv_kernels.h"
+#include "kernels/x86/gemv_x86.h"
+#include "kernels/x86/simd_common.h"
+
+namespace lowbit {
+namespace {
+
+constexpr int kSuperBlock = 256;
+constexpr int kSuperBlockLanes = kCodeLanes;
+
+inline __m512i load_512(const void* p) { return _mm512_loadu_si512(p); }
+inline __m512i lane_index(const std::array<int32_t, 16>& index) { return _mm512_loadu_si512(index.data()); }
+
+// Q4_K (layout in formats/ggml_q4_k.h): qs bytes 64v .. 64v+63 hold sub-blocks 4v and 4v+2 in their low
+// nibbles (bytes 0-31 and 32-63) and 4v+1 and 4v+3 in their high nibbles. Code vector 2v + h (h = 0 low,
+// 1 high) therefore covers sub-blocks 4v + h (lanes 0-7) and 4v + h + 2 (lanes 8-15); the activations are
+// stored in that order, 4 x 64 bytes per super-block. Per super-block, sums holds lanes 8-15 = the
+// sub-block sums of the activations (lanes 0-7 zero), matching the min codes' lanes in the unpacked
+// scale vector; scales the activation scale.
+struct Q4_KGemv {
+  static constexpr int kActivationCodes = 4 * 64;
+  // Activation element of byte j of code vector c.
+  static int element_of(int c, int j) { return 128 * (c / 2) + 32 * (c % 2) + (j < 32 ? j : j + 32); }
+
+  static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
+    const int64_t blocks = cols / kSuperBlock;
+    out.codes.resize(static_cast<size_t>(blocks * kActivationCodes));
+    out.sums.assign(static_cast<size_t>(blocks * kSuperBlockLanes), 0);
+    out.scales.resize(static_cast<size_t>(blocks));
+    const auto* a = reinterpret_cast<const BlockQ8_K*>(quantized);
+    for (int64_t b = 0; b < blocks; ++b) {
+      int8_t* codes = out.codes.data() + b * kActivationCodes;
+      for (int c = 0; c < 4; ++c) {
+        for (int j = 0; j < 64; ++j) codes[64 * c + j] = a[b].qs[element_of(c, j)];
+      }
+      for (int s = 0; s < 8; ++s) {
+        out.sums[b * kSuperBlockLanes + 8 + s] = a[b].bsums[2 * s] + a[b].bsums[2 * s + 1];
+      }
+      out.scales[b] = a[b].d;
+    }
+  }
+
+  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                       const GemvActivations& a, float* y) {
+    // Scale lanes of code vector c: sub-blocks 4 (c / 2) + c % 2 and that + 2, 8 lanes each.
+    static constexpr std::array<std::array<int32_t, 16>, 4> kScaleLanes = [] {
+      std::array<std::array<int32_t, 16>, 4> index{};
+      for (int c = 0; c < 4; ++c) {
+        for (int lane = 0; lane < 16; ++lane) index[c][lane] = 4 * (c / 2) + c % 2 + (lane < 8 ? 0 : 2);
+      }
+      return index;
+    }();
+    __m512i scale_lanes[4];
+    for (int c = 0; c < 4; ++c) scale_lanes[c] = lane_index(kScaleLanes[c]);
+    const __m512i low_nibbles = _mm512_set1_epi8(15);
+    const int64_t blocks = cols / kSuperBlock;
+    for (int64_t r = 0; r < row_count; ++r) {
+      const auto* w = reinterpret_cast<const BlockQ4_K*>(weight_rows + static_cast<size_t>(r) * row_bytes);
+      __m512 scaled = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int8_t* activation_codes = a.codes.data() + b * kActivationCodes;
+        // Lanes 0-7 the scale codes, 8-15 the min codes.
+        const __m512i scale_min = _mm512_cvtepu8_epi32(unpack_scale_min_codes(w[b].scales));
+        __m512i total = _mm512_setzero_si512();
+        for (int v = 0; v < 2; ++v) {
+          const __m512i packed = load_512(w[b].qs + 64 * v);
+          const __m512i nibbles[2] = {_mm512_and_si512(packed, low_nibbles),
+                                      _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles)};
+          for (int h = 0; h < 2; ++h) {
+            const int c = 2 * v + h;
+            const __m512i dots =
+                _mm512_dpbusd_epi32(_mm512_setzero_si512(), nibbles[h], load_512(activation_codes + 64 * c));
+            total = _mm512_add_epi32(total, _mm512_mullo_epi32(dots, _mm512_permutexvar_epi32(scale_lanes[c], scale_min)));
+          }
+        }
+        const __m512i min_products = _mm512_mullo_epi32(scale_min, load_512(a.sums.data() + b * kSuperBlockLanes));
+        const float activation_scale = a.scales[b];
+        scaled = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(half_to_float(w[b].d) * activation_scale),
+                                 scaled);
+        mins = _mm512_fmadd_ps(_mm512_cvtepi32_ps(min_products),
+                               _mm512_set1_ps(half_to_float(w[b].dmin) * activation_scale), mins);
+      }
+      y[r] = _mm512_reduce_add_ps(_mm512_sub_ps(scaled, mins));
+    }
+  }
+};
+
+// Q6_K (layout in formats/ggml_q6_k.h): element 32k + l of half h has its low 4 bits in nibble k / 2 of
+// ql[64h + 32 (k % 2) + l] and its top 2 bits in qh[32h + l] at bit 2k, and is stored as q + 32. ql bytes
+// 64h .. 64h+63 thus give elements 0-63 of the half in their low nibbles and 64-127 in their high ones:
+// the activations stay in their own order. Sub-blocks are 16 elements, 4 lanes. Per super-block, sums
+// holds the 16 sub-block sums of the activations and scales the activation scale.
+struct Q6_KGemv {
+  static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
+    const int64_t blocks = cols / kSuperBlock;
+    out.codes.resize(static_cast<size_t>(blocks * kSuperBlock));
+    out.sums.resize(static_cast<size_t>(blocks * kSuperBlockLanes));
+    out.scales.resize(static_cast<size_t>(blocks));
+    const auto* a = reinterpret_cast<const BlockQ8_K*>(quantized);
+    for (int64_t b = 0; b < blocks; ++b) {
+      for (int i = 0; i < kSuperBlock; ++i) out.codes[b * kSuperBlock + i] = a[b].qs[i];
+      for (int s = 0; s < 16; ++s) out.sums[b * kSuperBlockLanes + s] = a[b].bsums[s];
+      out.scales[b] = a[b].d;
+    }
+  }
+
+  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                       const GemvActivations& a, float* y) {
+    // Scale lanes of code vector 2h + n (elements 64n .. 64n+63 of half h): sub-blocks 8h + 4n + lane / 4.
+    static constexpr std::array<std::array<int32_t, 16>, 4> kScaleLanes = [] {
+      std::array<std::array<int32_t, 16>, 4> index{};
+      for (int c = 0; c < 4; ++c) {
+        for (int lane = 0; lane < 16; ++lane) index[c][lane] = 4 * c + lane / 4;
+      }
+      return index;
+    }();
+    __m512i scale_lanes[4];
+    for (int c = 0; c < 4; ++c) scale_lanes[c] = lane_index(kScaleLanes[c]);
+    const __m512i low_nibbles = _mm512_set1_epi8(15), top_bits = _mm512_set1_epi8(0x30);
+    // Top bits of elements 32k + l sit at bit 2k of qh: k = 0, 1 for the low nibbles (shifted up to bits
+    // 4-5 by 4 and 2), k = 2, 3 for the high ones (down by 0 and 2); per 256-bit half of the vector.
+    const __m512i low_shift = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i high_shift = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+    const int64_t blocks = cols / kSuperBlock;
+    for (int64_t r = 0; r < row_count; ++r) {
+      const auto* w = reinterpret_cast<const BlockQ6_K*>(weight_rows + static_cast<size_t>(r) * row_bytes);
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int8_t* activation_codes = a.codes.data() + b * kSuperBlock;
+        const __m512i scales = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
+        // sum_s scale_s * (c . a)_s - 32 * sum_s scale_s * (sum of a over s)
+        __m512i total = _mm512_slli_epi32(
+            _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_mullo_epi32(scales, load_512(a.sums.data() + b * 16))), 5);
+        for (int h = 0; h < 2; ++h) {
+          const __m512i low = load_512(w[b].ql + 64 * h);
+          const __m512i top = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qh + 32 * h)));
+          const __m512i codes[2] = {
+              _mm512_or_si512(_mm512_and_si512(low, low_nibbles),
+                              _mm512_and_si512(_mm512_sllv_epi16(top, low_shift), top_bits)),
+              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(low, 4), low_nibbles),
+                              _mm512_and_si512(_mm512_srlv_epi16(top, high_shift), top_bits))};
+          for (int n = 0; n < 2; ++n) {
+            const int c = 2 * h + n;
+            const __m512i dots =
+                _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[n], load_512(activation_codes + 64 * c));
+            total = _mm512_add_epi32(total, _mm512_mullo_epi32(dots, _mm512_permutexvar_epi32(scale_lanes[c], scales)));
+          }
+        }
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(half_to_float(w[b].d) * a.scales[b]), acc);
+      }
+      y[r] = _mm512_reduce_add_ps(acc);
+    }
+  }
+};
+
+template <typename Format>
+constexpr GemvKernel k_gemv_kernel() {
+  return {TensorType::Q8_K, kSuperBlock, 1, Format::prepare, Format::multiply};
+}
+
+constexpr GemvKernel kQ4_KGemv = k_gemv_kernel<Q4_KGemv>();
+constexpr GemvKernel kQ6_KGemv = k_gemv_kernel<Q6_KGemv>();
+
+}  // namespace
+}  // namespace lowbit
