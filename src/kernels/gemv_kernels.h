@@ -15,8 +15,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
+#include "core/aligned_vector.h"
 #include "core/cpu_features.h"
 #include "core/tensor.h"
 
@@ -24,10 +24,10 @@ namespace lowbit {
 
 // One token's activations in a decode kernel's layout (each kernel documents its own).
 struct GemvActivations {
-  std::vector<int8_t> codes;  // per group of blocks, in the order the kernel's weight codes come out
-  std::vector<int32_t> sums;  // per int32 lane: legacy formats, the code offset times the lane's sum of
-                              // activations; K formats, per block the sub-block sums the minimums take
-  std::vector<float> scales;  // legacy formats, per int32 lane the lane's activation scale; K, per block
+  CacheLineVector<int8_t> codes;  // per group of blocks, in the order the kernel's weight codes come out
+  CacheLineVector<int32_t> sums;  // per int32 lane: legacy formats, the code offset times the lane's sum
+                                  // of activations; K formats, per block the sub-block sums of activations
+  CacheLineVector<float> scales;  // legacy formats, per int32 lane the lane's activation scale; K, per block
 };
 
 struct GemvKernel {

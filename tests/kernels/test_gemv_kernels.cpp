@@ -4,11 +4,11 @@
 
 #include <cmath>
 #include <cstring>
-#include <new>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "core/aligned_vector.h"
 #include "core/cpu_features.h"
 #include "formats/type_traits.h"
 #include "kernels/dot_kernels.h"
@@ -20,16 +20,6 @@ namespace lowbit {
 namespace {
 
 const TensorType kTypes[] = {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K};
-
-// Bytes starting at a cache line boundary, exactly `size` of them.
-struct LineAlignedBuffer {
-  explicit LineAlignedBuffer(size_t size)
-      : data(static_cast<uint8_t*>(::operator new(size, std::align_val_t{64}))) {}
-  ~LineAlignedBuffer() { ::operator delete(data, std::align_val_t{64}); }
-  LineAlignedBuffer(const LineAlignedBuffer&) = delete;
-  LineAlignedBuffer& operator=(const LineAlignedBuffer&) = delete;
-  uint8_t* data;
-};
 
 class GemvKernelTest : public ::testing::TestWithParam<TensorType> {};
 
@@ -66,8 +56,8 @@ TEST_P(GemvKernelTest, MatchesScalarDotAtEveryPhase) {
         // allocation of just the bytes needed: a sanitizer build reports any read past it).
         for (int64_t phase = 0; phase < 64; phase += gemv->alignment) {
           const size_t size = static_cast<size_t>(phase) + w.size();
-          const LineAlignedBuffer buffer(size);
-          uint8_t* rows_at = buffer.data + phase;
+          CacheLineVector<uint8_t> buffer(size);
+          uint8_t* rows_at = buffer.data() + phase;
           std::memcpy(rows_at, w.data(), w.size());
           std::vector<float> y(static_cast<size_t>(rows));
           gemv->multiply(rows_at, row_bytes, rows, cols, prepared, y.data());

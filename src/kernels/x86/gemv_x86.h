@@ -81,7 +81,7 @@ struct GemvLayout {
     return alignment;
   }();
   static constexpr int kPhases = 64 / kAlignment;
-  struct Indices {
+  struct alignas(64) Indices {
     WordIndex codes, scales;
   };
   // Word w of the group, read from a first vector starting first_word words before the group and a
