@@ -65,13 +65,12 @@ struct Q8_0Gemv {
 };
 
 // Loads that straddle two cache lines stream from memory at about 60% of the rate of aligned ones
-// (measured, Zen 5), so a group is read as the two aligned lines holding it and picked out of them with
-// index vectors for its phase (the group's byte offset in its first line). Every phase of a row is a
-// multiple of kAlignment (rows are a whole number of groups and start at such a multiple), and at those
-// phases the group ends within the second line. Those lines also hold bytes before and after the group:
-// harmless inside the rows, but before the first group and after the last one of a call they may lie
-// outside the caller's buffer, so those two groups take two unaligned loads that start and end exactly
-// at the group instead.
+// (measured, Zen 5), so a group is read as the two aligned lines holding it and picked out of them by
+// indices shifted by its phase (its byte offset in its first line). Every phase of a row is a multiple of
+// kAlignment (rows are a whole number of groups and start at such a multiple), and at those phases the
+// group ends within the second line. Those lines also hold bytes before and after the group: harmless
+// inside the rows, but before the first group and after the last one of a call they may lie outside the
+// caller's buffer, so those two groups take two unaligned loads that start and end exactly at the group.
 template <typename Format>
 struct GemvLayout {
   static constexpr int kGroupBytes = Format::kBlocks * sizeof(typename Format::Block);
@@ -80,33 +79,23 @@ struct GemvLayout {
     while (64 - alignment + kGroupBytes > 128) alignment *= 2;
     return alignment;
   }();
-  static constexpr int kPhases = 64 / kAlignment;
   struct alignas(64) Indices {
     WordIndex codes, scales;
   };
-  // Word w of the group, read from a first vector starting first_word words before the group and a
-  // second vector starting second_start words after the group's start.
-  static constexpr uint16_t window_word(int w, int first_word, int second_start) {
-    const int in_first = first_word + w;
-    return static_cast<uint16_t>(in_first < 32 ? in_first : 32 + w - second_start);
+  // Word w of a group that starts the first vector, the second vector starting second_start words later.
+  static constexpr uint16_t window_word(int w, int second_start) {
+    return static_cast<uint16_t>(w < 32 ? w : 32 + w - second_start);
   }
-  static constexpr Indices indices_for(int first_word, int second_start) {
+  static constexpr Indices indices_for(int second_start) {
     Indices indices{};
-    for (int j = 0; j < 32; ++j) indices.codes[j] = window_word(Format::code_word(j), first_word, second_start);
-    for (int lane = 0; lane < kCodeLanes; ++lane) {
-      indices.scales[lane] = window_word(Format::scale_word(lane), first_word, second_start);
-    }
+    for (int j = 0; j < 32; ++j) indices.codes[j] = window_word(Format::code_word(j), second_start);
+    for (int lane = 0; lane < kCodeLanes; ++lane) indices.scales[lane] = window_word(Format::scale_word(lane), second_start);
     return indices;
   }
-  static constexpr std::array<Indices, kPhases> kLineIndices = [] {
-    std::array<Indices, kPhases> table{};
-    for (int phase = 0; phase < kPhases; ++phase) {
-      const int first_word = phase * kAlignment / 2;
-      table[phase] = indices_for(first_word, 32 - first_word);
-    }
-    return table;
-  }();
-  static constexpr Indices kExactIndices = indices_for(0, (kGroupBytes - 64) / 2);
+  // Two whole lines with the group at phase 0; at phase p every index is p / 2 (words) larger.
+  static constexpr Indices kLineIndices = indices_for(32);
+  // Two loads, the second ending at the group's last byte.
+  static constexpr Indices kExactIndices = indices_for((kGroupBytes - 64) / 2);
 };
 
 // Block of code-vector byte j: lanes are 4 bytes, and every kernel gives each block the same number of
@@ -145,32 +134,41 @@ void prepare_gemv(const uint8_t* quantized, int64_t cols, GemvActivations& out) 
 
 // One group of one weight row: per lane, the integer dot scaled by the lane's weight and activation
 // scales, added to acc. kWithinGroup: read only the group's own bytes (GemvLayout).
+// The permutation indices of a group at phase 0 (GemvLayout); at another phase every index grows by the
+// phase in words, which is cheaper to add than to load.
+struct GroupIndices {
+  __m512i codes, scales;
+};
+
+// One group of one weight row: per lane, the integer dot scaled by the lane's weight and activation
+// scales, added to acc. kWithinGroup: read only the group's own bytes (GemvLayout).
 template <typename Format, bool kWithinGroup>
 __m512 add_gemv_group(const uint8_t* group, const int8_t* activation_codes, const int32_t* offsets,
-                      const float* activation_scales, __m512 acc) {
+                      const float* activation_scales, const GroupIndices& at_line_start, __m512 acc) {
   using Layout = GemvLayout<Format>;
-  __m512i first, second;
-  const typename Layout::Indices* indices;
+  __m512i first, second, code_index, scale_index;
   if constexpr (kWithinGroup) {
     first = _mm512_loadu_si512(group);
     second = _mm512_loadu_si512(group + Layout::kGroupBytes - 64);
-    indices = &Layout::kExactIndices;
+    code_index = load_index(Layout::kExactIndices.codes);
+    scale_index = load_index(Layout::kExactIndices.scales);
   } else {
     const auto address = reinterpret_cast<uintptr_t>(group);
     const auto* line = reinterpret_cast<const uint8_t*>(address & ~uintptr_t{63});
     first = _mm512_load_si512(line);
     second = _mm512_load_si512(line + 64);
-    indices = &Layout::kLineIndices[(address & 63) / Layout::kAlignment];
+    const __m512i phase_words = _mm512_set1_epi16(static_cast<int16_t>((address & 63) / 2));
+    code_index = _mm512_add_epi16(at_line_start.codes, phase_words);
+    scale_index = _mm512_add_epi16(at_line_start.scales, phase_words);
   }
   __m512i codes[Format::kCodeVectors];
-  Format::codes(_mm512_permutex2var_epi16(first, load_index(indices->codes), second), codes);
-  __m512i dots = _mm512_loadu_si512(offsets);
+  Format::codes(_mm512_permutex2var_epi16(first, code_index, second), codes);
+  __m512i dots = _mm512_load_si512(offsets);
   for (int v = 0; v < Format::kCodeVectors; ++v) {
-    dots = _mm512_dpbusd_epi32(dots, codes[v], _mm512_loadu_si512(activation_codes + v * 64));
+    dots = _mm512_dpbusd_epi32(dots, codes[v], _mm512_load_si512(activation_codes + v * 64));
   }
-  const __m256i weight_scale_halves =
-      _mm512_castsi512_si256(_mm512_permutex2var_epi16(first, load_index(indices->scales), second));
-  const __m512 scale = _mm512_mul_ps(_mm512_cvtph_ps(weight_scale_halves), _mm512_loadu_ps(activation_scales));
+  const __m256i weight_scale_halves = _mm512_castsi512_si256(_mm512_permutex2var_epi16(first, scale_index, second));
+  const __m512 scale = _mm512_mul_ps(_mm512_cvtph_ps(weight_scale_halves), _mm512_load_ps(activation_scales));
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scale, acc);
 }
 
@@ -178,15 +176,16 @@ __m512 add_gemv_group(const uint8_t* group, const int8_t* activation_codes, cons
 // first group of the first row of a call and the last group of its last row may border bytes outside the
 // caller's buffer (GemvLayout): exact_first and exact_last read those two within the group.
 template <typename Format>
-float gemv_row(const uint8_t* row, int64_t groups, const GemvActivations& a, bool exact_first, bool exact_last) {
+float gemv_row(const uint8_t* row, int64_t groups, const GemvActivations& a, const GroupIndices& at_line_start,
+               bool exact_first, bool exact_last) {
   constexpr int64_t kCodeBytes = Format::kCodeVectors * 64;
   const auto add_group = [&](int64_t g, __m512 acc, bool exact) {
     const uint8_t* group = row + g * GemvLayout<Format>::kGroupBytes;
     const int8_t* codes = a.codes.data() + g * kCodeBytes;
     const int32_t* offsets = a.sums.data() + g * kCodeLanes;
     const float* scales = a.scales.data() + g * kCodeLanes;
-    return exact ? add_gemv_group<Format, true>(group, codes, offsets, scales, acc)
-                 : add_gemv_group<Format, false>(group, codes, offsets, scales, acc);
+    return exact ? add_gemv_group<Format, true>(group, codes, offsets, scales, at_line_start, acc)
+                 : add_gemv_group<Format, false>(group, codes, offsets, scales, at_line_start, acc);
   };
   const int64_t last = groups - 1;
   __m512 even = add_group(0, _mm512_setzero_ps(), exact_first || (exact_last && last == 0));
@@ -204,8 +203,11 @@ template <typename Format>
 void multiply_gemv(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
                    const GemvActivations& a, float* y) {
   const int64_t groups = cols / (32 * Format::kBlocks);
+  const GroupIndices at_line_start{load_index(GemvLayout<Format>::kLineIndices.codes),
+                                   load_index(GemvLayout<Format>::kLineIndices.scales)};
   for (int64_t r = 0; r < row_count; ++r) {
-    y[r] = gemv_row<Format>(weight_rows + static_cast<size_t>(r) * row_bytes, groups, a, r == 0, r == row_count - 1);
+    y[r] = gemv_row<Format>(weight_rows + static_cast<size_t>(r) * row_bytes, groups, a, at_line_start, r == 0,
+                            r == row_count - 1);
   }
 }
 
