@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "formats/ggml_q4_0.h"
 #include "formats/ggml_q8_0.h"
@@ -132,35 +133,12 @@ void prepare_gemv(const uint8_t* quantized, int64_t cols, GemvActivations& out) 
   }
 }
 
-// One group of one weight row: per lane, the integer dot scaled by the lane's weight and activation
-// scales, added to acc. kWithinGroup: read only the group's own bytes (GemvLayout).
-// The permutation indices of a group at phase 0 (GemvLayout); at another phase every index grows by the
-// phase in words, which is cheaper to add than to load.
-struct GroupIndices {
-  __m512i codes, scales;
-};
-
-// One group of one weight row: per lane, the integer dot scaled by the lane's weight and activation
-// scales, added to acc. kWithinGroup: read only the group's own bytes (GemvLayout).
-template <typename Format, bool kWithinGroup>
-__m512 add_gemv_group(const uint8_t* group, const int8_t* activation_codes, const int32_t* offsets,
-                      const float* activation_scales, const GroupIndices& at_line_start, __m512 acc) {
-  using Layout = GemvLayout<Format>;
-  __m512i first, second, code_index, scale_index;
-  if constexpr (kWithinGroup) {
-    first = _mm512_loadu_si512(group);
-    second = _mm512_loadu_si512(group + Layout::kGroupBytes - 64);
-    code_index = load_index(Layout::kExactIndices.codes);
-    scale_index = load_index(Layout::kExactIndices.scales);
-  } else {
-    const auto address = reinterpret_cast<uintptr_t>(group);
-    const auto* line = reinterpret_cast<const uint8_t*>(address & ~uintptr_t{63});
-    first = _mm512_load_si512(line);
-    second = _mm512_load_si512(line + 64);
-    const __m512i phase_words = _mm512_set1_epi16(static_cast<int16_t>((address & 63) / 2));
-    code_index = _mm512_add_epi16(at_line_start.codes, phase_words);
-    scale_index = _mm512_add_epi16(at_line_start.scales, phase_words);
-  }
+// One group of one weight row, its bytes picked out of `first` and `second` by the indices: per lane,
+// the integer dot scaled by the lane's weight and activation scales, added to acc.
+template <typename Format>
+__m512 add_gemv_group(__m512i first, __m512i second, __m512i code_index, __m512i scale_index,
+                      const int8_t* activation_codes, const int32_t* offsets, const float* activation_scales,
+                      __m512 acc) {
   __m512i codes[Format::kCodeVectors];
   Format::codes(_mm512_permutex2var_epi16(first, code_index, second), codes);
   __m512i dots = _mm512_load_si512(offsets);
@@ -172,42 +150,50 @@ __m512 add_gemv_group(const uint8_t* group, const int8_t* activation_codes, cons
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scale, acc);
 }
 
-// One weight row, alternate groups in two accumulators to hide the multiply-add latency. Only the
-// first group of the first row of a call and the last group of its last row may border bytes outside the
-// caller's buffer (GemvLayout): exact_first and exact_last read those two within the group.
+// The rows of a call are one contiguous run of groups, read in order as a stream of cache lines: each line
+// is loaded once (a group's second line is usually the next group's first), as memory streams fastest
+// with the fewest loads per byte. Accumulators alternate between groups to hide the multiply-add
+// latency and are summed at the end of each row.
 template <typename Format>
-float gemv_row(const uint8_t* row, int64_t groups, const GemvActivations& a, const GroupIndices& at_line_start,
-               bool exact_first, bool exact_last) {
-  constexpr int64_t kCodeBytes = Format::kCodeVectors * 64;
-  const auto add_group = [&](int64_t g, __m512 acc, bool exact) {
-    const uint8_t* group = row + g * GemvLayout<Format>::kGroupBytes;
-    const int8_t* codes = a.codes.data() + g * kCodeBytes;
-    const int32_t* offsets = a.sums.data() + g * kCodeLanes;
-    const float* scales = a.scales.data() + g * kCodeLanes;
-    return exact ? add_gemv_group<Format, true>(group, codes, offsets, scales, at_line_start, acc)
-                 : add_gemv_group<Format, false>(group, codes, offsets, scales, at_line_start, acc);
-  };
-  const int64_t last = groups - 1;
-  __m512 even = add_group(0, _mm512_setzero_ps(), exact_first || (exact_last && last == 0));
-  __m512 odd = _mm512_setzero_ps();
-  int64_t g = 1;
-  for (; g + 2 <= last; g += 2) {
-    odd = add_group(g, odd, false);
-    even = add_group(g + 1, even, false);
-  }
-  for (; g <= last; ++g) odd = add_group(g, odd, exact_last && g == last);
-  return _mm512_reduce_add_ps(_mm512_add_ps(even, odd));
-}
-
-template <typename Format>
-void multiply_gemv(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+void multiply_gemv(const uint8_t* weight_rows, size_t /*row_bytes*/, int64_t row_count, int64_t cols,
                    const GemvActivations& a, float* y) {
+  using Layout = GemvLayout<Format>;
+  constexpr int64_t kCodeBytes = Format::kCodeVectors * 64;
   const int64_t groups = cols / (32 * Format::kBlocks);
-  const GroupIndices at_line_start{load_index(GemvLayout<Format>::kLineIndices.codes),
-                                   load_index(GemvLayout<Format>::kLineIndices.scales)};
-  for (int64_t r = 0; r < row_count; ++r) {
-    y[r] = gemv_row<Format>(weight_rows + static_cast<size_t>(r) * row_bytes, groups, a, at_line_start, r == 0,
-                            r == row_count - 1);
+  const int64_t total = row_count * groups;
+  const __m512i line_codes = load_index(Layout::kLineIndices.codes);
+  const __m512i line_scales = load_index(Layout::kLineIndices.scales);
+  const uint8_t* held_line = nullptr;  // the line in `held`, if any
+  __m512i held = _mm512_setzero_si512();
+  __m512 acc = _mm512_setzero_ps(), other_acc = _mm512_setzero_ps();
+  for (int64_t i = 0, g = 0, r = 0; i < total; ++i) {
+    const uint8_t* group = weight_rows + i * Layout::kGroupBytes;
+    __m512i first, second, code_index, scale_index;
+    if (i == 0 || i == total - 1) {
+      first = _mm512_loadu_si512(group);
+      second = _mm512_loadu_si512(group + Layout::kGroupBytes - 64);
+      code_index = load_index(Layout::kExactIndices.codes);
+      scale_index = load_index(Layout::kExactIndices.scales);
+      held_line = nullptr;
+    } else {
+      const auto address = reinterpret_cast<uintptr_t>(group);
+      const auto* line = reinterpret_cast<const uint8_t*>(address & ~uintptr_t{63});
+      first = line == held_line ? held : _mm512_load_si512(line);
+      second = _mm512_load_si512(line + 64);
+      held_line = line + 64;
+      held = second;
+      const __m512i phase_words = _mm512_set1_epi16(static_cast<int16_t>((address & 63) / 2));
+      code_index = _mm512_add_epi16(line_codes, phase_words);
+      scale_index = _mm512_add_epi16(line_scales, phase_words);
+    }
+    acc = add_gemv_group<Format>(first, second, code_index, scale_index, a.codes.data() + g * kCodeBytes,
+                                 a.sums.data() + g * kCodeLanes, a.scales.data() + g * kCodeLanes, acc);
+    std::swap(acc, other_acc);
+    if (++g == groups) {
+      y[r++] = _mm512_reduce_add_ps(_mm512_add_ps(acc, other_acc));
+      acc = other_acc = _mm512_setzero_ps();
+      g = 0;
+    }
   }
 }
 
