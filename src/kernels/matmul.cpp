@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/dot_kernels.h"
+#include "kernels/float16_kernels.h"
 #include "kernels/gemm_kernels.h"
 #include "kernels/gemv_kernels.h"
 #include "kernels/rows.h"
@@ -98,6 +99,31 @@ void matmul_sgemm_batch(const TensorView& weight, const TypeTraits& traits, cons
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n_tokens),
                   static_cast<blasint>(count), static_cast<blasint>(cols), 1.0f, x, static_cast<blasint>(cols), w,
                   static_cast<blasint>(cols), 0.0f, y + tile, static_cast<blasint>(rows));
+    }
+  });
+}
+
+// F16/BF16 weights on kernels/float16_kernels.h: the activations laid out once, then the threads take whole
+// panels of rows in turn from a shared counter, as decode takes its chunks (one token: as decode).
+void matmul_float16(const TensorView& weight, const Float16Kernel& kernel, const float* x, int64_t n_tokens,
+                    float* y) {
+  const int64_t rows = weight.rows();
+  const int64_t cols = weight.cols();
+  const auto* base = static_cast<const uint16_t*>(weight.data);
+  Float16Activations prepared;
+  kernel.prepare(x, n_tokens, cols, prepared);
+  if (n_tokens == 1) {
+    split_decode_rows(rows, cols, [&](int64_t begin, int64_t end) {
+      kernel.multiply(base + begin * cols, end - begin, cols, prepared, y + begin, rows);
+    });
+    return;
+  }
+  const int64_t panels = (rows + kernel.row_step - 1) / kernel.row_step;
+  std::atomic<int64_t> next_panel{0};
+  run_on_threads(threads_for_work(rows * cols * n_tokens), [&](int, int) {
+    for (int64_t panel; (panel = next_panel.fetch_add(1, std::memory_order_relaxed)) < panels;) {
+      const int64_t begin = panel * kernel.row_step, end = std::min(rows, begin + kernel.row_step);
+      kernel.multiply(base + begin * cols, end - begin, cols, prepared, y + begin, rows);
     }
   });
 }
@@ -204,6 +230,12 @@ void matmul(const TensorView& weight, const float* x, int64_t n_tokens, float* y
     } else {
       matmul_sgemm_batch(weight, traits, x, n_tokens, y);
     }
+    return;
+  }
+  const Float16Kernel* float16 = n_tokens == 1 ? find_float16_gemv(weight.type, active_cpu_level())
+                                               : find_float16_gemm(weight.type, active_cpu_level());
+  if (float16 != nullptr) {
+    matmul_float16(weight, *float16, x, n_tokens, y);
     return;
   }
   if (const DotKernel* kernel = find_dot_kernel(weight.type, active_cpu_level())) {

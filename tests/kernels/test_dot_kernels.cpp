@@ -10,8 +10,10 @@
 
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "core/half.h"
 #include "formats/type_traits.h"
 #include "kernels/dot_kernels.h"
+#include "kernels/float16_kernels.h"
 #include "kernels/matmul.h"
 #include "kernels/rows.h"
 #include "kernel_test_data.h"
@@ -26,6 +28,14 @@ const TensorType kFastTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType:
                                  TensorType::F16,  TensorType::BF16};
 
 class DotKernelTest : public ::testing::TestWithParam<TensorType> {};
+
+// x as matmul multiplies it with `type` weights: rounded to BF16 where it does so (float16_kernels.h).
+std::vector<float> as_multiplied(TensorType type, std::vector<float> x) {
+  if (matmul_rounds_activations_to_bf16(type, active_cpu_level())) {
+    for (float& v : x) v = bf16_to_fp32(fp32_to_bf16(v));
+  }
+  return x;
+}
 
 TEST_P(DotKernelTest, ScalarReferenceExistsForEverySimdKernel) {
   ASSERT_NE(find_dot_kernel(GetParam(), CpuLevel::scalar), nullptr);
@@ -133,7 +143,7 @@ TEST_P(DotKernelTest, MatmulMatchesScalarReferenceOnAwkwardShapes) {
     std::vector<float> y(static_cast<size_t>(shape.rows * shape.n_tokens), std::nanf(""));
     matmul(view, x.data(), shape.n_tokens, y.data());
 
-    const std::vector<uint8_t> a = prepare_activations(reference, x, cols);
+    const std::vector<uint8_t> a = prepare_activations(reference, as_multiplied(type, x), cols);
     const size_t a_row_bytes = a.size() / static_cast<size_t>(shape.n_tokens);
     for (int64_t t = 0; t < shape.n_tokens; ++t) {
       for (int64_t r = 0; r < shape.rows; ++r) {
@@ -171,8 +181,9 @@ TEST_P(DotKernelTest, QuantizedActivationProductIsCloseToF32Product) {
       total += exact * exact;
     }
   }
-  // Q8_0 activations: about 0.3% per value; Q8_K's 256-value blocks round coarser.
-  const double tolerance = traits.block_size == 1 ? 1e-6 : traits.block_size == 32 ? 0.01 : 0.02;
+  // Q8_0 activations: about 0.3% per value; Q8_K's 256-value blocks round coarser; BF16 at most 2^-8.
+  const double float_tolerance = matmul_rounds_activations_to_bf16(type, active_cpu_level()) ? 0x1p-8 : 1e-6;
+  const double tolerance = traits.block_size == 1 ? float_tolerance : traits.block_size == 32 ? 0.01 : 0.02;
   EXPECT_LT(std::sqrt(error / total), tolerance) << traits.name;
 }
 

@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
+#include "core/half.h"
+#include "kernels/float16_kernels.h"
 #include "kernels/matmul.h"
 #include "kernels/rows.h"
 #include "model/transformer.h"
@@ -35,7 +38,14 @@ std::vector<std::vector<double>> reference_logits(const ModelFile& m, const std:
     return rows;
   };
   auto vec = [&](const std::string& name) { return matrix(name)[0]; };
-  auto apply = [](const std::vector<std::vector<double>>& w, const std::vector<double>& x) {
+  // The engine's products may round the activations to BF16 (kernels/float16_kernels.h); so does this.
+  const bool round_to_bf16 = std::any_of(m.tensors().begin(), m.tensors().end(), [](const TensorView& t) {
+    return matmul_rounds_activations_to_bf16(t.type, active_cpu_level());
+  });
+  auto apply = [&](const std::vector<std::vector<double>>& w, std::vector<double> x) {
+    if (round_to_bf16) {
+      for (double& v : x) v = bf16_to_fp32(fp32_to_bf16(static_cast<float>(v)));
+    }
     std::vector<double> y(w.size(), 0.0);
     for (size_t r = 0; r < w.size(); ++r)
       for (size_t i = 0; i < x.size(); ++i) y[r] += w[r][i] * x[i];

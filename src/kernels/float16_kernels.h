@@ -1,0 +1,55 @@
+// Products with F16 or BF16 weights at AVX-512: the prefill GEMM (two or more tokens) and the BF16
+// decode product with vdpbf16ps.
+//
+// GEMM: each thread packs a panel of kFloat16PanelRows weight rows, one chunk of columns at a time,
+// into column-major order (one 32-bit word per row and step: an F32 value, or a pair of BF16 values),
+// once for all the tokens; a register-blocked micro-kernel then multiplies the panel with a block of
+// tokens whose activations were laid out beforehand step-major, so that each step loads two vectors of
+// rows and broadcasts one activation word per token. F16 weights become F32 while packed (FP32 FMA keeps
+// F16's accuracy). BF16 weights with AVX512-BF16 stay BF16 and the activations are rounded to BF16
+// (to nearest even, as llama.cpp does): one vdpbf16ps multiplies two columns at once; without it they
+// become F32 and take the FMA path with the activations as they are.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/tensor.h"
+
+namespace lowbit {
+
+// Activations in a kernel's layout (each kernel documents its own) as 32-bit words.
+struct Float16Activations {
+  int64_t tokens = 0;
+  std::vector<uint32_t> words;
+};
+
+struct Float16Kernel {
+  int64_t row_step;  // callers split the rows in multiples of this (a packed panel), the last share excepted
+  // x [n_tokens][cols] -> out.
+  void (*prepare)(const float* x, int64_t n_tokens, int64_t cols, Float16Activations& out);
+  // y[t * y_stride + r] = row r . token t for r < row_count, t < a.tokens; row r of 16-bit values at
+  // weight_rows + r * cols. Single-threaded; callers split the rows.
+  void (*multiply)(const uint16_t* weight_rows, int64_t row_count, int64_t cols, const Float16Activations& a,
+                   float* y, int64_t y_stride);
+};
+
+// The GEMM's packed panel height (two 16-lane vectors).
+inline constexpr int64_t kFloat16PanelRows = 32;
+
+// The GEMM (n_tokens >= 2) for F16 or BF16 weights at `level`; nullptr where there is none (then the
+// rows are converted to F32 for sgemm). BF16 uses vdpbf16ps where cpu_features().avx512_bf16.
+const Float16Kernel* find_float16_gemm(TensorType weight, CpuLevel level);
+// The one-token product: BF16 at avx512 with AVX512-BF16; nullptr otherwise (dot_kernels.h serves).
+const Float16Kernel* find_float16_gemv(TensorType weight, CpuLevel level);
+
+// Whether matmul() (kernels/matmul.h) rounds the activations to BF16 for `weight` at `level`: BF16 weights
+// where the vdpbf16ps kernels run. References that mean to match it closely round the same way.
+bool matmul_rounds_activations_to_bf16(TensorType weight, CpuLevel level);
+
+// The AVX-512 tables (kernels/avx512/), bf16_dot choosing vdpbf16ps for BF16 (the CPU must have it).
+const Float16Kernel* find_float16_gemm_avx512(TensorType weight, bool bf16_dot);
+const Float16Kernel* find_float16_gemv_avx512(TensorType weight);
+
+}  // namespace lowbit
