@@ -1,35 +1,21 @@
 #include "model/ops.h"
 
-#include <algorithm>
 #include <cmath>
+
+#include "kernels/vector_ops.h"
 
 namespace lowbit {
 
 void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out) {
-  // The sum of squares is accumulated in double: a long row of float squares loses digits otherwise.
-  double sum_squares = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum_squares += static_cast<double>(x[i]) * x[i];
-  const float scale = static_cast<float>(1.0 / std::sqrt(sum_squares / static_cast<double>(n) + eps));
-  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
+  const VectorOps& ops = vector_ops();
+  const double mean_square = ops.sum_squares(x, n) / static_cast<double>(n);
+  ops.scale_mul(x, static_cast<float>(1.0 / std::sqrt(mean_square + eps)), weight, out, n);
 }
 
-void softmax(float* x, int64_t n) {
-  const float max_value = *std::max_element(x, x + n);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max_value);
-    sum += x[i];
-  }
-  const float inverse = static_cast<float>(1.0 / sum);
-  for (int64_t i = 0; i < n; ++i) x[i] *= inverse;
-}
+void softmax(float* x, int64_t n) { vector_ops().softmax(x, n); }
 
-void silu_mul(float* gate, const float* up, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-}
+void silu_mul(float* gate, const float* up, int64_t n) { vector_ops().silu_mul(gate, up, n); }
 
-void add_in_place(float* x, const float* bias, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] += bias[i];
-}
+void add_in_place(float* x, const float* bias, int64_t n) { vector_ops().axpy(1.0f, bias, x, n); }
 
 }  // namespace lowbit

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/vector_ops.h"
+
 namespace lowbit {
 
 Rope::Rope(RopeStyle style, int64_t head_dim, float theta, int64_t max_positions)
@@ -23,19 +25,9 @@ void Rope::apply(float* heads, int64_t n_heads, int64_t position) const {
   const int64_t half = head_dim_ / 2;
   const float* cos_row = cos_.data() + position * half;
   const float* sin_row = sin_.data() + position * half;
-  // kInterleaved pairs (2i, 2i+1); kRotateHalf pairs (i, i + half).
-  const int64_t first_stride = style_ == RopeStyle::kInterleaved ? 2 : 1;
-  const int64_t partner_offset = style_ == RopeStyle::kInterleaved ? 1 : half;
-  for (int64_t h = 0; h < n_heads; ++h) {
-    float* head = heads + h * head_dim_;
-    for (int64_t i = 0; i < half; ++i) {
-      float& a = head[i * first_stride];
-      float& b = head[i * first_stride + partner_offset];
-      const float a0 = a, b0 = b;
-      a = a0 * cos_row[i] - b0 * sin_row[i];
-      b = a0 * sin_row[i] + b0 * cos_row[i];
-    }
-  }
+  const VectorOps& ops = vector_ops();
+  const auto rotate = style_ == RopeStyle::kInterleaved ? ops.rope_interleaved : ops.rope_rotate_half;
+  for (int64_t h = 0; h < n_heads; ++h) rotate(heads + h * head_dim_, cos_row, sin_row, half);
 }
 
 }  // namespace lowbit

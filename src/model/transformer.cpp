@@ -1,5 +1,6 @@
 #include "model/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -7,6 +8,7 @@
 #include "formats/lowbit_w8_row.h"
 #include "kernels/matmul.h"
 #include "kernels/rows.h"
+#include "kernels/vector_ops.h"
 #include "model/ops.h"
 
 namespace lowbit {
@@ -135,6 +137,7 @@ void Transformer::attend(int64_t layer, int64_t n) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const float* keys = cache_.keys(layer);
   const float* values = cache_.values(layer);
+  const VectorOps& ops = vector_ops();
   const int64_t work = n * config_.n_heads * (position_ + n) * head_dim * 2;
   parallel_ranges(config_.n_heads * n, threads_for_work(work), [&](int64_t begin, int64_t end) {
     std::vector<float> scores(static_cast<size_t>(position_ + n));  // [positions seen], per thread
@@ -143,18 +146,12 @@ void Transformer::attend(int64_t layer, int64_t n) {
       const int64_t seen = position_ + t + 1;
       const float* query = q_.data() + t * q_dim_ + h * head_dim;
       const int64_t kv_offset = (h / group) * head_dim;
-      for (int64_t p = 0; p < seen; ++p) {
-        float s = 0.0f;
-        for (int64_t i = 0; i < head_dim; ++i) s += query[i] * keys[p * kv_dim_ + kv_offset + i];
-        scores[p] = s * scale;
-      }
-      softmax(scores.data(), seen);
+      for (int64_t p = 0; p < seen; ++p) scores[p] = ops.dot(query, keys + p * kv_dim_ + kv_offset, head_dim);
+      ops.scale(scores.data(), scale, seen);
+      ops.softmax(scores.data(), seen);
       float* out = mixed_.data() + t * q_dim_ + h * head_dim;
-      for (int64_t i = 0; i < head_dim; ++i) out[i] = 0.0f;
-      for (int64_t p = 0; p < seen; ++p) {
-        const float* value = values + p * kv_dim_ + kv_offset;
-        for (int64_t i = 0; i < head_dim; ++i) out[i] += scores[p] * value[i];
-      }
+      std::fill(out, out + head_dim, 0.0f);
+      for (int64_t p = 0; p < seen; ++p) ops.axpy(scores[p], values + p * kv_dim_ + kv_offset, out, head_dim);
     }
   });
 }
