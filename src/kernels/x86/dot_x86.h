@@ -169,7 +169,7 @@ struct Q4_5_KDot {
       for (int t = 0; t < T; ++t) sub_sums[t] = _mm256_madd_epi16(load_256(a[t][b].bsums), _mm256_set1_epi16(1));
       for (int r = 0; r < R; ++r) {
         const Block& block = w[r][b];
-        const __m128i packed_codes = unpack_scale_min_codes(block.scales);
+        const __m128i packed_codes = unpack_scale_min_codes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&block)));
         const __m256i scales = _mm256_cvtepu8_epi32(packed_codes);
         const __m256i mins = _mm256_cvtepu8_epi32(_mm_srli_si128(packed_codes, 8));
         __m256i scaled[T];

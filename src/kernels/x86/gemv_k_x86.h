@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 #include "formats/ggml_q4_k.h"
 #include "formats/ggml_q6_k.h"
@@ -31,10 +32,11 @@ inline __m512i lane_index(const std::array<int32_t, 16>& index) { return _mm512_
 // Q4_K (layout in formats/ggml_q4_k.h): qs bytes 64v .. 64v+63 hold sub-blocks 4v and 4v+2 in their low
 // nibbles (bytes 0-31 and 32-63) and 4v+1 and 4v+3 in their high nibbles. Code vector 2v + h (h = 0 low,
 // 1 high) therefore covers sub-blocks 4v + h (lanes 0-7) and 4v + h + 2 (lanes 8-15); the activations are
-// stored in that order, 4 x 64 bytes per super-block. Per super-block, sums holds lanes 8-15 = the
-// sub-block sums of the activations (lanes 0-7 zero), matching the min codes' lanes in the unpacked
-// scale vector; scales the activation scale.
+// stored in that order, 4 x 64 bytes per super-block. Per super-block, sums holds in lanes 8-15 the
+// sub-block sums of the activations, matching the min codes' lanes in the unpacked scale vector, and in
+// lane 0 the activation scale's float bits (one load for both).
 struct Q4_KGemv {
+  static constexpr int kAlignment = 1;
   static constexpr int kActivationCodes = 4 * 64;
   // Activation element of byte j of code vector c.
   static int element_of(int c, int j) { return 128 * (c / 2) + 32 * (c % 2) + (j < 32 ? j : j + 32); }
@@ -43,17 +45,15 @@ struct Q4_KGemv {
     const int64_t blocks = cols / kSuperBlock;
     out.codes.resize(static_cast<size_t>(blocks * kActivationCodes));
     out.sums.assign(static_cast<size_t>(blocks * kSuperBlockLanes), 0);
-    out.scales.resize(static_cast<size_t>(blocks));
     const auto* a = reinterpret_cast<const BlockQ8_K*>(quantized);
     for (int64_t b = 0; b < blocks; ++b) {
       int8_t* codes = out.codes.data() + b * kActivationCodes;
       for (int c = 0; c < 4; ++c) {
         for (int j = 0; j < 64; ++j) codes[64 * c + j] = a[b].qs[element_of(c, j)];
       }
-      for (int s = 0; s < 8; ++s) {
-        out.sums[b * kSuperBlockLanes + 8 + s] = a[b].bsums[2 * s] + a[b].bsums[2 * s + 1];
-      }
-      out.scales[b] = a[b].d;
+      int32_t* sums = out.sums.data() + b * kSuperBlockLanes;
+      std::memcpy(&sums[0], &a[b].d, sizeof(float));
+      for (int s = 0; s < 8; ++s) sums[8 + s] = a[b].bsums[2 * s] + a[b].bsums[2 * s + 1];
     }
   }
 
@@ -76,8 +76,9 @@ struct Q4_KGemv {
       __m512 scaled = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
       for (int64_t b = 0; b < blocks; ++b) {
         const int8_t* activation_codes = a.codes.data() + b * kActivationCodes;
-        // Lanes 0-7 the scale codes, 8-15 the min codes.
-        const __m512i scale_min = _mm512_cvtepu8_epi32(unpack_scale_min_codes(w[b].scales));
+        // d, dmin and the 12 bytes of scale and min codes in one load; lanes 0-7 the scale codes, 8-15 the mins.
+        const __m128i header = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&w[b]));
+        const __m512i scale_min = _mm512_cvtepu8_epi32(unpack_scale_min_codes(header));
         __m512i total = _mm512_setzero_si512();
         for (int v = 0; v < 2; ++v) {
           const __m512i packed = load_512(w[b].qs + 64 * v);
@@ -86,16 +87,19 @@ struct Q4_KGemv {
           for (int h = 0; h < 2; ++h) {
             const int c = 2 * v + h;
             const __m512i dots =
-                _mm512_dpbusd_epi32(_mm512_setzero_si512(), nibbles[h], load_512(activation_codes + 64 * c));
+                _mm512_dpbusd_epi32(_mm512_setzero_si512(), nibbles[h], _mm512_load_si512(activation_codes + 64 * c));
             total = _mm512_add_epi32(total, _mm512_mullo_epi32(dots, _mm512_permutexvar_epi32(scale_lanes[c], scale_min)));
           }
         }
-        const __m512i min_products = _mm512_mullo_epi32(scale_min, load_512(a.sums.data() + b * kSuperBlockLanes));
-        const float activation_scale = a.scales[b];
-        scaled = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(half_to_float(w[b].d) * activation_scale),
-                                 scaled);
+        // sums: lane 0 the activation scale (float bits), 8-15 the sub-block sums the min codes multiply.
+        const __m512i sums = _mm512_load_si512(a.sums.data() + b * kSuperBlockLanes);
+        const __m512i min_products = _mm512_maskz_mullo_epi32(0xff00, scale_min, sums);
+        const __m512 activation_scale = _mm512_broadcastss_ps(_mm512_castps512_ps128(_mm512_castsi512_ps(sums)));
+        const __m128 d_dmin = _mm_cvtph_ps(header);  // lanes 0 and 1
+        scaled = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total),
+                                 _mm512_mul_ps(_mm512_broadcastss_ps(d_dmin), activation_scale), scaled);
         mins = _mm512_fmadd_ps(_mm512_cvtepi32_ps(min_products),
-                               _mm512_set1_ps(half_to_float(w[b].dmin) * activation_scale), mins);
+                               _mm512_mul_ps(_mm512_broadcastss_ps(_mm_movehdup_ps(d_dmin)), activation_scale), mins);
       }
       y[r] = _mm512_reduce_add_ps(_mm512_sub_ps(scaled, mins));
     }
@@ -108,6 +112,7 @@ struct Q4_KGemv {
 // the activations stay in their own order. Sub-blocks are 16 elements, 4 lanes. Per super-block, sums
 // holds the 16 sub-block sums of the activations and scales the activation scale.
 struct Q6_KGemv {
+  static constexpr int kAlignment = 1;
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
     const int64_t blocks = cols / kSuperBlock;
     out.codes.resize(static_cast<size_t>(blocks * kSuperBlock));
@@ -172,7 +177,7 @@ struct Q6_KGemv {
 
 template <typename Format>
 constexpr GemvKernel k_gemv_kernel() {
-  return {TensorType::Q8_K, kSuperBlock, 1, Format::prepare, Format::multiply};
+  return {TensorType::Q8_K, kSuperBlock, Format::kAlignment, Format::prepare, Format::multiply};
 }
 
 constexpr GemvKernel kQ4_KGemv = k_gemv_kernel<Q4_KGemv>();

@@ -59,14 +59,17 @@ inline __m256i fifth_bits(const uint8_t* qh) {
 // Q4_K/Q5_K's 6-bit scale and min codes (layout in formats/ggml_k_layout.h) as 16 bytes: the scales of
 // sub-blocks 0-7, then their mins. Codes 0-3 sit in the low 6 bits of bytes 0-3 (scales) and 4-7
 // (mins); codes 4-7 take their low 4 bits from the nibbles of bytes 8-11 and their top 2 bits from the
-// top bits of bytes 0-3 (scales) and 4-7 (mins). Four codes at a time in 32-bit words.
-inline __m128i unpack_scale_min_codes(const uint8_t* packed) {
-  uint32_t word[3];
-  std::memcpy(word, packed, sizeof(word));
-  return _mm_setr_epi32(static_cast<int32_t>(word[0] & 0x3f3f3f3f),
-                        static_cast<int32_t>((word[2] & 0x0f0f0f0f) | ((word[0] >> 2) & 0x30303030)),
-                        static_cast<int32_t>(word[1] & 0x3f3f3f3f),
-                        static_cast<int32_t>(((word[2] >> 4) & 0x0f0f0f0f) | ((word[1] >> 2) & 0x30303030)));
+// top bits of bytes 0-3 (scales) and 4-7 (mins). Four codes at a time in 32-bit lanes; `header` is the
+// block's first 16 bytes (d, dmin, then the 12 bytes of codes as dwords 1-3).
+inline __m128i unpack_scale_min_codes(__m128i header) {
+  // Lanes: dword 1 & 3f.., dword 3 & 0f.., dword 2 & 3f.., (dword 3 >> 4) & 0f..
+  const __m128i low = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(header, _MM_SHUFFLE(3, 2, 3, 1)),
+                                                   _mm_setr_epi32(0, 0, 0, 4)),
+                                    _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+  // Lanes 1 and 3: the top 2 bits of dwords 1 and 2, moved to bits 4-5.
+  const __m128i top = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(header, _MM_SHUFFLE(2, 0, 1, 0)), 2),
+                                    _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+  return _mm_or_si128(low, top);
 }
 
 }  // namespace
