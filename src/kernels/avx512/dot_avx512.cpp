@@ -1,4 +1,5 @@
 // Compiled with AVX-512 F/BW/VL/VNNI/BF16 (CMakeLists.txt); called only at CpuLevel::avx512.
+#include "kernels/x86/gcc_avx512_warnings.h"
 #include "kernels/x86/dot_x86.h"
 
 namespace lowbit {

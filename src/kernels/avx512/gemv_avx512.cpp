@@ -1,9 +1,5 @@
 // Compiled with AVX-512 F/BW/VL/VNNI/BF16 (CMakeLists.txt); called only at CpuLevel::avx512.
-// GCC 12's AVX-512 intrinsics start many results from an undefined vector and then warn that it may be
-// used uninitialized (GCC bug 105593, fixed in GCC 13): a false positive in every use.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "kernels/x86/gcc_avx512_warnings.h"
 #include "kernels/x86/gemv_k_x86.h"
 #include "kernels/x86/gemv_x86.h"
 
@@ -20,5 +16,3 @@ const GemvKernel* find_gemv_kernel_avx512(TensorType weight) {
 }
 
 }  // namespace lowbit
-
-#pragma GCC diagnostic pop

@@ -16,12 +16,8 @@
 #include <vector>
 
 #include "kernels/float16_kernels.h"
+#include "kernels/x86/gcc_avx512_warnings.h"
 
-// GCC 12's AVX-512 intrinsics (unpacks, the reductions' extracts) pass _mm512_undefined_*() (a
-// self-initialized variable) as an unused merge source, which -W(maybe-)uninitialized reports at each use.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace lowbit {
 namespace {
@@ -274,5 +270,3 @@ constexpr Float16Kernel kBF16DotGemv{1, prepare_bf16_row, multiply_bf16_gemv};
 
 }  // namespace
 }  // namespace lowbit
-
-#pragma GCC diagnostic pop
