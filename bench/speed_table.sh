@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The speed table of the README: for each type, a TinyLlama-1.1B-shaped model with random weights
+# (`lowbit synth`, nothing to download) benchmarked with `lowbit bench -t THREADS -p 128 -n 32`; one row
+# per type with prefill and decode tokens/s (median), decode GB/s of weights and its share of the
+# bandwidth the same command measured, next to llama.cpp's figures from ../shared/bench (a machine of
+# the same kind; compare ratios, not single runs: these machines are shared and noisy).
+#
+# usage: bench/speed_table.sh [LOWBIT_BINARY]   (default: build/release/lowbit)
+# env:   TYPES        types or named mixes (default "Q4_0 Q8_0 Q4_K_M F16 BF16")
+#        THREADS      threads (default 2)
+#        REPETITIONS  runs per figure (default 5)
+#        MODEL_DIR    where the synthetic models are kept between runs (default /tmp/lowbit-speed)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+lowbit=$(realpath "${1:-$root/build/release/lowbit}")
+types=${TYPES:-"Q4_0 Q8_0 Q4_K_M F16 BF16"}
+threads=${THREADS:-2}
+repetitions=${REPETITIONS:-5}
+model_dir=${MODEL_DIR:-/tmp/lowbit-speed}
+mkdir -p "$model_dir"
+
+# llama.cpp's llama-bench -p 128 -n 32 on a machine of this kind (../shared/bench/llamacpp-cpu.md).
+declare -A llama_prefill=([Q4_0,2]=136.9 [Q8_0,2]=107.0 [Q4_K_M,2]=123.5 [F16,2]=92.4
+                          [Q4_0,1]=68.7 [Q8_0,1]=53.5 [Q4_K_M,1]=63.5 [F16,1]=47.8)
+declare -A llama_decode=([Q4_0,2]=52.4 [Q8_0,2]=25.0 [Q4_K_M,2]=52.5 [F16,2]=16.1
+                         [Q4_0,1]=31.6 [Q8_0,1]=14.7 [Q4_K_M,1]=34.0 [F16,1]=12.4)
+
+echo "| type | prefill pp128 t/s | llama.cpp | decode tg32 t/s | llama.cpp | decode GB/s of weights | of measured bandwidth |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for type in $types; do
+  model=$model_dir/tinyllama-$type.gguf
+  [[ -f $model ]] || "$lowbit" synth --shape tinyllama-1.1b --type "$type" -o "$model" >/dev/null
+  "$lowbit" bench -m "$model" -t "$threads" -p 128 -n 32 -r "$repetitions" --json |
+    jq -r --arg type "$type" --arg lp "${llama_prefill[$type,$threads]:-}" --arg ld "${llama_decode[$type,$threads]:-}" \
+      '"| \($type) | \(.prefill_tokens_per_second.median * 10 | round / 10) | \($lp) | \(.decode_tokens_per_second.median * 10 | round / 10) | \($ld) | \(.decode_weight_bytes_per_second / 1e8 | round / 10) | \(.decode_efficiency * 1000 | round / 10)% |"'
+done
