@@ -26,21 +26,38 @@ namespace {
 // products than kMinParallelWork are split: a decode step is many short products.
 constexpr int64_t kMinParallelDecodeWork = int64_t{1} << 18;
 
-// compute_rows(begin, end) over [0, rows) in chunks of whole kRowGroup groups that the threads take
-// in turn from a shared counter: a product is over only when its slowest thread is, and on shared cores
-// one thread often runs slower than the other. Chunks of kDecodeChunkGroups groups (tens of KiB of
-// weights) keep each thread's reads long sequential streams.
+// compute_rows(begin, end) over [0, rows) in pieces of whole kRowGroup groups. Each thread owns a
+// contiguous share and takes its pieces front to back, so its reads are one sequential stream (two
+// threads alternating pieces measured at half the bandwidth); one done with its share takes pieces from
+// the back of another's, so a product is not held up by a slower core (shared cores often run unevenly).
 template <typename ComputeRows>
 void split_decode_rows(int64_t rows, int64_t cols, const ComputeRows& compute_rows) {
-  constexpr int64_t kDecodeChunkGroups = 16;
+  constexpr int64_t kPieceGroups = 16;
   const int threads = rows * cols >= kMinParallelDecodeWork ? omp_get_max_threads() : 1;
-  const int64_t groups = (rows + kRowGroup - 1) / kRowGroup;
-  std::atomic<int64_t> next_chunk{0};
-  run_on_threads(threads, [&](int, int) {
+  const int64_t pieces = ((rows + kRowGroup - 1) / kRowGroup + kPieceGroups - 1) / kPieceGroups;
+  const auto run_piece = [&](int64_t piece) {
+    const int64_t piece_rows = kPieceGroups * kRowGroup;
+    compute_rows(piece * piece_rows, std::min(rows, (piece + 1) * piece_rows));
+  };
+  // Share t's remaining pieces [front, back) in one word: the owner advances front, others lower back.
+  std::vector<std::atomic<uint64_t>> shares(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    const auto [front, back] = share_of(pieces, t, threads);
+    shares[t].store(static_cast<uint64_t>(front) << 32 | static_cast<uint64_t>(back));
+  }
+  const auto take = [&](int share, bool from_front) -> int64_t {
+    uint64_t word = shares[share].load();
     for (;;) {
-      const int64_t first = next_chunk.fetch_add(kDecodeChunkGroups, std::memory_order_relaxed);
-      if (first >= groups) return;
-      compute_rows(first * kRowGroup, std::min(rows, (first + kDecodeChunkGroups) * kRowGroup));
+      const auto front = static_cast<int64_t>(word >> 32), back = static_cast<int64_t>(word & 0xffffffffu);
+      if (front >= back) return -1;
+      const uint64_t taken = from_front ? word + (uint64_t{1} << 32) : word - 1;
+      if (shares[share].compare_exchange_weak(word, taken)) return from_front ? front : back - 1;
+    }
+  };
+  run_on_threads(threads, [&](int thread, int count) {
+    for (int64_t piece; (piece = take(thread, true)) >= 0;) run_piece(piece);
+    for (int other = 1; other < count; ++other) {
+      for (int64_t piece; (piece = take((thread + other) % count, false)) >= 0;) run_piece(piece);
     }
   });
 }

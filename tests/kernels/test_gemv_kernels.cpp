@@ -48,7 +48,7 @@ TEST_P(GemvKernelTest, MatchesScalarDotAtEveryPhase) {
       const std::vector<uint8_t> a = prepare_activations(reference, random_values(cols, rng), cols);
       GemvActivations prepared;
       gemv->prepare(a.data(), cols, prepared);
-      for (int64_t rows : {1, 2, 3, 17}) {
+      for (int64_t rows : {1, 2, 3, 6, 11, 17}) {
         const std::vector<uint8_t> w = quantize_rows(type, rows, cols, rng);
         std::vector<float> expected(static_cast<size_t>(rows));
         for (int64_t r = 0; r < rows; ++r) expected[r] = reference.dot(cols, &w[r * row_bytes], a.data());
