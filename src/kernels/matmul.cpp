@@ -26,19 +26,12 @@ namespace {
 // products than kMinParallelWork are split: a decode step is many short products.
 constexpr int64_t kMinParallelDecodeWork = int64_t{1} << 18;
 
-// compute_rows(begin, end) over [0, rows) in pieces of whole kRowGroup groups. Each thread owns a
-// contiguous share and takes its pieces front to back, so its reads are one sequential stream (two
-// threads alternating pieces measured at half the bandwidth); one done with its share takes pieces from
-// the back of another's, so a product is not held up by a slower core (shared cores often run unevenly).
-template <typename ComputeRows>
-void split_decode_rows(int64_t rows, int64_t cols, const ComputeRows& compute_rows) {
-  constexpr int64_t kPieceGroups = 16;
-  const int threads = rows * cols >= kMinParallelDecodeWork ? omp_get_max_threads() : 1;
-  const int64_t pieces = ((rows + kRowGroup - 1) / kRowGroup + kPieceGroups - 1) / kPieceGroups;
-  const auto run_piece = [&](int64_t piece) {
-    const int64_t piece_rows = kPieceGroups * kRowGroup;
-    compute_rows(piece * piece_rows, std::min(rows, (piece + 1) * piece_rows));
-  };
+// run_piece(p) for p in [0, pieces) on `threads` threads. Each thread owns a contiguous share and takes
+// its pieces front to back, so its reads are one sequential stream (two threads alternating pieces
+// measured at half the bandwidth); one done with its share takes pieces from the back of another's, so
+// a product is not held up by a slower core (shared cores often run unevenly).
+template <typename RunPiece>
+void split_decode_pieces(int64_t pieces, int threads, const RunPiece& run_piece) {
   // Share t's remaining pieces [front, back) in one word: the owner advances front, others lower back.
   std::vector<std::atomic<uint64_t>> shares(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) {
@@ -60,6 +53,22 @@ void split_decode_rows(int64_t rows, int64_t cols, const ComputeRows& compute_ro
       for (int64_t piece; (piece = take((thread + other) % count, false)) >= 0;) run_piece(piece);
     }
   });
+}
+
+// Decode pieces: kDecodePieceRows rows (whole kRowGroup groups, tens of KiB of weights).
+constexpr int64_t kDecodePieceRows = 16 * kRowGroup;
+
+int decode_threads(int64_t multiply_adds) {
+  return multiply_adds >= kMinParallelDecodeWork ? omp_get_max_threads() : 1;
+}
+
+// compute_rows(begin, end) over [0, rows) in pieces split over the threads.
+template <typename ComputeRows>
+void split_decode_rows(int64_t rows, int64_t cols, const ComputeRows& compute_rows) {
+  split_decode_pieces((rows + kDecodePieceRows - 1) / kDecodePieceRows, decode_threads(rows * cols),
+                      [&](int64_t piece) {
+                        compute_rows(piece * kDecodePieceRows, std::min(rows, (piece + 1) * kDecodePieceRows));
+                      });
 }
 
 void matmul_f32_single(const float* weight, int64_t rows, int64_t cols, const float* x, float* y) {
@@ -161,6 +170,15 @@ void matmul_dequantized(const TensorView& weight, const TypeTraits& traits, cons
   });
 }
 
+// The decode kernel (kernels/gemv_kernels.h) for `weight` where its shape and placement suit it.
+const GemvKernel* usable_gemv_kernel(const TensorView& weight) {
+  const GemvKernel* gemv = find_gemv_kernel(weight.type, active_cpu_level());
+  if (gemv == nullptr || weight.cols() % gemv->column_step != 0) return nullptr;
+  const uint64_t row_bytes = type_traits(weight.type).row_bytes(weight.cols());
+  const bool aligned = reinterpret_cast<uintptr_t>(weight.data) % gemv->alignment == 0 && row_bytes % gemv->alignment == 0;
+  return aligned ? gemv : nullptr;
+}
+
 // The packed weights times activations quantized (when the kernel wants them so) once per token.
 void matmul_packed(const TensorView& weight, const TypeTraits& traits, const DotKernel& kernel, const float* x,
                    int64_t n_tokens, float* y) {
@@ -186,10 +204,7 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
   }
 
   if (n_tokens == 1) {
-    const GemvKernel* gemv = find_gemv_kernel(weight.type, active_cpu_level());
-    const auto aligned = [&](uint64_t value) { return gemv != nullptr && value % gemv->alignment == 0; };
-    if (gemv != nullptr && cols % gemv->column_step == 0 && aligned(reinterpret_cast<uintptr_t>(base)) &&
-        aligned(row_bytes)) {
+    if (const GemvKernel* gemv = usable_gemv_kernel(weight)) {
       GemvActivations prepared;
       gemv->prepare(activations, cols, prepared);
       split_decode_rows(rows, cols, [&](int64_t begin, int64_t end) {
@@ -236,6 +251,46 @@ float dot(const float* a, const float* b, int64_t n) {
 #pragma omp simd reduction(+ : sum)
   for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
   return sum;
+}
+
+void matmul_same_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens) {
+  const TensorView& first = *outputs.front().weight;
+  const GemvKernel* gemv = n_tokens == 1 ? usable_gemv_kernel(first) : nullptr;
+  for (const MatmulOutput& output : outputs) {
+    if (gemv == nullptr || output.weight->type != first.type || output.weight->cols() != first.cols() ||
+        usable_gemv_kernel(*output.weight) != gemv) {
+      for (const MatmulOutput& each : outputs) matmul(*each.weight, x, n_tokens, each.y);
+      return;
+    }
+  }
+  // One token through one decode kernel: the activations are quantized and laid out once, and every
+  // weight's rows go out as pieces of one job.
+  const int64_t cols = first.cols();
+  const DotKernel& kernel = *find_dot_kernel(first.type, active_cpu_level());
+  std::vector<uint8_t> quantized(type_traits(kernel.activation_type).row_bytes(cols));
+  kernel.quantize_activation(x, quantized.data(), cols);
+  GemvActivations prepared;
+  gemv->prepare(quantized.data(), cols, prepared);
+  struct Piece {
+    const MatmulOutput* output;
+    int64_t begin, end;
+  };
+  std::vector<Piece> pieces;
+  int64_t multiply_adds = 0;
+  for (const MatmulOutput& output : outputs) {
+    const int64_t rows = output.weight->rows();
+    for (int64_t begin = 0; begin < rows; begin += kDecodePieceRows) {
+      pieces.push_back({&output, begin, std::min(rows, begin + kDecodePieceRows)});
+    }
+    multiply_adds += rows * cols;
+  }
+  const size_t row_bytes = type_traits(first.type).row_bytes(cols);
+  split_decode_pieces(static_cast<int64_t>(pieces.size()), decode_threads(multiply_adds), [&](int64_t p) {
+    const Piece& piece = pieces[p];
+    const auto* base = static_cast<const uint8_t*>(piece.output->weight->data);
+    gemv->multiply(base + static_cast<size_t>(piece.begin) * row_bytes, row_bytes, piece.end - piece.begin, cols,
+                   prepared, piece.output->y + piece.begin);
+  });
 }
 
 void matmul(const TensorView& weight, const float* x, int64_t n_tokens, float* y) {

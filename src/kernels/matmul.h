@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "core/tensor.h"
 
@@ -21,6 +22,15 @@ namespace lowbit {
 // type is dequantized one row at a time and dotted with every token. Throws lowbit::Error naming the
 // tensor and its type when the type cannot be dequantized or the tensor's bytes do not fit its shape.
 void matmul(const TensorView& weight, const float* x, int64_t n_tokens, float* y);
+
+// Several products of the same input x: y_i = x . W_i^T (a layer's q, k and v, or gate and up). For one
+// token on weights of one type with a decode kernel (kernels/gemv_kernels.h) the activations are
+// quantized once and all the rows go out as one job on the thread pool; otherwise one matmul each.
+struct MatmulOutput {
+  const TensorView* weight;
+  float* y;
+};
+void matmul_same_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens);
 
 // sum_i a[i] * b[i]
 float dot(const float* a, const float* b, int64_t n);

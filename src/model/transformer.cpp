@@ -57,6 +57,17 @@ void Transformer::linear(const TensorView& weight, const float* x, int64_t n_tok
   matmul_w8_row(weight, x, n_tokens, y, mode, mode == ActQuant::kStatic ? scale->second : 0.0f);
 }
 
+void Transformer::linear_same_input(std::initializer_list<MatmulOutput> outputs, const float* x,
+                                    int64_t n_tokens) const {
+  for (const MatmulOutput& output : outputs) {
+    if (output.weight->type == kW8RowType) {
+      for (const MatmulOutput& each : outputs) linear(*each.weight, x, n_tokens, each.y);
+      return;
+    }
+  }
+  matmul_same_input(outputs, x, n_tokens);
+}
+
 void Transformer::resize_scratch(int64_t n) {
   const auto size = [n](int64_t width) { return static_cast<size_t>(n * width); };
   x_.resize(size(config_.dim));
@@ -110,9 +121,7 @@ void Transformer::attention_block(int64_t layer, int64_t n) {
   float* keys = cache_.keys(layer) + position_ * kv_dim_;
   float* values = cache_.values(layer) + position_ * kv_dim_;
   observe(layer, LinearSite::kAttnIn, normed_.data(), n, dim);
-  linear(*w.attn_q, normed_.data(), n, q_.data());
-  linear(*w.attn_k, normed_.data(), n, keys);
-  linear(*w.attn_v, normed_.data(), n, values);
+  linear_same_input({{w.attn_q, q_.data()}, {w.attn_k, keys}, {w.attn_v, values}}, normed_.data(), n);
   for (int64_t t = 0; t < n; ++t) {
     if (!w.q_bias.empty()) {
       add_in_place(q_.data() + t * q_dim_, w.q_bias.data(), q_dim_);
@@ -163,8 +172,7 @@ void Transformer::feed_forward_block(int64_t layer, int64_t n) {
     rms_norm(x_.data() + t * dim, w.ffn_norm.data(), dim, config_.norm_eps, normed_.data() + t * dim);
   }
   observe(layer, LinearSite::kFfnIn, normed_.data(), n, dim);
-  linear(*w.ffn_gate, normed_.data(), n, gate_.data());
-  linear(*w.ffn_up, normed_.data(), n, up_.data());
+  linear_same_input({{w.ffn_gate, gate_.data()}, {w.ffn_up, up_.data()}}, normed_.data(), n);
   silu_mul(gate_.data(), up_.data(), n * config_.hidden_dim);
   observe(layer, LinearSite::kFfnDownIn, gate_.data(), n, config_.hidden_dim);
   linear(*w.ffn_down, gate_.data(), n, delta_.data());

@@ -7,11 +7,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <vector>
 
 #include "io/model_file.h"
+#include "kernels/matmul.h"
 #include "kernels/w8a8_matmul.h"
 #include "model/kv_cache.h"
 #include "model/rope.h"
@@ -67,6 +69,8 @@ class Transformer {
   void feed_forward_block(int64_t layer, int64_t n_tokens);
   // y = x . W^T through matmul(), or the W8A8 product for lb_w8_row weights.
   void linear(const TensorView& weight, const float* x, int64_t n_tokens, float* y) const;
+  // linear() for weights sharing the input x (q, k, v; gate, up): one job where the kernels allow.
+  void linear_same_input(std::initializer_list<MatmulOutput> outputs, const float* x, int64_t n_tokens) const;
   void observe(int64_t layer, LinearSite site, const float* x, int64_t n_tokens, int64_t cols) const {
     if (hook_) hook_(layer, site, x, n_tokens, cols);
   }

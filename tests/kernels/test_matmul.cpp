@@ -84,6 +84,37 @@ TEST_P(MatmulTest, MatchesScalarReferenceOnAwkwardShapes) {
 INSTANTIATE_TEST_SUITE_P(FloatTypes, MatmulTest, ::testing::Values(TensorType::F32, TensorType::F16, TensorType::BF16),
                          [](const auto& info) { return std::string(type_traits(info.param).name); });
 
+// The shared-input product equals separate products: one token on one type (one job over all the rows,
+// several pieces per weight and shares over both threads), a batch, and mixed types (separate products).
+TEST(Matmul, SameInputEqualsSeparateProducts) {
+  std::mt19937 rng(11);
+  const int64_t cols = 2048;
+  for (const auto& types : {std::vector<TensorType>{TensorType::Q4_0, TensorType::Q4_0, TensorType::Q4_0},
+                            std::vector<TensorType>{TensorType::Q4_K, TensorType::Q4_K},
+                            std::vector<TensorType>{TensorType::Q4_K, TensorType::Q6_K}}) {
+    const std::vector<int64_t> rows = {1024, 256, 130};
+    std::vector<OwnedTensor> weights;
+    for (size_t i = 0; i < types.size(); ++i) {
+      weights.push_back(make_tensor(types[i], rows[i], cols, random_values(rows[i] * cols, rng)));
+    }
+    for (int64_t n_tokens : {1, 3}) {
+      const std::vector<float> x = random_values(n_tokens * cols, rng);
+      std::vector<std::vector<float>> together(types.size()), apart(types.size());
+      std::vector<MatmulOutput> outputs;
+      for (size_t i = 0; i < types.size(); ++i) {
+        together[i].assign(static_cast<size_t>(n_tokens * rows[i]), -1.0f);
+        apart[i].assign(together[i].size(), -2.0f);
+        outputs.push_back({&weights[i].view, together[i].data()});
+        matmul(weights[i].view, x.data(), n_tokens, apart[i].data());
+      }
+      matmul_same_input(outputs, x.data(), n_tokens);
+      for (size_t i = 0; i < types.size(); ++i) {
+        EXPECT_EQ(together[i], apart[i]) << type_traits(types[i]).name << " weight " << i << ", " << n_tokens << " tokens";
+      }
+    }
+  }
+}
+
 TEST(Matmul, UnreadableTypeNamesTensorAndType) {
   std::vector<int32_t> data(6, 1);
   TensorView w{"blk.3.ffn_up.weight", TensorType::I32, {2, 3}, data.data(), data.size() * sizeof(int32_t)};
