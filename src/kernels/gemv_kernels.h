@@ -24,10 +24,11 @@ namespace lowbit {
 
 // One token's activations in a decode kernel's layout (each kernel documents its own).
 struct GemvActivations {
+  // Each kernel documents its layout (x86/gemv_x86.h, x86/gemv_k_x86.h); in outline:
   CacheLineVector<int8_t> codes;  // per group of blocks, in the order the kernel's weight codes come out
   CacheLineVector<int32_t> sums;  // per int32 lane: legacy formats, the code offset times the lane's sum
                                   // of activations; K formats, per block the sub-block sums of activations
-  CacheLineVector<float> scales;  // legacy formats, per int32 lane the lane's activation scale; K, per block
+  CacheLineVector<float> scales;  // the activation scales: per lane (legacy) or per block (Q6_K)
 };
 
 struct GemvKernel {

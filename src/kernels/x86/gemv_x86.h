@@ -150,10 +150,11 @@ __m512 add_gemv_group(__m512i first, __m512i second, __m512i code_index, __m512i
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scale, acc);
 }
 
-// The rows of a call are one contiguous run of groups, read in order as a stream of cache lines: each line
-// is loaded once (a group's second line is usually the next group's first), as memory streams fastest
-// with the fewest loads per byte. Accumulators alternate between groups to hide the multiply-add
-// latency and are summed at the end of each row.
+// The rows of a call are one contiguous run of groups (a ggml row is exactly its blocks, so row_bytes is
+// groups x kGroupBytes), read in order as a stream of cache lines: each line is loaded once (a group's
+// second line is usually the next group's first), as memory streams fastest with the fewest loads per
+// byte. Accumulators alternate between groups to hide the multiply-add latency and are summed at the end
+// of each row.
 template <typename Format>
 void multiply_gemv(const uint8_t* weight_rows, size_t /*row_bytes*/, int64_t row_count, int64_t cols,
                    const GemvActivations& a, float* y) {
