@@ -36,7 +36,7 @@ inline __m512i lane_index(const std::array<int32_t, 16>& index) { return _mm512_
 // sub-block sums of the activations, matching the min codes' lanes in the unpacked scale vector, and in
 // lane 0 the activation scale's float bits (one load for both).
 struct Q4_KGemv {
-  static constexpr int kAlignment = 1;
+  static constexpr int kAlignment = alignof(BlockQ4_K);  // its FP16 fields are read as such
   static constexpr int kActivationCodes = 4 * 64;
   // Activation element of byte j of code vector c.
   static int element_of(int c, int j) { return 128 * (c / 2) + 32 * (c % 2) + (j < 32 ? j : j + 32); }
@@ -112,7 +112,7 @@ struct Q4_KGemv {
 // the activations stay in their own order. Sub-blocks are 16 elements, 4 lanes. Per super-block, sums
 // holds the 16 sub-block sums of the activations and scales the activation scale.
 struct Q6_KGemv {
-  static constexpr int kAlignment = 1;
+  static constexpr int kAlignment = alignof(BlockQ6_K);
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
     const int64_t blocks = cols / kSuperBlock;
     out.codes.resize(static_cast<size_t>(blocks * kSuperBlock));
