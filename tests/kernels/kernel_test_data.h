@@ -1,6 +1,8 @@
 // Random weights and activations for the kernel tests, and the scale of float rounding differences.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -53,6 +55,25 @@ inline double magnitude(TensorType weight_type, const DotKernel& kernel, int64_t
   double sum = 0.0;
   for (int64_t i = 0; i < cols; ++i) sum += std::fabs(static_cast<double>(wf[i]) * af[i]);
   return sum;
+}
+
+// A kernel's output of tokens x rows written at y[t * y_stride + r], y_stride > rows, into a buffer
+// filled with kUntouched: check(t, r, got) on every written value, and the columns past the rows must
+// still hold kUntouched.
+inline constexpr float kUntouched = -7.0f;
+template <typename Check>
+void check_strided_output(const std::vector<float>& y, int64_t tokens, int64_t rows, int64_t y_stride,
+                          const Check& check) {
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (int64_t r = 0; r < y_stride; ++r) {
+      const float got = y[t * y_stride + r];
+      if (r < rows) {
+        check(t, r, got);
+      } else {
+        ASSERT_EQ(got, kUntouched) << "wrote past the rows: token " << t << " column " << r;
+      }
+    }
+  }
 }
 
 }  // namespace lowbit

@@ -13,6 +13,7 @@
 #include "core/cpu_features.h"
 #include "core/half.h"
 #include "kernels/float16_kernels.h"
+#include "kernel_test_data.h"
 
 namespace lowbit {
 namespace {
@@ -60,27 +61,20 @@ void check(const Variant& v, Shape shape, std::mt19937& rng) {
   Float16Activations prepared;
   v.kernel->prepare(x.data(), shape.tokens, shape.cols, prepared);
   const int64_t y_stride = shape.rows + 3;
-  std::vector<float> y(static_cast<size_t>(shape.tokens * y_stride), -7.0f);
+  std::vector<float> y(static_cast<size_t>(shape.tokens * y_stride), kUntouched);
   v.kernel->multiply(w.data(), shape.rows, shape.cols, prepared, y.data(), y_stride);
 
-  for (int64_t t = 0; t < shape.tokens; ++t) {
-    for (int64_t r = 0; r < y_stride; ++r) {
-      const float got = y[t * y_stride + r];
-      if (r >= shape.rows) {
-        ASSERT_EQ(got, -7.0f) << "wrote past the rows: token " << t << " column " << r;
-        continue;
-      }
-      double want = 0.0, magnitude = 0.0;
-      for (int64_t c = 0; c < shape.cols; ++c) {
-        const float a = x[t * shape.cols + c];
-        const double term = static_cast<double>(from_bits(v.type, w[r * shape.cols + c])) *
-                            (v.rounds_activations ? bf16_to_fp32(fp32_to_bf16(a)) : a);
-        want += term;
-        magnitude += std::fabs(term);
-      }
-      ASSERT_NEAR(got, want, 1e-5 * magnitude + 1e-6) << "row " << r << " token " << t;
+  check_strided_output(y, shape.tokens, shape.rows, y_stride, [&](int64_t t, int64_t r, float got) {
+    double want = 0.0, magnitude = 0.0;
+    for (int64_t c = 0; c < shape.cols; ++c) {
+      const float a = x[t * shape.cols + c];
+      const double term = static_cast<double>(from_bits(v.type, w[r * shape.cols + c])) *
+                          (v.rounds_activations ? bf16_to_fp32(fp32_to_bf16(a)) : a);
+      want += term;
+      magnitude += std::fabs(term);
     }
-  }
+    ASSERT_NEAR(got, want, 1e-5 * magnitude + 1e-6) << "row " << r << " token " << t;
+  });
 }
 
 TEST(Float16Kernels, GemmMatchesDoublePrecisionOnAwkwardShapes) {

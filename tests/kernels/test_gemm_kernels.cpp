@@ -13,6 +13,7 @@
 #include "formats/type_traits.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/gemm_kernels.h"
+#include "kernel_test_data.h"
 #include "simd_levels.h"
 
 namespace lowbit {
@@ -86,20 +87,13 @@ TEST_P(GemmKernelTest, MatchesScalarDotProductsOnAwkwardShapes) {
       gemm->prepare(quantized.data(), a_bytes, shape.tokens, cols, prepared);
       // A wider output than the matrix: the columns past the rows must stay untouched.
       const int64_t y_stride = shape.rows + 3;
-      std::vector<float> y(static_cast<size_t>(shape.tokens * y_stride), -7.0f);
+      std::vector<float> y(static_cast<size_t>(shape.tokens * y_stride), kUntouched);
       gemm->multiply(weights.data(), traits.row_bytes(cols), shape.rows, cols, prepared, shape.tokens, y.data(),
                      y_stride);
-      for (int64_t t = 0; t < shape.tokens; ++t) {
-        for (int64_t r = 0; r < y_stride; ++r) {
-          const float got = y[t * y_stride + r];
-          if (r >= shape.rows) {
-            ASSERT_EQ(got, -7.0f) << "wrote past the rows: token " << t << " column " << r;
-            continue;
-          }
-          const float want = expected[t * shape.rows + r];
-          ASSERT_NEAR(got, want, 2e-5f * magnitude[t * shape.rows + r] + 1e-6f) << "row " << r << " token " << t;
-        }
-      }
+      check_strided_output(y, shape.tokens, shape.rows, y_stride, [&](int64_t t, int64_t r, float got) {
+        const float want = expected[t * shape.rows + r];
+        ASSERT_NEAR(got, want, 2e-5f * magnitude[t * shape.rows + r] + 1e-6f) << "row " << r << " token " << t;
+      });
     }
   }
 }
