@@ -17,6 +17,7 @@
 #include "kernels/gemv_kernels.h"
 #include "kernels/rows.h"
 #include "kernels/token_tiles.h"
+#include "kernels/vector_ops.h"
 
 namespace lowbit {
 namespace {
@@ -31,7 +32,7 @@ constexpr int64_t kMinParallelDecodeWork = int64_t{1} << 18;
 // measured at half the bandwidth); one done with its share takes pieces from the back of another's, so
 // a product is not held up by a slower core (shared cores often run unevenly).
 template <typename RunPiece>
-void split_decode_pieces(int64_t pieces, int threads, const RunPiece& run_piece) {
+void split_pieces(int64_t pieces, int threads, const RunPiece& run_piece) {
   // Share t's remaining pieces [front, back) in one word: the owner advances front, others lower back.
   std::vector<std::atomic<uint64_t>> shares(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) {
@@ -65,7 +66,7 @@ int decode_threads(int64_t multiply_adds) {
 // compute_rows(begin, end) over [0, rows) in pieces split over the threads.
 template <typename ComputeRows>
 void split_decode_rows(int64_t rows, int64_t cols, const ComputeRows& compute_rows) {
-  split_decode_pieces((rows + kDecodePieceRows - 1) / kDecodePieceRows, decode_threads(rows * cols),
+  split_pieces((rows + kDecodePieceRows - 1) / kDecodePieceRows, decode_threads(rows * cols),
                       [&](int64_t piece) {
                         compute_rows(piece * kDecodePieceRows, std::min(rows, (piece + 1) * kDecodePieceRows));
                       });
@@ -73,6 +74,7 @@ void split_decode_rows(int64_t rows, int64_t cols, const ComputeRows& compute_ro
 
 void matmul_f32_single(const float* weight, int64_t rows, int64_t cols, const float* x, float* y) {
   split_decode_rows(rows, cols, [&](int64_t begin, int64_t end) {
+    const auto dot = vector_ops().dot;
     for (int64_t r = begin; r < end; ++r) y[r] = dot(weight + r * cols, x, cols);
   });
 }
@@ -129,8 +131,8 @@ void matmul_sgemm_batch(const TensorView& weight, const TypeTraits& traits, cons
   });
 }
 
-// F16/BF16 weights on kernels/float16_kernels.h: the activations laid out once, then the threads take whole
-// panels of rows in turn from a shared counter, as decode takes its chunks (one token: as decode).
+// F16/BF16 weights on kernels/float16_kernels.h: the activations laid out once, then the rows split over
+// the threads in whole panels of the kernel (one token: in decode's pieces).
 void matmul_float16(const TensorView& weight, const Float16Kernel& kernel, const float* x, int64_t n_tokens,
                     float* y) {
   const int64_t rows = weight.rows();
@@ -138,19 +140,16 @@ void matmul_float16(const TensorView& weight, const Float16Kernel& kernel, const
   const auto* base = static_cast<const uint16_t*>(weight.data);
   Float16Activations prepared;
   kernel.prepare(x, n_tokens, cols, prepared);
+  const auto multiply_rows = [&](int64_t begin, int64_t end) {
+    kernel.multiply(base + begin * cols, end - begin, cols, prepared, y + begin, rows);
+  };
   if (n_tokens == 1) {
-    split_decode_rows(rows, cols, [&](int64_t begin, int64_t end) {
-      kernel.multiply(base + begin * cols, end - begin, cols, prepared, y + begin, rows);
-    });
+    split_decode_rows(rows, cols, multiply_rows);
     return;
   }
   const int64_t panels = (rows + kernel.row_step - 1) / kernel.row_step;
-  std::atomic<int64_t> next_panel{0};
-  run_on_threads(threads_for_work(rows * cols * n_tokens), [&](int, int) {
-    for (int64_t panel; (panel = next_panel.fetch_add(1, std::memory_order_relaxed)) < panels;) {
-      const int64_t begin = panel * kernel.row_step, end = std::min(rows, begin + kernel.row_step);
-      kernel.multiply(base + begin * cols, end - begin, cols, prepared, y + begin, rows);
-    }
+  split_pieces(panels, threads_for_work(rows * cols * n_tokens), [&](int64_t panel) {
+    multiply_rows(panel * kernel.row_step, std::min(rows, (panel + 1) * kernel.row_step));
   });
 }
 
@@ -165,7 +164,7 @@ void matmul_dequantized(const TensorView& weight, const TypeTraits& traits, cons
     std::vector<float> row(static_cast<size_t>(cols));  // [cols], one per thread
     for (int64_t r = begin; r < end; ++r) {
       traits.to_float(base + static_cast<size_t>(r) * row_bytes, row.data(), cols);
-      for (int64_t t = 0; t < n_tokens; ++t) y[t * rows + r] = dot(row.data(), x + t * cols, cols);
+      for (int64_t t = 0; t < n_tokens; ++t) y[t * rows + r] = vector_ops().dot(row.data(), x + t * cols, cols);
     }
   });
 }
@@ -246,13 +245,6 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
 
 int threads_for_work(int64_t multiply_adds) { return multiply_adds >= kMinParallelWork ? omp_get_max_threads() : 1; }
 
-float dot(const float* a, const float* b, int64_t n) {
-  float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
-
 void matmul_same_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens) {
   const TensorView& first = *outputs.front().weight;
   const GemvKernel* gemv = n_tokens == 1 ? usable_gemv_kernel(first) : nullptr;
@@ -285,7 +277,7 @@ void matmul_same_input(std::span<const MatmulOutput> outputs, const float* x, in
     multiply_adds += rows * cols;
   }
   const size_t row_bytes = type_traits(first.type).row_bytes(cols);
-  split_decode_pieces(static_cast<int64_t>(pieces.size()), decode_threads(multiply_adds), [&](int64_t p) {
+  split_pieces(static_cast<int64_t>(pieces.size()), decode_threads(multiply_adds), [&](int64_t p) {
     const Piece& piece = pieces[p];
     const auto* base = static_cast<const uint8_t*>(piece.output->weight->data);
     gemv->multiply(base + static_cast<size_t>(piece.begin) * row_bytes, row_bytes, piece.end - piece.begin, cols,

@@ -32,9 +32,6 @@ struct MatmulOutput {
 };
 void matmul_same_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens);
 
-// sum_i a[i] * b[i]
-float dot(const float* a, const float* b, int64_t n);
-
 // Below this many multiply-adds (about a millisecond on one core) a kernel runs on one thread: waking the
 // OpenMP team costs more than it saves, and far more when the cores are busy with other work (a barrier
 // then waits for a descheduled thread). Small models run single-threaded; large ones split every product.
