@@ -75,6 +75,7 @@ struct Q4_KGemv {
       const auto* w = reinterpret_cast<const BlockQ4_K*>(weight_rows + static_cast<size_t>(r) * row_bytes);
       __m512 scaled = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
       for (int64_t b = 0; b < blocks; ++b) {
+        prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(BlockQ4_K));
         const int8_t* activation_codes = a.codes.data() + b * kActivationCodes;
         // d, dmin and the 12 bytes of scale and min codes in one load; lanes 0-7 the scale codes, 8-15 the mins.
         const __m128i header = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&w[b]));
@@ -148,6 +149,7 @@ struct Q6_KGemv {
       const auto* w = reinterpret_cast<const BlockQ6_K*>(weight_rows + static_cast<size_t>(r) * row_bytes);
       __m512 acc = _mm512_setzero_ps();
       for (int64_t b = 0; b < blocks; ++b) {
+        prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(BlockQ6_K));
         const int8_t* activation_codes = a.codes.data() + b * kSuperBlock;
         const __m512i scales = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
         // sum_s scale_s * (c . a)_s - 32 * sum_s scale_s * (sum of a over s)

@@ -99,6 +99,21 @@ struct GemvLayout {
   static constexpr Indices kExactIndices = indices_for((kGroupBytes - 64) / 2);
 };
 
+// How far ahead of the byte being multiplied the kernels ask for lines into L2. A kernel doing this much
+// arithmetic per cache line leaves the hardware prefetchers of an Intel core (Sapphire Rapids-class VM)
+// behind: one core streamed Q4_0 rows from DRAM at 7.3 GB/s without and 10.1 GB/s with these hints
+// (plain read: 12.3 GB/s; 2-4 KB ahead about equal, 512 B and 8 KB less); on Zen 5 they made no difference.
+constexpr int kPrefetchDistance = 4096;
+
+// Asks for the lines at p, p + 64, ... below p + bytes, kPrefetchDistance ahead: called for consecutive
+// pieces of a stream no more than 64 bytes apart, it covers every line. A hint never faults, so it may run
+// past the end of the rows.
+inline void prefetch_ahead(const uint8_t* p, int bytes) {
+  for (int offset = 0; offset < bytes; offset += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchDistance + offset), _MM_HINT_T1);
+  }
+}
+
 // Block of code-vector byte j: lanes are 4 bytes, and every kernel gives each block the same number of
 // consecutive lanes.
 template <typename Format>
@@ -169,6 +184,7 @@ void multiply_gemv(const uint8_t* weight_rows, size_t /*row_bytes*/, int64_t row
   __m512 acc = _mm512_setzero_ps(), other_acc = _mm512_setzero_ps();
   for (int64_t i = 0, g = 0, r = 0; i < total; ++i) {
     const uint8_t* group = weight_rows + i * Layout::kGroupBytes;
+    prefetch_ahead(group, Layout::kGroupBytes);
     __m512i first, second, code_index, scale_index;
     if (i == 0 || i == total - 1) {
       first = _mm512_loadu_si512(group);
