@@ -23,19 +23,6 @@ const TensorType kIntegerTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorTy
                                     TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
                                     TensorType::Q5_K, TensorType::Q6_K};
 
-// Values with a spread of row scales and an offset per row, as real weights (and the minimums of the
-// _1 and K formats) have.
-std::vector<float> random_rows(int64_t rows, int64_t cols, std::mt19937& rng) {
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::uniform_real_distribution<float> scale(0.01f, 2.0f), offset(-0.5f, 0.5f);
-  std::vector<float> v(static_cast<size_t>(rows * cols));
-  for (int64_t r = 0; r < rows; ++r) {
-    const float s = scale(rng), o = offset(rng);
-    for (int64_t c = 0; c < cols; ++c) v[r * cols + c] = s * dist(rng) + o;
-  }
-  return v;
-}
-
 struct Shape {
   int64_t rows, blocks, tokens;
 };
@@ -54,9 +41,7 @@ TEST_P(GemmKernelTest, MatchesScalarDotProductsOnAwkwardShapes) {
                       Shape{5, 9, 1}}) {
     const int64_t cols = shape.blocks * traits.block_size;
     SCOPED_TRACE(::testing::Message() << shape.rows << "x" << cols << " tokens " << shape.tokens);
-    const std::vector<float> w_values = random_rows(shape.rows, cols, rng);
-    std::vector<uint8_t> weights(static_cast<size_t>(shape.rows) * traits.row_bytes(cols));
-    traits.from_float(w_values.data(), weights.data(), shape.rows * cols);
+    const std::vector<uint8_t> weights = quantize_rows(type, shape.rows, cols, rng);
     const std::vector<float> x = random_rows(shape.tokens, cols, rng);
     const size_t a_bytes = activation_traits.row_bytes(cols);
     std::vector<uint8_t> quantized(static_cast<size_t>(shape.tokens) * a_bytes);

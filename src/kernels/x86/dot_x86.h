@@ -26,6 +26,8 @@
 #include "formats/ggml_q8_1.h"
 #include "formats/ggml_q8_k.h"
 #include "kernels/dot_kernels.h"
+#include "kernels/lowbit_int_kernels.h"
+#include "kernels/x86/lowbit_int_x86.h"
 #include "kernels/x86/simd_common.h"
 
 namespace lowbit {
@@ -48,7 +50,8 @@ struct StridedRows {
 };
 
 // The formats whose rows are runs of 32-element groups, each meeting one Q8_0 or Q8_1 block of the
-// activations: ggml's legacy formats, a block per group. For group j of a weight row,
+// activations: ggml's legacy formats (a block per group) and lowbit's integer formats (a block of 32, 64
+// or 128 elements is 1, 2 or 4 groups sharing its scale and zero code). For group j of a weight row,
 // codes(row, j) gives its 32 codes as bytes and scale(row, j) its FP16 scale, each element being
 // scale * (code - kOffset), plus for the formats with kHasMin a share min(row, j) of Q8_1's stored
 // d * sum of quants; block_start(row, j) is where the group's block starts. Signed codes are multiplied
@@ -94,6 +97,32 @@ struct Q5_1Codes : OneBlockPerGroup<BlockQ5_1> {
   static float min(const uint8_t* row, int64_t j) { return half_to_float(block_at(row, j).m); }
 };
 
+// lowbit's integer formats: element S * (u - zu), so scale S and min -S * zu. Codes u below 8 bits go
+// unsigned; 8-bit ones reach 255, where maddubs would saturate (255 * 127 twice exceeds int16), so
+// without VNNI they go signed, as u - 128 with offset -128.
+template <LowbitIntFormat F>
+struct LowbitIntCodes {
+  using Block = LowbitIntBlock<F>;
+#if defined(__AVX512VNNI__)
+  static constexpr bool kSignedCodes = false;
+#else
+  static constexpr bool kSignedCodes = F.bits == 8;
+#endif
+  static constexpr bool kHasMin = true;
+  static constexpr int kOffset = kSignedCodes ? -128 : 0;
+  static const uint8_t* block_at(const uint8_t* row, int64_t j) { return row + j / Block::kGroups * Block::kBytes; }
+  static const void* block_start(const uint8_t* row, int64_t j) { return block_at(row, j); }
+  static __m256i codes(const uint8_t* row, int64_t j) {
+    const __m256i u = Block::codes(block_at(row, j), static_cast<int>(j % Block::kGroups));
+    return kSignedCodes ? _mm256_xor_si256(u, _mm256_set1_epi8(-128)) : u;
+  }
+  static uint16_t scale(const uint8_t* row, int64_t j) { return Block::scale(block_at(row, j)); }
+  static float min(const uint8_t* row, int64_t j) {
+    const uint8_t* block = block_at(row, j);
+    return -half_to_float(Block::scale(block)) * static_cast<float>(Block::zero_code(block));
+  }
+};
+
 template <typename Codes>
 struct Group32Dot {
   template <int R, int T>
@@ -120,6 +149,8 @@ struct Group32Dot {
         // -kOffset * (sum of a), lane by lane
         if constexpr (Codes::kOffset > 0) {
           start[t] = _mm256_sub_epi32(_mm256_setzero_si256(), dot_u8_s8(_mm256_set1_epi8(Codes::kOffset), act[t]));
+        } else if constexpr (Codes::kOffset < 0) {
+          start[t] = dot_u8_s8(_mm256_set1_epi8(static_cast<char>(-Codes::kOffset)), act[t]);
         } else {
           start[t] = _mm256_setzero_si256();
         }
@@ -499,6 +530,9 @@ constexpr DotKernel kQ4_0 = integer_kernel<Group32Dot<Q4_0Codes>, true>(TensorTy
 constexpr DotKernel kQ5_0 = integer_kernel<Group32Dot<Q5_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
 constexpr DotKernel kQ4_1 = integer_kernel<Group32Dot<Q4_1Codes>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
 constexpr DotKernel kQ5_1 = integer_kernel<Group32Dot<Q5_1Codes>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
+template <LowbitIntFormat F>
+constexpr DotKernel kLowbitInt =
+    integer_kernel<Group32Dot<LowbitIntCodes<F>>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
 constexpr DotKernel kQ4_K = integer_kernel<Q4_5_KDot<BlockQ4_K>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kQ5_K = integer_kernel<Q4_5_KDot<BlockQ5_K>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kQ2_K = integer_kernel<SubBlock16Dot<Q2_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
@@ -544,7 +578,7 @@ const DotKernel* find_x86_dot_kernel(TensorType weight) {
     case TensorType::Q6_K: return &kQ6_K;
     case TensorType::F16: return &kF16;
     case TensorType::BF16: return &kBF16;
-    default: return nullptr;
+    default: return find_lowbit_int_kernel(weight, []<LowbitIntFormat F>() { return &kLowbitInt<F>; });
   }
 }
 
