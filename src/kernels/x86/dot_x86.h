@@ -102,7 +102,7 @@ struct Q5_1Codes : OneBlockPerGroup<BlockQ5_1> {
 // without VNNI they go signed, as u - 128 with offset -128.
 template <LowbitIntFormat F>
 struct LowbitIntCodes {
-  using Block = LowbitIntBlock<F>;
+  using Layout = LowbitIntLayout<F>;
 #if defined(__AVX512VNNI__)
   static constexpr bool kSignedCodes = false;
 #else
@@ -110,16 +110,16 @@ struct LowbitIntCodes {
 #endif
   static constexpr bool kHasMin = true;
   static constexpr int kOffset = kSignedCodes ? -128 : 0;
-  static const uint8_t* block_at(const uint8_t* row, int64_t j) { return row + j / Block::kGroups * Block::kBytes; }
+  static const uint8_t* block_at(const uint8_t* row, int64_t j) { return row + j / Layout::kGroups * Layout::kBytes; }
   static const void* block_start(const uint8_t* row, int64_t j) { return block_at(row, j); }
   static __m256i codes(const uint8_t* row, int64_t j) {
-    const __m256i u = Block::codes(block_at(row, j), static_cast<int>(j % Block::kGroups));
+    const __m256i u = Layout::codes(block_at(row, j), static_cast<int>(j % Layout::kGroups));
     return kSignedCodes ? _mm256_xor_si256(u, _mm256_set1_epi8(-128)) : u;
   }
-  static uint16_t scale(const uint8_t* row, int64_t j) { return Block::scale(block_at(row, j)); }
+  static uint16_t scale(const uint8_t* row, int64_t j) { return Layout::scale(block_at(row, j)); }
   static float min(const uint8_t* row, int64_t j) {
     const uint8_t* block = block_at(row, j);
-    return -half_to_float(Block::scale(block)) * static_cast<float>(Block::zero_code(block));
+    return -half_to_float(Layout::scale(block)) * static_cast<float>(Layout::zero_code(block));
   }
 };
 

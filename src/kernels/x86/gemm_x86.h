@@ -223,18 +223,18 @@ struct Q5_1Gemm {
 // S and bias -S * zu.
 template <LowbitIntFormat F>
 struct LowbitIntGemm {
-  using Format = LowbitIntBlock<F>;
+  using Layout = LowbitIntLayout<F>;
   struct Block {
-    uint8_t bytes[Format::kBytes];
+    uint8_t bytes[Layout::kBytes];
   };
   static constexpr int64_t kBlockSize = F.group;
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_1;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
-    const float scale = half_to_float(Format::scale(b.bytes));
-    const float bias = -scale * static_cast<float>(Format::zero_code(b.bytes));
-    for (int g = 0; g < Format::kGroups; ++g) {
-      store_256(codes + 32 * g, Format::codes(b.bytes, g));
+    const float scale = half_to_float(Layout::scale(b.bytes));
+    const float bias = -scale * static_cast<float>(Layout::zero_code(b.bytes));
+    for (int g = 0; g < Layout::kGroups; ++g) {
+      store_256(codes + 32 * g, Layout::codes(b.bytes, g));
       scales[g] = scale;
       biases[g] = bias;
     }

@@ -78,9 +78,9 @@ __m256i unpack_codes_32(const uint8_t* packed) {
   }
 }
 
-// One block of format F at `block`: each element is S * (u - zu) with u its unsigned code.
+// The fields of a block of format F, read from its bytes: each element is S * (u - zu), u its unsigned code.
 template <LowbitIntFormat F>
-struct LowbitIntBlock {
+struct LowbitIntLayout {
   static constexpr size_t kBytes = lowbit_int_block_bytes(F);
   static constexpr int kGroups = static_cast<int>(F.group / 32);  // of 32 codes, one Q8_1 block each
 
