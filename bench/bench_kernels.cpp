@@ -66,7 +66,10 @@ const int registered = [] {
   const TensorType types[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0,
                               TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0,
                               TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
-                              TensorType::Q5_K, TensorType::Q6_K, lowbit::kW8RowType};
+                              TensorType::Q5_K, TensorType::Q6_K, lowbit::kW8RowType,
+                              lowbit::find_type_traits("lb_i4_asym_g32")->type,
+                              lowbit::find_type_traits("lb_i4_sym_g128")->type,
+                              lowbit::find_type_traits("lb_i8_sym_g32")->type};
   const std::pair<int64_t, int64_t> shapes[] = {{4096, 4096}, {4096, 14336}};
   for (TensorType type : types) {
     for (auto [rows, cols] : shapes) {

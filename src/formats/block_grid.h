@@ -22,7 +22,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <span>
 
 #include "core/tensor.h"
@@ -65,7 +64,5 @@ BlockGrid q4_k_block_grid();
 BlockGrid q5_k_block_grid();
 BlockGrid q6_k_block_grid();
 BlockGrid lowbit_int_block_grid(TensorType type, LowbitIntFormat format);
-// The integer format of a lowbit type from its name ("lb_i3_asym_g64"); nullopt for other types.
-std::optional<LowbitIntFormat> lowbit_int_format(const TypeTraits& traits);
 
 }  // namespace lowbit

@@ -2,8 +2,6 @@
 // [-2^(bits-1), 2^(bits-1) - 1], one FP16 scale S and (asymmetric) one zero point Z per group, or
 // per row for the _row formats.
 #include <algorithm>
-#include <charconv>
-#include <string_view>
 #include <vector>
 
 #include "formats/bitpack.h"
@@ -16,46 +14,7 @@ namespace {
 int q_min_of(int bits) { return -(1 << (bits - 1)); }
 int q_max_of(int bits) { return (1 << (bits - 1)) - 1; }
 
-// Parses a decimal number at the front of `text` and drops it; nullopt when there is none.
-std::optional<int> take_number(std::string_view& text) {
-  int value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc{}) return std::nullopt;
-  text.remove_prefix(static_cast<size_t>(end - text.data()));
-  return value;
-}
-
-bool take_prefix(std::string_view& text, std::string_view prefix) {
-  if (!text.starts_with(prefix)) return false;
-  text.remove_prefix(prefix.size());
-  return true;
-}
-
 }  // namespace
-
-std::optional<LowbitIntFormat> lowbit_int_format(const TypeTraits& traits) {
-  // "lb_i<bits>_<sym|asym>_g<group>", or "..._row" for one set of parameters per row
-  std::string_view name = traits.name;
-  if (!take_prefix(name, "lb_i")) return std::nullopt;
-  const std::optional<int> bits = take_number(name);
-  if (!bits) return std::nullopt;
-  bool symmetric;
-  if (take_prefix(name, "_sym_")) {
-    symmetric = true;
-  } else if (take_prefix(name, "_asym_")) {
-    symmetric = false;
-  } else {
-    return std::nullopt;
-  }
-  const bool per_row = take_prefix(name, "row");
-  std::optional<int> group = kLowbitIntRowBlock;
-  if (!per_row) group = take_prefix(name, "g") ? take_number(name) : std::nullopt;
-  if (!group || !name.empty()) return std::nullopt;
-  const LowbitIntFormat format{*bits, symmetric, *group, per_row};
-  // The name must describe the row's geometry; anything else is some other format.
-  if (traits.block_size != format.group || traits.block_bytes != lowbit_int_block_bytes(format)) return std::nullopt;
-  return format;
-}
 
 BlockGrid lowbit_int_block_grid(TensorType type, LowbitIntFormat format) {
   const int q_min = q_min_of(format.bits), q_max = q_max_of(format.bits);

@@ -5,16 +5,12 @@
 namespace lowbit {
 namespace {
 
-// ggml's types by hand; every lowbit integer format of the type table by its name.
+// ggml's types by hand; then every lowbit integer type (formats/lowbit_int.h).
 std::vector<BlockGrid> make_block_grids() {
   std::vector<BlockGrid> grids = {q4_0_block_grid(), q4_1_block_grid(), q5_0_block_grid(), q5_1_block_grid(),
                                   q8_0_block_grid(), q2_k_block_grid(), q3_k_block_grid(), q4_k_block_grid(),
                                   q5_k_block_grid(), q6_k_block_grid()};
-  for (const TypeTraits& traits : all_type_traits()) {
-    if (const std::optional<LowbitIntFormat> format = lowbit_int_format(traits)) {
-      grids.push_back(lowbit_int_block_grid(traits.type, *format));
-    }
-  }
+  for (const LowbitIntType& entry : kLowbitIntTypes) grids.push_back(lowbit_int_block_grid(entry.type, entry.format));
   return grids;
 }
 

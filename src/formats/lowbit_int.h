@@ -28,7 +28,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
+#include "formats/lowbit_block_common.h"
 #include "formats/type_traits.h"
 #include "formats/weighted_search.h"
 
@@ -43,8 +45,75 @@ struct LowbitIntFormat {
 
 inline constexpr int64_t kLowbitIntRowBlock = 64;  // block size of the per_row formats
 
+// Where a block's codes start: after the FP16 scale and, when asymmetric, the zero code.
+constexpr size_t lowbit_int_codes_offset(LowbitIntFormat f) { return f.symmetric ? 2 : 3; }
+
 constexpr size_t lowbit_int_block_bytes(LowbitIntFormat f) {
-  return 2 + (f.symmetric ? 0 : 1) + static_cast<size_t>(f.group * f.bits / 8);
+  return lowbit_int_codes_offset(f) + static_cast<size_t>(f.group * f.bits / 8);
+}
+
+// Every lowbit integer type. The type table (type_traits.cpp), the block grids and the kernels take
+// their rows from this list, so a new format is one line here. Ids are stored in files: never
+// renumber an entry (lowbit_type offsets 0-35: groups, 112-127: per row; type_traits.cpp).
+struct LowbitIntType {
+  TensorType type;
+  const char* name;
+  LowbitIntFormat format;
+};
+
+inline constexpr bool kSymmetric = true, kAsymmetric = false;
+
+inline constexpr LowbitIntType kLowbitIntTypes[] = {
+    {lowbit_type(0), "lb_i2_sym_g32", {2, kSymmetric, 32}},
+    {lowbit_type(1), "lb_i2_asym_g32", {2, kAsymmetric, 32}},
+    {lowbit_type(2), "lb_i3_sym_g32", {3, kSymmetric, 32}},
+    {lowbit_type(3), "lb_i3_asym_g32", {3, kAsymmetric, 32}},
+    {lowbit_type(4), "lb_i4_sym_g32", {4, kSymmetric, 32}},
+    {lowbit_type(5), "lb_i4_asym_g32", {4, kAsymmetric, 32}},
+    {lowbit_type(6), "lb_i5_sym_g32", {5, kSymmetric, 32}},
+    {lowbit_type(7), "lb_i5_asym_g32", {5, kAsymmetric, 32}},
+    {lowbit_type(8), "lb_i6_sym_g32", {6, kSymmetric, 32}},
+    {lowbit_type(9), "lb_i6_asym_g32", {6, kAsymmetric, 32}},
+    {lowbit_type(10), "lb_i8_sym_g32", {8, kSymmetric, 32}},
+    {lowbit_type(11), "lb_i8_asym_g32", {8, kAsymmetric, 32}},
+    {lowbit_type(12), "lb_i2_sym_g64", {2, kSymmetric, 64}},
+    {lowbit_type(13), "lb_i2_asym_g64", {2, kAsymmetric, 64}},
+    {lowbit_type(14), "lb_i3_sym_g64", {3, kSymmetric, 64}},
+    {lowbit_type(15), "lb_i3_asym_g64", {3, kAsymmetric, 64}},
+    {lowbit_type(16), "lb_i4_sym_g64", {4, kSymmetric, 64}},
+    {lowbit_type(17), "lb_i4_asym_g64", {4, kAsymmetric, 64}},
+    {lowbit_type(18), "lb_i5_sym_g64", {5, kSymmetric, 64}},
+    {lowbit_type(19), "lb_i5_asym_g64", {5, kAsymmetric, 64}},
+    {lowbit_type(20), "lb_i6_sym_g64", {6, kSymmetric, 64}},
+    {lowbit_type(21), "lb_i6_asym_g64", {6, kAsymmetric, 64}},
+    {lowbit_type(22), "lb_i8_sym_g64", {8, kSymmetric, 64}},
+    {lowbit_type(23), "lb_i8_asym_g64", {8, kAsymmetric, 64}},
+    {lowbit_type(24), "lb_i2_sym_g128", {2, kSymmetric, 128}},
+    {lowbit_type(25), "lb_i2_asym_g128", {2, kAsymmetric, 128}},
+    {lowbit_type(26), "lb_i3_sym_g128", {3, kSymmetric, 128}},
+    {lowbit_type(27), "lb_i3_asym_g128", {3, kAsymmetric, 128}},
+    {lowbit_type(28), "lb_i4_sym_g128", {4, kSymmetric, 128}},
+    {lowbit_type(29), "lb_i4_asym_g128", {4, kAsymmetric, 128}},
+    {lowbit_type(30), "lb_i5_sym_g128", {5, kSymmetric, 128}},
+    {lowbit_type(31), "lb_i5_asym_g128", {5, kAsymmetric, 128}},
+    {lowbit_type(32), "lb_i6_sym_g128", {6, kSymmetric, 128}},
+    {lowbit_type(33), "lb_i6_asym_g128", {6, kAsymmetric, 128}},
+    {lowbit_type(34), "lb_i8_sym_g128", {8, kSymmetric, 128}},
+    {lowbit_type(35), "lb_i8_asym_g128", {8, kAsymmetric, 128}},
+    {lowbit_type(112), "lb_i2_sym_row", {2, kSymmetric, kLowbitIntRowBlock, true}},
+    {lowbit_type(113), "lb_i2_asym_row", {2, kAsymmetric, kLowbitIntRowBlock, true}},
+    {lowbit_type(114), "lb_i3_sym_row", {3, kSymmetric, kLowbitIntRowBlock, true}},
+    {lowbit_type(115), "lb_i3_asym_row", {3, kAsymmetric, kLowbitIntRowBlock, true}},
+    {lowbit_type(116), "lb_i4_sym_row", {4, kSymmetric, kLowbitIntRowBlock, true}},
+    {lowbit_type(117), "lb_i4_asym_row", {4, kAsymmetric, kLowbitIntRowBlock, true}},
+};
+
+// The format of `type`; nullopt for a type that is not a lowbit integer type.
+constexpr std::optional<LowbitIntFormat> lowbit_int_format(TensorType type) {
+  for (const LowbitIntType& entry : kLowbitIntTypes) {
+    if (entry.type == type) return entry.format;
+  }
+  return std::nullopt;
 }
 
 // n is a multiple of f.group. Per-group parameters, or for f.per_row one set from all n elements.

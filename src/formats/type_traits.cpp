@@ -1,6 +1,8 @@
 #include "formats/type_traits.h"
 
 #include <array>
+#include <span>
+#include <utility>
 #include <strings.h>
 
 #include "core/error.h"
@@ -26,7 +28,6 @@
 namespace lowbit {
 namespace {
 
-constexpr bool kSym = true, kAsym = false;
 using Book = LowbitCodebookFormat::Book;
 using Scale = LowbitCodebookFormat::Scale;
 
@@ -34,7 +35,7 @@ using Scale = LowbitCodebookFormat::Scale;
 // block's scales). ggml's legacy types (Q4_0 ... Q8_1) quantize with ggml's reference rounding, bit
 // for bit; the K types with lowbit's own scale search (formats/ggml_k_search.h). The last column, where
 // present, is the importance-weighted quantizer (formats/weighted_search.h).
-constexpr std::array kTypeTable = {
+constexpr std::array kGgmlRows = {
     TypeTraits{TensorType::F32, "f32", 1, 4, false, f32_to_float, f32_from_float},
     TypeTraits{TensorType::F16, "f16", 1, 2, false, f16_to_float, f16_from_float},
     TypeTraits{TensorType::BF16, "bf16", 1, 2, false, bf16_to_float, bf16_from_float},
@@ -65,46 +66,18 @@ constexpr std::array kTypeTable = {
     TypeTraits{TensorType::I32, "i32", 1, 4, false, nullptr, nullptr},
     TypeTraits{TensorType::I64, "i64", 1, 8, false, nullptr, nullptr},
     TypeTraits{TensorType::F64, "f64", 1, 8, false, nullptr, nullptr},
-    // lowbit's own formats (ids from kLowbitTypeBase; llama.cpp cannot read them). An id is stored in
-    // files: never renumber a row, append new ones. Offsets 0-35: integer groups (formats/lowbit_int.h),
-    // 64-79: code books (formats/lowbit_codebook.h), 80-95: FP8 (formats/lowbit_fp8.h),
-    // 96: lb_w8_row, 112-127: per-row integer formats (formats/lowbit_int.h).
-    lowbit_int_traits<LowbitIntFormat{2, kSym, 32}>(lowbit_type(0), "lb_i2_sym_g32"),
-    lowbit_int_traits<LowbitIntFormat{2, kAsym, 32}>(lowbit_type(1), "lb_i2_asym_g32"),
-    lowbit_int_traits<LowbitIntFormat{3, kSym, 32}>(lowbit_type(2), "lb_i3_sym_g32"),
-    lowbit_int_traits<LowbitIntFormat{3, kAsym, 32}>(lowbit_type(3), "lb_i3_asym_g32"),
-    lowbit_int_traits<LowbitIntFormat{4, kSym, 32}>(lowbit_type(4), "lb_i4_sym_g32"),
-    lowbit_int_traits<LowbitIntFormat{4, kAsym, 32}>(lowbit_type(5), "lb_i4_asym_g32"),
-    lowbit_int_traits<LowbitIntFormat{5, kSym, 32}>(lowbit_type(6), "lb_i5_sym_g32"),
-    lowbit_int_traits<LowbitIntFormat{5, kAsym, 32}>(lowbit_type(7), "lb_i5_asym_g32"),
-    lowbit_int_traits<LowbitIntFormat{6, kSym, 32}>(lowbit_type(8), "lb_i6_sym_g32"),
-    lowbit_int_traits<LowbitIntFormat{6, kAsym, 32}>(lowbit_type(9), "lb_i6_asym_g32"),
-    lowbit_int_traits<LowbitIntFormat{8, kSym, 32}>(lowbit_type(10), "lb_i8_sym_g32"),
-    lowbit_int_traits<LowbitIntFormat{8, kAsym, 32}>(lowbit_type(11), "lb_i8_asym_g32"),
-    lowbit_int_traits<LowbitIntFormat{2, kSym, 64}>(lowbit_type(12), "lb_i2_sym_g64"),
-    lowbit_int_traits<LowbitIntFormat{2, kAsym, 64}>(lowbit_type(13), "lb_i2_asym_g64"),
-    lowbit_int_traits<LowbitIntFormat{3, kSym, 64}>(lowbit_type(14), "lb_i3_sym_g64"),
-    lowbit_int_traits<LowbitIntFormat{3, kAsym, 64}>(lowbit_type(15), "lb_i3_asym_g64"),
-    lowbit_int_traits<LowbitIntFormat{4, kSym, 64}>(lowbit_type(16), "lb_i4_sym_g64"),
-    lowbit_int_traits<LowbitIntFormat{4, kAsym, 64}>(lowbit_type(17), "lb_i4_asym_g64"),
-    lowbit_int_traits<LowbitIntFormat{5, kSym, 64}>(lowbit_type(18), "lb_i5_sym_g64"),
-    lowbit_int_traits<LowbitIntFormat{5, kAsym, 64}>(lowbit_type(19), "lb_i5_asym_g64"),
-    lowbit_int_traits<LowbitIntFormat{6, kSym, 64}>(lowbit_type(20), "lb_i6_sym_g64"),
-    lowbit_int_traits<LowbitIntFormat{6, kAsym, 64}>(lowbit_type(21), "lb_i6_asym_g64"),
-    lowbit_int_traits<LowbitIntFormat{8, kSym, 64}>(lowbit_type(22), "lb_i8_sym_g64"),
-    lowbit_int_traits<LowbitIntFormat{8, kAsym, 64}>(lowbit_type(23), "lb_i8_asym_g64"),
-    lowbit_int_traits<LowbitIntFormat{2, kSym, 128}>(lowbit_type(24), "lb_i2_sym_g128"),
-    lowbit_int_traits<LowbitIntFormat{2, kAsym, 128}>(lowbit_type(25), "lb_i2_asym_g128"),
-    lowbit_int_traits<LowbitIntFormat{3, kSym, 128}>(lowbit_type(26), "lb_i3_sym_g128"),
-    lowbit_int_traits<LowbitIntFormat{3, kAsym, 128}>(lowbit_type(27), "lb_i3_asym_g128"),
-    lowbit_int_traits<LowbitIntFormat{4, kSym, 128}>(lowbit_type(28), "lb_i4_sym_g128"),
-    lowbit_int_traits<LowbitIntFormat{4, kAsym, 128}>(lowbit_type(29), "lb_i4_asym_g128"),
-    lowbit_int_traits<LowbitIntFormat{5, kSym, 128}>(lowbit_type(30), "lb_i5_sym_g128"),
-    lowbit_int_traits<LowbitIntFormat{5, kAsym, 128}>(lowbit_type(31), "lb_i5_asym_g128"),
-    lowbit_int_traits<LowbitIntFormat{6, kSym, 128}>(lowbit_type(32), "lb_i6_sym_g128"),
-    lowbit_int_traits<LowbitIntFormat{6, kAsym, 128}>(lowbit_type(33), "lb_i6_asym_g128"),
-    lowbit_int_traits<LowbitIntFormat{8, kSym, 128}>(lowbit_type(34), "lb_i8_sym_g128"),
-    lowbit_int_traits<LowbitIntFormat{8, kAsym, 128}>(lowbit_type(35), "lb_i8_asym_g128"),
+};
+
+// lowbit's own formats (ids from kLowbitTypeBase; llama.cpp cannot read them). An id is stored in
+// files: never renumber a row, append new ones. Offsets 0-35: integer groups, 112-127: per-row integer
+// formats (both listed in formats/lowbit_int.h), 64-79: code books (formats/lowbit_codebook.h), 80-95:
+// FP8 (formats/lowbit_fp8.h), 96: lb_w8_row.
+template <size_t... I>
+constexpr std::array<TypeTraits, sizeof...(I)> lowbit_int_rows(std::index_sequence<I...>) {
+  return {lowbit_int_traits<kLowbitIntTypes[I].format>(kLowbitIntTypes[I].type, kLowbitIntTypes[I].name)...};
+}
+
+constexpr std::array kOtherLowbitRows = {
     lowbit_codebook_traits<LowbitCodebookFormat{Book::NF4, Scale::F32}>(lowbit_type(64), "lb_nf4_g64"),
     lowbit_codebook_traits<LowbitCodebookFormat{Book::NF4, Scale::F16}>(lowbit_type(65), "lb_nf4_g64_f16"),
     lowbit_codebook_traits<LowbitCodebookFormat{Book::FP4, Scale::F32}>(lowbit_type(66), "lb_fp4_g64"),
@@ -115,14 +88,20 @@ constexpr std::array kTypeTable = {
     // 96: int8 per output channel for W8A8 (formats/lowbit_w8_row.h).
     TypeTraits{kW8RowType, "lb_w8_row", kW8RowBlock, sizeof(BlockW8Row), true, dequantize_row_w8_row,
                quantize_row_w8_row},
-    // 112-127: integer formats with one scale (and zero point) per row, repeated per 64-element block.
-    lowbit_int_traits<LowbitIntFormat{2, kSym, kLowbitIntRowBlock, true}>(lowbit_type(112), "lb_i2_sym_row"),
-    lowbit_int_traits<LowbitIntFormat{2, kAsym, kLowbitIntRowBlock, true}>(lowbit_type(113), "lb_i2_asym_row"),
-    lowbit_int_traits<LowbitIntFormat{3, kSym, kLowbitIntRowBlock, true}>(lowbit_type(114), "lb_i3_sym_row"),
-    lowbit_int_traits<LowbitIntFormat{3, kAsym, kLowbitIntRowBlock, true}>(lowbit_type(115), "lb_i3_asym_row"),
-    lowbit_int_traits<LowbitIntFormat{4, kSym, kLowbitIntRowBlock, true}>(lowbit_type(116), "lb_i4_sym_row"),
-    lowbit_int_traits<LowbitIntFormat{4, kAsym, kLowbitIntRowBlock, true}>(lowbit_type(117), "lb_i4_asym_row"),
 };
+
+template <size_t... N>
+constexpr std::array<TypeTraits, (N + ...)> concatenate(const std::array<TypeTraits, N>&... parts) {
+  std::array<TypeTraits, (N + ...)> all{};
+  size_t next = 0;
+  for (const auto& part : {std::span<const TypeTraits>(parts)...}) {
+    for (const TypeTraits& row : part) all[next++] = row;
+  }
+  return all;
+}
+
+constexpr auto kTypeTable =
+    concatenate(kGgmlRows, lowbit_int_rows(std::make_index_sequence<std::size(kLowbitIntTypes)>()), kOtherLowbitRows);
 
 }  // namespace
 

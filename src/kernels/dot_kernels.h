@@ -1,7 +1,8 @@
 // Row-times-activation dot products computed directly on packed weight rows, one set per CPU level.
 // Integer weight types multiply 8-bit activations (quantized on the fly, one block at a time, to the
-// type's partner format: Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for the K types), so the
-// inner loop is an integer dot product; float weight types take F32 activations as they are.
+// type's partner format: Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1 and lowbit's integer types, Q8_K
+// for the K types), so the inner loop is an integer dot product; float weight types take F32 activations
+// as they are. Every lowbit integer type has a kernel at every level.
 #pragma once
 
 #include <cstddef>

@@ -186,7 +186,8 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
   const size_t row_bytes = traits.row_bytes(cols);
   const auto* base = static_cast<const uint8_t*>(weight.data);
 
-  // Every weight type's activation format has the weight's block size, so cols fits it too.
+  // Every weight type's activation blocks divide its own (the lowbit integer types' 32 to 128 elements
+  // are 32-element Q8_1 blocks), so cols fits them too.
   const auto* activations = reinterpret_cast<const uint8_t*>(x);
   size_t activation_row_bytes = static_cast<size_t>(cols) * sizeof(float);
   std::vector<uint8_t> quantized;  // [n_tokens][activation_row_bytes]

@@ -14,8 +14,8 @@ namespace lowbit {
 // F32 uses OpenBLAS sgemm for n_tokens > 1 and a dot product per row for one token. One token
 // (decode) splits the rows over the persistent thread pool (core/thread_pool.h). Types with
 // a packed-weight kernel at the active CPU level (kernels/dot_kernels.h: Q8_0, Q4_0, Q5_0, Q4_1, Q5_1,
-// Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, F16, BF16, lb_w8_row) are multiplied in place, integer types with activations
-// quantized to 8 bits per block. F16 and BF16 batches at AVX-512 run kernels/float16_kernels.h's GEMM (BF16
+// Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, F16, BF16, lb_w8_row and every lowbit integer type) are multiplied in
+// place, integer types with activations quantized to 8 bits per block. F16 and BF16 batches at AVX-512 run kernels/float16_kernels.h's GEMM (BF16
 // with activations rounded to BF16 where the CPU has AVX512-BF16, which also serves BF16 decode); below
 // AVX-512 they convert tiles of rows to F32 for sgemm, as do lb_w8_row batches (its int8 codes times F32
 // activations; kernels/w8a8_matmul.h has the W8A8 product with int8 activations). Any other readable

@@ -26,13 +26,13 @@ TEST(BlockGrid, CoversGgmlIntegerTypesAndEveryLowbitIntFormat) {
   EXPECT_EQ(find_block_grid(find_type_traits("lb_nf4_g64")->type), nullptr);
 }
 
-TEST(BlockGrid, LowbitIntFormatFromName) {
-  const std::optional<LowbitIntFormat> format = lowbit_int_format(*find_type_traits("lb_i3_asym_g64"));
+TEST(BlockGrid, LowbitIntFormatOfType) {
+  const std::optional<LowbitIntFormat> format = lowbit_int_format(find_type_traits("lb_i3_asym_g64")->type);
   ASSERT_TRUE(format.has_value());
   EXPECT_EQ(format->bits, 3);
   EXPECT_FALSE(format->symmetric);
   EXPECT_EQ(format->group, 64);
-  EXPECT_FALSE(lowbit_int_format(type_traits(TensorType::Q4_0)).has_value());
+  EXPECT_FALSE(lowbit_int_format(TensorType::Q4_0).has_value());
 }
 
 // Codes written into a block whose parameters the format's quantizer chose decode, through the

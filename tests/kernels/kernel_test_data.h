@@ -20,17 +20,27 @@ inline std::vector<float> random_values(int64_t n, std::mt19937& rng) {
   return v;
 }
 
-// Rows of `type`: random values with a spread of row scales, as real weights have.
+// Values with a spread of row scales and an offset per row, as real weights (and the minimums and zero
+// points of the asymmetric formats) have.
+inline std::vector<float> random_rows(int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::uniform_real_distribution<float> scale(0.01f, 2.0f), offset(-0.5f, 0.5f);
+  std::vector<float> v(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float s = scale(rng), o = offset(rng);
+    for (int64_t c = 0; c < cols; ++c) v[r * cols + c] = s * dist(rng) + o;
+  }
+  return v;
+}
+
+// Rows of `type` holding random_rows' values, quantized one row at a time as the quantize pipeline does
+// (the per-row formats take their parameters from all the elements they are given).
 inline std::vector<uint8_t> quantize_rows(TensorType type, int64_t rows, int64_t cols, std::mt19937& rng) {
   const TypeTraits& traits = type_traits(type);
-  std::vector<float> values = random_values(rows * cols, rng);
-  std::uniform_real_distribution<float> scale(0.01f, 2.0f);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float s = scale(rng);
-    for (int64_t c = 0; c < cols; ++c) values[r * cols + c] *= s;
-  }
-  std::vector<uint8_t> bytes(static_cast<size_t>(rows) * traits.row_bytes(cols));
-  traits.from_float(values.data(), bytes.data(), rows * cols);
+  const std::vector<float> values = random_rows(rows, cols, rng);
+  const size_t row_bytes = traits.row_bytes(cols);
+  std::vector<uint8_t> bytes(static_cast<size_t>(rows) * row_bytes);
+  for (int64_t r = 0; r < rows; ++r) traits.from_float(&values[r * cols], &bytes[r * row_bytes], cols);
   return bytes;
 }
 

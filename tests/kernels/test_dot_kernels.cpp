@@ -11,6 +11,7 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/half.h"
+#include "formats/lowbit_int.h"
 #include "formats/type_traits.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/float16_kernels.h"
@@ -22,10 +23,14 @@
 namespace lowbit {
 namespace {
 
-const TensorType kFastTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_1,
-                                 TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
-                                 TensorType::Q5_K, TensorType::Q6_K,
-                                 TensorType::F16,  TensorType::BF16};
+// ggml's integer and 16-bit float types, and every lowbit integer type.
+const std::vector<TensorType> kFastTypes = [] {
+  std::vector<TensorType> types = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_1,
+                                   TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
+                                   TensorType::Q5_K, TensorType::Q6_K, TensorType::F16,  TensorType::BF16};
+  for (const LowbitIntType& entry : kLowbitIntTypes) types.push_back(entry.type);
+  return types;
+}();
 
 class DotKernelTest : public ::testing::TestWithParam<TensorType> {};
 
@@ -54,8 +59,9 @@ TEST_P(DotKernelTest, SimdMatchesScalarReference) {
   for (CpuLevel level : simd_levels()) {
     const DotKernel* simd = find_dot_kernel(type, level);
     if (simd == nullptr) continue;
-    // One block, a few, many; float types also lengths that leave a tail for every step size.
-    std::vector<int64_t> lengths = {block, 3 * block, 16 * block};
+    // One block, a few, many, an odd number past 4096; float types also lengths that leave a tail for
+    // every step size.
+    std::vector<int64_t> lengths = {block, 3 * block, 16 * block, 4096 + block};
     if (type_traits(type).block_size == 1) lengths.insert(lengths.end(), {1, 7, 9, 33, 41, 1000});
     for (int64_t cols : lengths) {
       SCOPED_TRACE(::testing::Message() << cpu_level_name(level) << " cols " << cols);
@@ -181,9 +187,12 @@ TEST_P(DotKernelTest, QuantizedActivationProductIsCloseToF32Product) {
       total += exact * exact;
     }
   }
-  // Q8_0 activations: about 0.3% per value; Q8_K's 256-value blocks round coarser; BF16 at most 2^-8.
+  // Q8_0/Q8_1 activations: about 0.3% per value; Q8_K's 256-value blocks round coarser; BF16 at most 2^-8.
   const double float_tolerance = matmul_rounds_activations_to_bf16(type, active_cpu_level()) ? 0x1p-8 : 1e-6;
-  const double tolerance = traits.block_size == 1 ? float_tolerance : traits.block_size == 32 ? 0.01 : 0.02;
+  const TensorType activation_type = find_dot_kernel(type, CpuLevel::scalar)->activation_type;
+  const double tolerance = activation_type == TensorType::F32  ? float_tolerance
+                           : activation_type == TensorType::Q8_K ? 0.02
+                                                                 : 0.01;
   EXPECT_LT(std::sqrt(error / total), tolerance) << traits.name;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "formats/lowbit_int.h"
 #include "formats/type_traits.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/gemm_kernels.h"
@@ -19,22 +20,14 @@
 namespace lowbit {
 namespace {
 
-const TensorType kIntegerTypes[] = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_1,
-                                    TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
-                                    TensorType::Q5_K, TensorType::Q6_K};
-
-// Values with a spread of row scales and an offset per row, as real weights (and the minimums of the
-// _1 and K formats) have.
-std::vector<float> random_rows(int64_t rows, int64_t cols, std::mt19937& rng) {
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::uniform_real_distribution<float> scale(0.01f, 2.0f), offset(-0.5f, 0.5f);
-  std::vector<float> v(static_cast<size_t>(rows * cols));
-  for (int64_t r = 0; r < rows; ++r) {
-    const float s = scale(rng), o = offset(rng);
-    for (int64_t c = 0; c < cols; ++c) v[r * cols + c] = s * dist(rng) + o;
-  }
-  return v;
-}
+// ggml's integer types and every lowbit integer type.
+const std::vector<TensorType> kIntegerTypes = [] {
+  std::vector<TensorType> types = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_1,
+                                   TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
+                                   TensorType::Q5_K, TensorType::Q6_K};
+  for (const LowbitIntType& entry : kLowbitIntTypes) types.push_back(entry.type);
+  return types;
+}();
 
 struct Shape {
   int64_t rows, blocks, tokens;
@@ -49,14 +42,12 @@ TEST_P(GemmKernelTest, MatchesScalarDotProductsOnAwkwardShapes) {
   const TypeTraits& activation_traits = type_traits(reference.activation_type);
   std::mt19937 rng(77);
   // blocks * block size: one block; more than a chunk of columns (kChunkCols = 4096 in x86/gemm_x86.h);
-  // 37 rows: more than one tile of kTileRows = 36.
+  // 37 rows: more than one tile of kTileRows = 36; odd row counts at matmul's GEMM token counts (16 and up).
   for (Shape shape : {Shape{1, 1, 2}, Shape{3, 1, 5}, Shape{37, 3, 4}, Shape{9, 4096 / traits.block_size + 3, 9},
-                      Shape{5, 9, 1}}) {
+                      Shape{5, 9, 1}, Shape{17, 3, 16}, Shape{13, 5, 17}, Shape{7, 2, 33}}) {
     const int64_t cols = shape.blocks * traits.block_size;
     SCOPED_TRACE(::testing::Message() << shape.rows << "x" << cols << " tokens " << shape.tokens);
-    const std::vector<float> w_values = random_rows(shape.rows, cols, rng);
-    std::vector<uint8_t> weights(static_cast<size_t>(shape.rows) * traits.row_bytes(cols));
-    traits.from_float(w_values.data(), weights.data(), shape.rows * cols);
+    const std::vector<uint8_t> weights = quantize_rows(type, shape.rows, cols, rng);
     const std::vector<float> x = random_rows(shape.tokens, cols, rng);
     const size_t a_bytes = activation_traits.row_bytes(cols);
     std::vector<uint8_t> quantized(static_cast<size_t>(shape.tokens) * a_bytes);
@@ -80,7 +71,7 @@ TEST_P(GemmKernelTest, MatchesScalarDotProductsOnAwkwardShapes) {
     }
     for (CpuLevel level : simd_levels()) {
       const GemmKernel* gemm = find_gemm_kernel(type, level);
-      if (gemm == nullptr) continue;  // Q8_0 at AVX2: maddubs would saturate
+      if (gemm == nullptr) continue;  // 8-bit codes at AVX2: maddubs would saturate
       SCOPED_TRACE(cpu_level_name(level));
       ASSERT_EQ(gemm->activation_type, reference.activation_type);
       GemmActivations prepared;
@@ -104,6 +95,13 @@ TEST(GemmKernels, Avx512CoversEveryIntegerTypeAndScalarNone) {
     EXPECT_EQ(find_gemm_kernel(type, CpuLevel::scalar), nullptr) << type_traits(type).name;
   }
   EXPECT_EQ(find_gemm_kernel(TensorType::F32, CpuLevel::avx512), nullptr);
+}
+
+// At AVX2 the u8 x s8 products go through maddubs, which would saturate on codes up to 255.
+TEST(GemmKernels, Avx2CoversLowbitIntTypesBelow8Bits) {
+  for (const LowbitIntType& entry : kLowbitIntTypes) {
+    EXPECT_EQ(find_gemm_kernel(entry.type, CpuLevel::avx2) != nullptr, entry.format.bits < 8) << entry.name;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(IntegerTypes, GemmKernelTest, ::testing::ValuesIn(kIntegerTypes),

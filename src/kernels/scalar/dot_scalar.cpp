@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "core/half.h"
+#include "formats/bitpack.h"
 #include "formats/ggml_block_common.h"
 #include "formats/ggml_k_layout.h"
 #include "formats/ggml_q2_k.h"
@@ -17,7 +18,10 @@
 #include "formats/ggml_q8_0.h"
 #include "formats/ggml_q8_1.h"
 #include "formats/ggml_q8_k.h"
+#include "formats/lowbit_block_common.h"
+#include "formats/lowbit_int.h"
 #include "kernels/dot_kernels.h"
+#include "kernels/lowbit_int_kernels.h"
 
 namespace lowbit {
 namespace {
@@ -171,6 +175,30 @@ float dot_q2_k_q8_k(int64_t n, const void* weight_row, const void* activation_ro
   return sum;
 }
 
+// lowbit's integer formats times Q8_1. A block's elements are S * (u - zu), u its unsigned codes, so the
+// block adds S * sum over its 32-element groups g of (d_g * (u . a)_g - zu * s_g), each group meeting
+// one Q8_1 block (scale d_g, stored s_g = d_g * sum of its quants).
+template <LowbitIntFormat F>
+float dot_lowbit_int_q8_1(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* block = static_cast<const uint8_t*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_1*>(activation_row);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / F.group; ++b, block += lowbit_int_block_bytes(F)) {
+    uint8_t u[F.group];
+    unpack_bits({block + lowbit_int_codes_offset(F), static_cast<size_t>(F.group * F.bits / 8)}, F.bits, u);
+    // zu = Z - qmin, stored when asymmetric; Z = 0 when symmetric.
+    const int zu = F.symmetric ? 1 << (F.bits - 1) : block[2];
+    float block_sum = 0.0f;
+    for (int64_t g = 0; g < F.group / 32; ++g, ++a) {
+      int32_t products = 0;
+      for (int j = 0; j < 32; ++j) products += u[32 * g + j] * a->qs[j];
+      block_sum += fp16_to_fp32(a->d) * static_cast<float>(products) - static_cast<float>(zu) * fp16_to_fp32(a->s);
+    }
+    sum += load_f16(block) * block_sum;
+  }
+  return sum;
+}
+
 float dot_f16_f32(int64_t n, const void* weight_row, const void* activation_row) {
   const auto* w = static_cast<const uint16_t*>(weight_row);
   const auto* a = static_cast<const float*>(activation_row);
@@ -197,6 +225,8 @@ constexpr DotKernel kQ3_K{TensorType::Q8_K, quantize_row_q8_k, dot_q3_k_q8_k, nu
 constexpr DotKernel kQ4_K{TensorType::Q8_K, quantize_row_q8_k, dot_q4_5_k_q8_k<BlockQ4_K>, nullptr};
 constexpr DotKernel kQ5_K{TensorType::Q8_K, quantize_row_q8_k, dot_q4_5_k_q8_k<BlockQ5_K>, nullptr};
 constexpr DotKernel kQ6_K{TensorType::Q8_K, quantize_row_q8_k, dot_q6_k_q8_k, nullptr};
+template <LowbitIntFormat F>
+constexpr DotKernel kLowbitInt{TensorType::Q8_1, quantize_row_q8_1_ref, dot_lowbit_int_q8_1<F>, nullptr};
 constexpr DotKernel kF16{TensorType::F32, nullptr, dot_f16_f32, nullptr};
 constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_bf16_f32, nullptr};
 
@@ -216,7 +246,8 @@ const DotKernel* find_dot_kernel_scalar(TensorType weight) {
     case TensorType::Q6_K: return &kQ6_K;
     case TensorType::F16: return &kF16;
     case TensorType::BF16: return &kBF16;
-    default: return nullptr;
+    default:
+      return find_lowbit_int_kernel(weight, []<LowbitIntFormat F>() { return &kLowbitInt<F>; });
   }
 }
 

@@ -26,6 +26,8 @@
 #include "formats/ggml_q8_1.h"
 #include "formats/ggml_q8_k.h"
 #include "kernels/dot_kernels.h"
+#include "kernels/lowbit_int_kernels.h"
+#include "kernels/x86/lowbit_int_x86.h"
 #include "kernels/x86/simd_common.h"
 
 namespace lowbit {
@@ -47,50 +49,89 @@ struct StridedRows {
   }
 };
 
-// The legacy 32-element formats. codes(block) gives the block's 32 quants as bytes, each element being
-// d * (code - kOffset), plus the block minimum m for the formats with kHasMin (whose share of the
-// product is m times Q8_1's stored d * sum of quants). Q8_0's codes are signed; the others' unsigned,
-// their offset taken out once per activation block as kOffset * (sum of a), shared by all rows.
-struct Q8_0Codes {
-  using Block = BlockQ8_0;
+// The formats whose rows are runs of 32-element groups, each meeting one Q8_0 or Q8_1 block of the
+// activations: ggml's legacy formats (a block per group) and lowbit's integer formats (a block of 32, 64
+// or 128 elements is 1, 2 or 4 groups sharing its scale and zero code). For group j of a weight row,
+// codes(row, j) gives its 32 codes as bytes and scale(row, j) its FP16 scale, each element being
+// scale * (code - kOffset), plus for the formats with kHasMin a share min(row, j) of Q8_1's stored
+// d * sum of quants; block_start(row, j) is where the group's block starts. Signed codes are multiplied
+// as |code| . (a with code's sign), unsigned ones as they are; the offset is taken out once per
+// activation block as kOffset * (sum of a), shared by all rows.
+template <typename Block>
+struct OneBlockPerGroup {
+  static const Block& block_at(const uint8_t* row, int64_t j) { return reinterpret_cast<const Block*>(row)[j]; }
+  static const void* block_start(const uint8_t* row, int64_t j) { return &block_at(row, j); }
+  static uint16_t scale(const uint8_t* row, int64_t j) { return block_at(row, j).d; }
+};
+struct Q8_0Codes : OneBlockPerGroup<BlockQ8_0> {
   static constexpr bool kSignedCodes = true, kHasMin = false;
   static constexpr int kOffset = 0;
-  static __m256i codes(const Block& b) { return load_256(b.qs); }
+  static __m256i codes(const uint8_t* row, int64_t j) { return load_256(block_at(row, j).qs); }
 };
-struct Q4_0Codes {
-  using Block = BlockQ4_0;
+struct Q4_0Codes : OneBlockPerGroup<BlockQ4_0> {
   static constexpr bool kSignedCodes = false, kHasMin = false;
   static constexpr int kOffset = 8;
-  static __m256i codes(const Block& b) { return unpack_nibbles_16(b.qs); }
+  static __m256i codes(const uint8_t* row, int64_t j) { return unpack_nibbles_16(block_at(row, j).qs); }
 };
-struct Q5_0Codes {
-  using Block = BlockQ5_0;
+struct Q5_0Codes : OneBlockPerGroup<BlockQ5_0> {
   static constexpr bool kSignedCodes = false, kHasMin = false;
   static constexpr int kOffset = 16;
-  static __m256i codes(const Block& b) { return _mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh)); }
+  static __m256i codes(const uint8_t* row, int64_t j) {
+    const BlockQ5_0& b = block_at(row, j);
+    return _mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh));
+  }
 };
-struct Q4_1Codes {
-  using Block = BlockQ4_1;
+struct Q4_1Codes : OneBlockPerGroup<BlockQ4_1> {
   static constexpr bool kSignedCodes = false, kHasMin = true;
   static constexpr int kOffset = 0;
-  static __m256i codes(const Block& b) { return unpack_nibbles_16(b.qs); }
+  static __m256i codes(const uint8_t* row, int64_t j) { return unpack_nibbles_16(block_at(row, j).qs); }
+  static float min(const uint8_t* row, int64_t j) { return half_to_float(block_at(row, j).m); }
 };
-struct Q5_1Codes {
-  using Block = BlockQ5_1;
+struct Q5_1Codes : OneBlockPerGroup<BlockQ5_1> {
   static constexpr bool kSignedCodes = false, kHasMin = true;
   static constexpr int kOffset = 0;
-  static __m256i codes(const Block& b) { return _mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh)); }
+  static __m256i codes(const uint8_t* row, int64_t j) {
+    const BlockQ5_1& b = block_at(row, j);
+    return _mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh));
+  }
+  static float min(const uint8_t* row, int64_t j) { return half_to_float(block_at(row, j).m); }
+};
+
+// lowbit's integer formats: element S * (u - zu), so scale S and min -S * zu. Codes u below 8 bits go
+// unsigned; 8-bit ones reach 255, where maddubs would saturate (255 * 127 twice exceeds int16), so
+// without VNNI they go signed, as u - 128 with offset -128.
+template <LowbitIntFormat F>
+struct LowbitIntCodes {
+  using Layout = LowbitIntLayout<F>;
+#if defined(__AVX512VNNI__)
+  static constexpr bool kSignedCodes = false;
+#else
+  static constexpr bool kSignedCodes = F.bits == 8;
+#endif
+  static constexpr bool kHasMin = true;
+  static constexpr int kOffset = kSignedCodes ? -128 : 0;
+  static const uint8_t* block_at(const uint8_t* row, int64_t j) { return row + j / Layout::kGroups * Layout::kBytes; }
+  static const void* block_start(const uint8_t* row, int64_t j) { return block_at(row, j); }
+  static __m256i codes(const uint8_t* row, int64_t j) {
+    const __m256i u = Layout::codes(block_at(row, j), static_cast<int>(j % Layout::kGroups));
+    return kSignedCodes ? _mm256_xor_si256(u, _mm256_set1_epi8(-128)) : u;
+  }
+  static uint16_t scale(const uint8_t* row, int64_t j) { return Layout::scale(block_at(row, j)); }
+  static float min(const uint8_t* row, int64_t j) {
+    const uint8_t* block = block_at(row, j);
+    return -half_to_float(Layout::scale(block)) * static_cast<float>(Layout::zero_code(block));
+  }
 };
 
 template <typename Codes>
-struct LegacyDot {
+struct Group32Dot {
   template <int R, int T>
   static void run(int64_t n, const void* weight_rows, size_t weight_stride, const void* activations,
                   size_t activation_stride, float* out) {
     using ActivationBlock = std::conditional_t<Codes::kHasMin, BlockQ8_1, BlockQ8_0>;
-    const StridedRows<typename Codes::Block> w{static_cast<const uint8_t*>(weight_rows), weight_stride};
+    const StridedRows<uint8_t> w{static_cast<const uint8_t*>(weight_rows), weight_stride};
     const StridedRows<ActivationBlock> a{static_cast<const uint8_t*>(activations), activation_stride};
-    // One product alone would wait for its FMA's latency at every block: it keeps two blocks in flight.
+    // One product alone would wait for its FMA's latency at every group: it keeps two groups in flight.
     constexpr int kChains = R * T == 1 ? 2 : 1;
     float min_sum[R][T] = {};
     __m256 acc[kChains][R][T];
@@ -99,44 +140,51 @@ struct LegacyDot {
         for (__m256& v : row) v = _mm256_setzero_ps();
       }
     }
-    const auto add_block = [&](int64_t b, int chain) {
+    const auto add_group = [&](int64_t j, int chain) {
       __m256i act[T], start[T];
       __m256 act_scale[T];
       for (int t = 0; t < T; ++t) {
-        act[t] = load_256(a[t][b].qs);
-        act_scale[t] = broadcast_half(a[t][b].d);
-        start[t] = Codes::kOffset == 0 ? _mm256_setzero_si256()
-                                       : _mm256_sub_epi32(_mm256_setzero_si256(),
-                                                          dot_u8_s8(_mm256_set1_epi8(Codes::kOffset), act[t]));
+        act[t] = load_256(a[t][j].qs);
+        act_scale[t] = broadcast_half(a[t][j].d);
+        // -kOffset * (sum of a), lane by lane
+        if constexpr (Codes::kOffset > 0) {
+          start[t] = _mm256_sub_epi32(_mm256_setzero_si256(), dot_u8_s8(_mm256_set1_epi8(Codes::kOffset), act[t]));
+        } else if constexpr (Codes::kOffset < 0) {
+          start[t] = dot_u8_s8(_mm256_set1_epi8(static_cast<char>(-Codes::kOffset)), act[t]);
+        } else {
+          start[t] = _mm256_setzero_si256();
+        }
       }
       for (int r = 0; r < R; ++r) {
         if constexpr (R > 1) {
           // R rows read together are R short streams, which the hardware prefetcher follows badly (4x
           // slower than one row at a time from DRAM, measured): fetch the next row group's same block.
-          _mm_prefetch(reinterpret_cast<const char*>(&w[r][b]) + R * weight_stride, _MM_HINT_T0);
+          _mm_prefetch(static_cast<const char*>(Codes::block_start(w[r], j)) + R * weight_stride, _MM_HINT_T0);
         }
-        const __m256i q = Codes::codes(w[r][b]);
-        const __m256 weight_scale = broadcast_half(w[r][b].d);
+        const __m256i q = Codes::codes(w[r], j);
+        const __m256 weight_scale = broadcast_half(Codes::scale(w[r], j));
+        [[maybe_unused]] float weight_min;
+        if constexpr (Codes::kHasMin) weight_min = Codes::min(w[r], j);
         for (int t = 0; t < T; ++t) {
           __m256i products;
           if constexpr (Codes::kSignedCodes) {
             // |q| . (a with q's sign): vpdpbusd wants one unsigned operand.
-            products = dot_u8_s8(_mm256_abs_epi8(q), _mm256_sign_epi8(act[t], q));
+            products = dot_u8_s8_add(start[t], _mm256_abs_epi8(q), _mm256_sign_epi8(act[t], q));
           } else {
             products = dot_u8_s8_add(start[t], q, act[t]);
           }
           acc[chain][r][t] =
               _mm256_fmadd_ps(_mm256_mul_ps(weight_scale, act_scale[t]), _mm256_cvtepi32_ps(products), acc[chain][r][t]);
-          if constexpr (Codes::kHasMin) min_sum[r][t] += half_to_float(w[r][b].m) * half_to_float(a[t][b].s);
+          if constexpr (Codes::kHasMin) min_sum[r][t] += weight_min * half_to_float(a[t][j].s);
         }
       }
     };
-    const int64_t blocks = n / 32;
-    int64_t b = 0;
-    for (; b + kChains <= blocks; b += kChains) {
-      for (int c = 0; c < kChains; ++c) add_block(b + c, c);
+    const int64_t groups = n / 32;
+    int64_t j = 0;
+    for (; j + kChains <= groups; j += kChains) {
+      for (int c = 0; c < kChains; ++c) add_group(j + c, c);
     }
-    for (; b < blocks; ++b) add_block(b, 0);
+    for (; j < groups; ++j) add_group(j, 0);
     for (int r = 0; r < R; ++r) {
       for (int t = 0; t < T; ++t) {
         __m256 total = acc[0][r][t];
@@ -477,11 +525,14 @@ inline float bf16_bits_to_float(uint16_t bits) {
   return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(bits) << 16)));
 }
 
-constexpr DotKernel kQ8_0 = integer_kernel<LegacyDot<Q8_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
-constexpr DotKernel kQ4_0 = integer_kernel<LegacyDot<Q4_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
-constexpr DotKernel kQ5_0 = integer_kernel<LegacyDot<Q5_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
-constexpr DotKernel kQ4_1 = integer_kernel<LegacyDot<Q4_1Codes>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
-constexpr DotKernel kQ5_1 = integer_kernel<LegacyDot<Q5_1Codes>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
+constexpr DotKernel kQ8_0 = integer_kernel<Group32Dot<Q8_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
+constexpr DotKernel kQ4_0 = integer_kernel<Group32Dot<Q4_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
+constexpr DotKernel kQ5_0 = integer_kernel<Group32Dot<Q5_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
+constexpr DotKernel kQ4_1 = integer_kernel<Group32Dot<Q4_1Codes>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
+constexpr DotKernel kQ5_1 = integer_kernel<Group32Dot<Q5_1Codes>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
+template <LowbitIntFormat F>
+constexpr DotKernel kLowbitInt =
+    integer_kernel<Group32Dot<LowbitIntCodes<F>>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
 constexpr DotKernel kQ4_K = integer_kernel<Q4_5_KDot<BlockQ4_K>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kQ5_K = integer_kernel<Q4_5_KDot<BlockQ5_K>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kQ2_K = integer_kernel<SubBlock16Dot<Q2_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
@@ -527,7 +578,7 @@ const DotKernel* find_x86_dot_kernel(TensorType weight) {
     case TensorType::Q6_K: return &kQ6_K;
     case TensorType::F16: return &kF16;
     case TensorType::BF16: return &kBF16;
-    default: return nullptr;
+    default: return find_lowbit_int_kernel(weight, []<LowbitIntFormat F>() { return &kLowbitInt<F>; });
   }
 }
 

@@ -32,7 +32,10 @@
 #include "formats/ggml_q8_0.h"
 #include "formats/ggml_q8_1.h"
 #include "formats/ggml_q8_k.h"
+#include "formats/lowbit_int.h"
 #include "kernels/gemm_kernels.h"
+#include "kernels/lowbit_int_kernels.h"
+#include "kernels/x86/lowbit_int_x86.h"
 #include "kernels/x86/simd_common.h"
 
 namespace lowbit {
@@ -50,6 +53,7 @@ inline FloatVector zero_floats() { return _mm512_setzero_ps(); }
 inline CodeVector zero_codes() { return _mm512_setzero_si512(); }
 // acc + per lane the sum of 4 products u * s (u unsigned, s signed bytes).
 inline CodeVector add_dot_u8_s8(CodeVector acc, CodeVector u, CodeVector s) { return _mm512_dpbusd_epi32(acc, u, s); }
+constexpr bool kFullRangeCodes = true;  // weight codes up to 255
 // The masked forms with all lanes on: GCC 12's plain _mm512_cvtepi32_ps, _mm512_extractf64x4_pd (and
 // so _mm512_castps512_ps256) start from an undefined vector and warn that it is uninitialized.
 inline FloatVector to_floats(CodeVector v) { return _mm512_maskz_cvtepi32_ps(0xffff, v); }
@@ -70,10 +74,12 @@ inline CodeVector load_codes(const void* p) { return _mm256_loadu_si256(static_c
 inline FloatVector load_floats(const float* p) { return _mm256_loadu_ps(p); }
 inline FloatVector zero_floats() { return _mm256_setzero_ps(); }
 inline CodeVector zero_codes() { return _mm256_setzero_si256(); }
-// maddubs saturates its 16-bit pair sums: weight codes stay below 64 (Q8_0 has no AVX2 GEMM kernel).
+// maddubs saturates its 16-bit pair sums: weight codes stay below 64 (Q8_0 and lowbit's 8-bit formats
+// have no AVX2 GEMM kernel).
 inline CodeVector add_dot_u8_s8(CodeVector acc, CodeVector u, CodeVector s) {
   return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 }
+constexpr bool kFullRangeCodes = false;
 inline FloatVector to_floats(CodeVector v) { return _mm256_cvtepi32_ps(v); }
 inline FloatVector mul(FloatVector a, FloatVector b) { return _mm256_mul_ps(a, b); }
 inline FloatVector fmadd(FloatVector a, FloatVector b, FloatVector c) { return _mm256_fmadd_ps(a, b, c); }
@@ -210,6 +216,28 @@ struct Q5_1Gemm {
     store_256(codes, _mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh)));
     scales[0] = half_to_float(b.d);
     biases[0] = half_to_float(b.m);
+  }
+};
+
+// lowbit's integer formats: S * (u - zu) for all of a block's 1, 2 or 4 groups, so each group has scale
+// S and bias -S * zu.
+template <LowbitIntFormat F>
+struct LowbitIntGemm {
+  using Layout = LowbitIntLayout<F>;
+  struct Block {
+    uint8_t bytes[Layout::kBytes];
+  };
+  static constexpr int64_t kBlockSize = F.group;
+  static constexpr int kGroup = 32;
+  static constexpr TensorType kActivation = TensorType::Q8_1;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    const float scale = half_to_float(Layout::scale(b.bytes));
+    const float bias = -scale * static_cast<float>(Layout::zero_code(b.bytes));
+    for (int g = 0; g < Layout::kGroups; ++g) {
+      store_256(codes + 32 * g, Layout::codes(b.bytes, g));
+      scales[g] = scale;
+      biases[g] = bias;
+    }
   }
 };
 
@@ -532,7 +560,14 @@ const GemmKernel* find_x86_gemm_kernel(TensorType weight) {
     case TensorType::Q4_K: return &kGemm<Q4_5_KGemm<BlockQ4_K>>;
     case TensorType::Q5_K: return &kGemm<Q4_5_KGemm<BlockQ5_K>>;
     case TensorType::Q6_K: return &kGemm<SixteenSubBlockGemm<Q6_KLayout>>;
-    default: return nullptr;
+    default:
+      return find_lowbit_int_kernel(weight, []<LowbitIntFormat F>() -> const GemmKernel* {
+        if constexpr (F.bits == 8 && !kFullRangeCodes) {
+          return nullptr;
+        } else {
+          return &kGemm<LowbitIntGemm<F>>;
+        }
+      });
   }
 }
 
