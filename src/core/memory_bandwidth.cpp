@@ -4,19 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <memory>
-#include <new>
+
+#include "core/huge_page_buffer.h"
 
 namespace lowbit {
 namespace {
 
 // Keeps the sums, and so the reads, from being optimized away.
 volatile uint64_t g_read_sink;
-
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
 
 // Sums n 64-bit words. Eight independent accumulators and integer adds let the compiler vectorize the
 // loop without reassociation flags; the clones give AVX-512 or AVX2 loads where the CPU has them. The
@@ -47,17 +42,17 @@ double BandwidthResult::median() const {
 }
 
 BandwidthResult measure_read_bandwidth(const BandwidthOptions& options) {
-  constexpr size_t kAlignment = 64;
   const int64_t words = static_cast<int64_t>(options.buffer_bytes / sizeof(uint64_t)) / 8 * 8;
-  std::unique_ptr<uint64_t, FreeDeleter> buffer(
-      static_cast<uint64_t*>(std::aligned_alloc(kAlignment, static_cast<size_t>(words) * sizeof(uint64_t))));
-  if (!buffer) throw std::bad_alloc();
+  // Huge pages, as the weights are read from (io/model_file.h): a 4 KiB-page buffer measures the page
+  // walks as well as the memory.
+  const HugePageBuffer memory(static_cast<size_t>(words) * sizeof(uint64_t));
+  uint64_t* const words_base = reinterpret_cast<uint64_t*>(memory.data());
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
 
   // Each thread writes the part it later reads, so that pages are resident (and, on NUMA machines,
   // local) before the first timed pass.
 #pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < words; ++i) buffer.get()[i] = static_cast<uint64_t>(i);
+  for (int64_t i = 0; i < words; ++i) words_base[i] = static_cast<uint64_t>(i);
 
   BandwidthResult result;
   uint64_t checksum = 0;
@@ -69,7 +64,7 @@ BandwidthResult measure_read_bandwidth(const BandwidthOptions& options) {
       const int64_t per_thread = (words / omp_get_num_threads() + 7) / 8 * 8;
       const int64_t begin = std::min(words, per_thread * omp_get_thread_num());
       const int64_t end = std::min(words, begin + per_thread);
-      checksum += sum_words(buffer.get() + begin, end - begin);
+      checksum += sum_words(words_base + begin, end - begin);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.bytes_per_second.push_back(static_cast<double>(words) * sizeof(uint64_t) / seconds);

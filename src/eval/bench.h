@@ -21,6 +21,7 @@ struct BenchOptions {
   int64_t decode_tokens = 32;   // n: single-token steps
   int repetitions = 5;          // r
   bool measure_bandwidth = true;
+  bool use_map = false;         // run on the file's map (else ModelFile::load_weights_into_memory first)
   BandwidthOptions bandwidth;   // its threads are set from `threads`
 };
 

@@ -1,6 +1,10 @@
 #include "io/model_file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -87,6 +91,71 @@ void ModelFile::add_tensor(TensorView view) {
   }
   tensor_index_.emplace(view.name, tensors_.size());
   tensors_.push_back(std::move(view));
+}
+
+void ModelFile::load_weights_into_memory() {
+  constexpr size_t kAlignment = 64;
+  // Where each tensor goes in the buffer, and where its bytes are read from: a mapped file (by pread)
+  // or memory the model owns.
+  struct Copy {
+    TensorView* tensor;
+    size_t offset;
+    const MappedFile* map;  // null: copy from tensor->data
+    size_t file_offset;
+  };
+  std::vector<Copy> copies;
+  size_t total = 0;
+  for (TensorView& tensor : tensors_) {
+    if (tensor.bytes == 0) continue;
+    total = (total + kAlignment - 1) / kAlignment * kAlignment;
+    Copy copy{&tensor, total, nullptr, 0};
+    const auto* data = static_cast<const uint8_t*>(tensor.data);
+    for (const auto& map : maps_) {
+      if (data >= map->data() && data + tensor.bytes <= map->data() + map->size()) {
+        copy.map = map.get();
+        copy.file_offset = static_cast<size_t>(data - map->data());
+        break;
+      }
+    }
+    copies.push_back(copy);
+    total += tensor.bytes;
+  }
+  if (copies.empty()) return;
+  auto memory = std::make_unique<HugePageBuffer>(total);
+  const MappedFile* open_map = nullptr;
+  int fd = -1;
+  const auto close_file = [&] {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  };
+  for (const Copy& copy : copies) {
+    uint8_t* dst = memory->data() + copy.offset;
+    if (copy.map == nullptr) {
+      std::memcpy(dst, copy.tensor->data, copy.tensor->bytes);
+      continue;
+    }
+    const std::string& path = copy.map->path();
+    if (copy.map != open_map) {
+      close_file();
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) throw_error("{}: cannot open: {}", path, std::strerror(errno));
+      open_map = copy.map;
+    }
+    for (size_t done = 0; done < copy.tensor->bytes;) {
+      const ssize_t got = ::pread(fd, dst + done, copy.tensor->bytes - done, static_cast<off_t>(copy.file_offset + done));
+      if (got <= 0) {
+        const int err = got < 0 ? errno : 0;
+        close_file();
+        throw_error("{}: cannot read tensor {}: {}", path, copy.tensor->name,
+                    err != 0 ? std::strerror(err) : "the file ends early");
+      }
+      done += static_cast<size_t>(got);
+    }
+  }
+  close_file();
+  for (const Copy& copy : copies) copy.tensor->data = memory->data() + copy.offset;
+  owned_buffers_.clear();
+  loaded_weights_ = std::move(memory);
 }
 
 std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensor_shapes(const ModelConfig& c) {

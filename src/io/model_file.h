@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/huge_page_buffer.h"
 #include "core/mapped_file.h"
 #include "core/tensor.h"
 #include "tokenizer/vocab.h"
@@ -54,6 +55,13 @@ class ModelFile {
   // Throws lowbit::Error naming the file when the tensor is missing.
   const TensorView& tensor(const std::string& name) const;
 
+  // Moves every tensor into one buffer of huge pages (core/huge_page_buffer.h), each 64-byte aligned:
+  // those in mapped files are read with pread, so the maps' pages are never touched and resident memory
+  // stays one copy; converted ones are copied and their buffers freed. Decode streams every weight once
+  // per token, and it streams faster from 2 MiB pages than from 4 KiB ones. Call it before anything keeps
+  // pointers to tensor data. Throws lowbit::Error naming the file on a failed read.
+  void load_weights_into_memory();
+
  protected:
   void add_tensor(TensorView view);
 
@@ -65,6 +73,7 @@ class ModelFile {
   std::unordered_map<std::string, size_t> tensor_index_;
   std::vector<std::shared_ptr<MappedFile>> maps_;   // keep the mapped files alive
   std::vector<std::vector<uint8_t>> owned_buffers_; // tensors that had to be converted
+  std::unique_ptr<HugePageBuffer> loaded_weights_;  // load_weights_into_memory's copy, if made
 };
 
 // A plain Llama config from its dimensions (head_dim = dim / n_heads, interleaved RoPE, eps 1e-5): the

@@ -126,6 +126,47 @@ TEST_F(ModelFileTest, UsesAnExplicitTokenizerAndOpensACheckpointWithoutOne) {
   expect_error(kStories + "/stories260K.gguf", {"only used with llama2.c"}, kStories + "/tok512.bin");
 }
 
+// Every tensor keeps its bytes and lands 64-byte aligned; the model reads the same after.
+void expect_weights_loaded_unchanged(ModelFile& model) {
+  std::vector<std::vector<uint8_t>> before;
+  for (const TensorView& t : model.tensors()) {
+    const auto* data = static_cast<const uint8_t*>(t.data);
+    before.emplace_back(data, data + t.bytes);
+  }
+  const void* first_before = model.tensors().front().data;
+  model.load_weights_into_memory();
+  EXPECT_NE(model.tensors().front().data, first_before);
+  for (size_t i = 0; i < model.tensors().size(); ++i) {
+    const TensorView& t = model.tensors()[i];
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data) % 64, 0u) << t.name;
+    ASSERT_EQ(std::memcmp(t.data, before[i].data(), t.bytes), 0) << t.name;
+    EXPECT_EQ(model.find_tensor(t.name), &t);
+  }
+}
+
+TEST_F(ModelFileTest, LoadsWeightsIntoMemoryWithTheirBytes) {
+  const auto gguf = open_model(kStories + "/stories260K.gguf");
+  expect_weights_loaded_unchanged(*gguf);
+  const auto checkpoint = open_model(kStories + "/stories260K.bin");
+  expect_weights_loaded_unchanged(*checkpoint);
+  const auto folder = open_model(kTinyStories);
+  expect_weights_loaded_unchanged(*folder);
+}
+
+TEST_F(ModelFileTest, LoadingWeightsFromAFileCutShortNamesTheFileAndTensor) {
+  const fs::path path = dir_ / "cut.gguf";
+  fs::copy_file(kStories + "/stories260K.gguf", path);
+  const auto model = open_model(path.string());
+  fs::resize_file(path, fs::file_size(path) / 2);  // the map stays; reading past the new end fails
+  try {
+    model->load_weights_into_memory();
+    FAIL() << "expected lowbit::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("the file ends early"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(ModelFileTest, OpensTinyStories656KFolder) {
   const auto model = open_model(kTinyStories);
   EXPECT_EQ(model->format(), "huggingface");

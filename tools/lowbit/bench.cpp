@@ -213,6 +213,7 @@ CommandRunner add_bench_command(CLI::App& app) {
   cmd->add_option("--bandwidth-mib", options->bandwidth_mib, "Buffer of the streaming-read bandwidth measurement, MiB")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  add_mmap_flag(*cmd, options->bench.use_map);
   cmd->add_flag("--json", options->json, "Print the results as JSON");
   cmd->callback([cmd, model, compare] {
     if (model->count() == 0 && compare->count() == 0) throw CLI::RequiredError("-m,--model or --compare");

@@ -10,6 +10,14 @@ namespace lowbit::cli {
 
 using CommandRunner = std::function<int()>;
 
+// --mmap of the commands that run a model: set, the weights are used in place from the file's memory
+// map; unset (the default), ModelFile::load_weights_into_memory reads them into huge-page memory first.
+inline void add_mmap_flag(CLI::App& cmd, bool& use_map) {
+  cmd.add_flag("--mmap", use_map,
+               "Use the weights in place from the file's memory map (default: read them into huge-page memory, "
+               "where decode streams them faster; --mmap for models larger than the free memory)");
+}
+
 // Registered commands, in the order `lowbit --help` lists them.
 CommandRunner add_plan_command(CLI::App& app);
 CommandRunner add_calibrate_command(CLI::App& app);

@@ -33,6 +33,7 @@ struct PerplexityOptions {
   std::string save_logits;
   std::string kld_base;
   std::string act_quant;  // empty: the model file decides
+  bool use_map = false;   // --mmap
 };
 
 // The file's text as llama-perplexity reads it: whole, less one trailing newline.
@@ -82,6 +83,7 @@ nlohmann::json kld_json(const KldResult& k, const std::string& base) {
 
 int run_perplexity(const PerplexityOptions& o) {
   std::unique_ptr<ModelFile> model = open_model(o.model, o.tokenizer);
+  if (!o.use_map) model->load_weights_into_memory();
   std::unique_ptr<Tokenizer> tokenizer = Tokenizer::create(model->vocab());
   if (o.ctx > model->config().context_length) {
     throw_error("--ctx {} exceeds the context length {} of {}", o.ctx, model->config().context_length, o.model);
@@ -156,6 +158,7 @@ CommandRunner add_eval_command(CLI::App& app) {
                   "Activations of lb_w8_row (W8A8) matrices: static (the file's act_scale tensors), dynamic (int8 per "
                   "token) or none (F32); default: static where the file has scales, else dynamic")
       ->check(CLI::IsMember({"static", "dynamic", "none"}));
+  add_mmap_flag(*ppl, o->use_map);
   ppl->add_flag("--json", o->json, "Print the results as JSON");
   ppl->add_option("--save-logits", o->save_logits, "Write the scored log-probabilities here (a reference for --kld-base)");
   ppl->add_option("--kld-base", o->kld_base, "Compare with a reference saved by --save-logits: KL divergence, top-1")

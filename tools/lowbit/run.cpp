@@ -32,6 +32,7 @@ struct RunOptions {
   SamplerConfig sampler;
   bool seed_given = false;
   bool verbose = false;
+  bool use_map = false;  // --mmap
   std::string act_quant;  // empty: the model file decides
 };
 
@@ -51,6 +52,7 @@ void print_config(const ModelFile& model, const Transformer& engine) {
 
 int run(const RunOptions& o) {
   std::unique_ptr<ModelFile> model = open_model(o.model, o.tokenizer);
+  if (!o.use_map) model->load_weights_into_memory();
   std::unique_ptr<Tokenizer> tokenizer = Tokenizer::create(model->vocab());
   const int64_t ctx = o.ctx > 0 ? o.ctx : std::min(model->config().context_length, kDefaultContextCap);
   Transformer engine(*model, ctx);
@@ -130,6 +132,7 @@ CommandRunner add_run_command(CLI::App& app) {
                   "token) or none (F32); default: static where the file has scales, else dynamic")
       ->check(CLI::IsMember({"static", "dynamic", "none"}));
   cmd->add_flag("--verbose", o->verbose, "Print the model config, resident memory and KV cache size");
+  add_mmap_flag(*cmd, o->use_map);
   return [o] { return run(*o); };
 }
 
