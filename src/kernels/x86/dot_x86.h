@@ -547,6 +547,7 @@ float dot_f16_f32_512(int64_t n, const void* weight_row, const void* activation_
   __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
   int64_t i = 0;
   for (; i + 64 <= n; i += 64) {
+    prefetch_ahead(reinterpret_cast<const uint8_t*>(w + i), 128);
     for (int k = 0; k < 2; ++k) {
       const __m512i halves = _mm512_loadu_si512(w + i + 32 * k);
       acc[2 * k] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(halves)), _mm512_loadu_ps(a + i + 32 * k),

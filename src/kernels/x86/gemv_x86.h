@@ -99,21 +99,6 @@ struct GemvLayout {
   static constexpr Indices kExactIndices = indices_for((kGroupBytes - 64) / 2);
 };
 
-// How far ahead of the byte being multiplied the kernels ask for lines into L2. A kernel doing this much
-// arithmetic per cache line leaves the hardware prefetchers of an Intel core (Sapphire Rapids-class VM)
-// behind: one core streamed Q4_0 rows from DRAM at 7.3 GB/s without and 10.1 GB/s with these hints
-// (plain read: 12.3 GB/s; 2-4 KB ahead about equal, 512 B and 8 KB less); on Zen 5 they made no difference.
-constexpr int kPrefetchDistance = 4096;
-
-// Asks for the lines at p, p + 64, ... below p + bytes, kPrefetchDistance ahead: called for consecutive
-// pieces of a stream no more than 64 bytes apart, it covers every line. A hint never faults, so it may run
-// past the end of the rows.
-inline void prefetch_ahead(const uint8_t* p, int bytes) {
-  for (int offset = 0; offset < bytes; offset += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchDistance + offset), _MM_HINT_T1);
-  }
-}
-
 // Block of code-vector byte j: lanes are 4 bytes, and every kernel gives each block the same number of
 // consecutive lanes.
 template <typename Format>

@@ -72,5 +72,20 @@ inline __m128i unpack_scale_min_codes(__m128i header) {
   return _mm_or_si128(low, top);
 }
 
+// How far ahead of the byte being multiplied the decode kernels ask for lines into L2. A kernel doing
+// arithmetic between its loads leaves the hardware prefetchers of an Intel core (Sapphire Rapids-class VM)
+// behind: one core streamed Q4_0 rows from DRAM at 7.3 GB/s without and 10.1 GB/s with these hints
+// (plain read: 12.3 GB/s; 2-4 KB ahead about equal, 512 B and 8 KB less); on Zen 5 they made no difference.
+constexpr int kPrefetchDistance = 4096;
+
+// Asks for the lines at p, p + 64, ... below p + bytes, kPrefetchDistance ahead: called for consecutive
+// pieces of a stream no more than 64 bytes apart, it covers every line. A hint never faults, so it may run
+// past the end of the rows.
+inline void prefetch_ahead(const uint8_t* p, int bytes) {
+  for (int offset = 0; offset < bytes; offset += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchDistance + offset), _MM_HINT_T1);
+  }
+}
+
 }  // namespace
 }  // namespace lowbit
