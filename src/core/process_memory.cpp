@@ -8,9 +8,9 @@
 namespace lowbit {
 namespace {
 
-// A "Key:   1234 kB" line of /proc/self/status, in bytes; 0 when the key is absent.
-uint64_t status_kilobytes(const std::string& key) {
-  std::ifstream status("/proc/self/status");
+// A "Key:   1234 kB" line of a /proc file, in bytes; 0 when the key is absent.
+uint64_t proc_kilobytes(const char* path, const std::string& key) {
+  std::ifstream status(path);
   std::string line;
   while (std::getline(status, line)) {
     if (line.rfind(key, 0) == 0) return std::stoull(line.substr(key.size())) * 1024;
@@ -20,10 +20,10 @@ uint64_t status_kilobytes(const std::string& key) {
 
 }  // namespace
 
-uint64_t resident_bytes() { return status_kilobytes("VmRSS:"); }
+uint64_t resident_bytes() { return proc_kilobytes("/proc/self/status", "VmRSS:"); }
 
 uint64_t peak_resident_bytes() {
-  if (const uint64_t peak = status_kilobytes("VmHWM:"); peak > 0) return peak;
+  if (const uint64_t peak = proc_kilobytes("/proc/self/status", "VmHWM:"); peak > 0) return peak;
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
@@ -35,5 +35,7 @@ bool reset_peak_resident() {
   clear_refs.flush();
   return static_cast<bool>(clear_refs);
 }
+
+uint64_t available_memory_bytes() { return proc_kilobytes("/proc/meminfo", "MemAvailable:"); }
 
 }  // namespace lowbit

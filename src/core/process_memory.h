@@ -1,4 +1,4 @@
-// This process's resident memory, as Linux reports it in /proc/self/status.
+// This process's resident memory, as Linux reports it in /proc/self/status, and the machine's free memory.
 #pragma once
 
 #include <cstdint>
@@ -16,5 +16,9 @@ uint64_t peak_resident_bytes();
 // process can measure the peak of several jobs one after another. Returns false where the kernel does
 // not allow it; the peak then keeps counting from the start of the process.
 bool reset_peak_resident();
+
+// Memory Linux estimates it can give a new allocation without swapping (MemAvailable of /proc/meminfo:
+// free memory plus what it can reclaim, such as file pages), in bytes; 0 where unavailable.
+uint64_t available_memory_bytes();
 
 }  // namespace lowbit

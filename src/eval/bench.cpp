@@ -89,7 +89,7 @@ BenchResult run_bench(const std::string& model_path, const BenchOptions& options
   reset_peak_resident();
   {
     const std::unique_ptr<ModelFile> file = open_model(model_path);
-    if (!options.use_map) file->load_weights_into_memory();
+    result.weights_in_memory = !options.use_map && file->load_weights_into_memory();
     describe_weights(*file, result);
     const int64_t context = std::max(options.prompt_tokens, options.decode_tokens);
     if (context > file->config().context_length) {

@@ -45,6 +45,7 @@ struct BenchResult {
   RateStats prefill;  // tokens/s
   RateStats decode;   // tokens/s
   uint64_t peak_resident_bytes = 0;  // of the model runs (before the bandwidth buffer is allocated)
+  bool weights_in_memory = false;    // read into huge-page memory (else used from the file's map)
   BandwidthResult bandwidth;         // empty when not measured
 
   double decode_bytes_per_second() const { return static_cast<double>(weight_bytes_per_token) * decode.median(); }

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/process_memory.h"
 #include "io/model_loaders.h"
 
 namespace lowbit {
@@ -93,7 +94,7 @@ void ModelFile::add_tensor(TensorView view) {
   tensors_.push_back(std::move(view));
 }
 
-void ModelFile::load_weights_into_memory() {
+bool ModelFile::load_weights_into_memory() {
   constexpr size_t kAlignment = 64;
   // Where each tensor goes in the buffer, and where its bytes are read from: a mapped file (by pread)
   // or memory the model owns.
@@ -120,7 +121,8 @@ void ModelFile::load_weights_into_memory() {
     copies.push_back(copy);
     total += tensor.bytes;
   }
-  if (copies.empty()) return;
+  if (copies.empty()) return true;
+  if (total > available_memory_bytes() / 10 * 9) return false;
   auto memory = std::make_unique<HugePageBuffer>(total);
   const MappedFile* open_map = nullptr;
   int fd = -1;
@@ -156,6 +158,7 @@ void ModelFile::load_weights_into_memory() {
   for (const Copy& copy : copies) copy.tensor->data = memory->data() + copy.offset;
   owned_buffers_.clear();
   loaded_weights_ = std::move(memory);
+  return true;
 }
 
 std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensor_shapes(const ModelConfig& c) {

@@ -70,6 +70,7 @@ TEST(ProcessMemory, PeakCoversWhatWasTouched) {
   std::vector<char> block(64 << 20, 1);  // 64 MiB, written so that it is resident
   EXPECT_GE(peak_resident_bytes(), block.size());
   EXPECT_GE(peak_resident_bytes(), resident_bytes());
+  EXPECT_GT(available_memory_bytes(), 0u);  // this process holds at least 64 MiB; the machine has more
 }
 
 TEST_F(BenchTest, MeasuresTheTinySynthModel) {
@@ -90,10 +91,20 @@ TEST_F(BenchTest, MeasuresTheTinySynthModel) {
   for (double s : r.prefill.samples) EXPECT_TRUE(std::isfinite(s) && s > 0);
   for (double s : r.decode.samples) EXPECT_TRUE(std::isfinite(s) && s > 0);
   EXPECT_GE(r.peak_resident_bytes, r.model_bytes / 2);  // the weights were read, so mostly resident
+  EXPECT_TRUE(r.weights_in_memory);  // a small model fits
 
   ASSERT_EQ(r.bandwidth.bytes_per_second.size(), 2u);
   EXPECT_DOUBLE_EQ(r.decode_bytes_per_second(), static_cast<double>(r.weight_bytes_per_token) * r.decode.median());
   EXPECT_DOUBLE_EQ(r.decode_efficiency(), r.decode_bytes_per_second() / r.bandwidth.median());
+}
+
+TEST_F(BenchTest, WithMmapTheWeightsStayInTheFileMap) {
+  BenchOptions options = small_options();
+  options.use_map = true;
+  options.measure_bandwidth = false;
+  const BenchResult r = run_bench(path_, options);
+  EXPECT_FALSE(r.weights_in_memory);
+  for (double s : r.decode.samples) EXPECT_TRUE(std::isfinite(s) && s > 0);
 }
 
 TEST_F(BenchTest, WithoutBandwidthTheEfficiencyIsZero) {

@@ -54,7 +54,8 @@ void print_result(const BenchResult& r) {
   fmt::print("threads         {}\n", r.threads);
   fmt::print("prefill pp{:<4}  {}\n", r.options.prompt_tokens, rate_text(r.prefill));
   fmt::print("decode  tg{:<4}  {}\n", r.options.decode_tokens, rate_text(r.decode));
-  fmt::print("peak resident   {:.1f} MiB\n", mib(r.peak_resident_bytes));
+  fmt::print("peak resident   {:.1f} MiB (weights {})\n", mib(r.peak_resident_bytes),
+             r.weights_in_memory ? "in huge-page memory" : "used from the file's map");
   if (r.bandwidth.bytes_per_second.empty()) return;
   fmt::print("bandwidth       {:.1f} GB/s median, {:.1f} GB/s best (streaming read of {:.0f} MiB, {} passes, {} threads)\n",
              gb(r.bandwidth.median()), gb(r.bandwidth.best()), mib(r.options.bandwidth.buffer_bytes),
@@ -82,6 +83,7 @@ nlohmann::ordered_json result_json(const BenchResult& r) {
   out["prefill_tokens_per_second"] = rate_json(r.prefill);
   out["decode_tokens_per_second"] = rate_json(r.decode);
   out["peak_resident_bytes"] = r.peak_resident_bytes;
+  out["weights_in_memory"] = r.weights_in_memory;
   out["bandwidth_bytes_per_second"] = {{"median", r.bandwidth.median()}, {"best", r.bandwidth.best()},
                                        {"passes", r.bandwidth.bytes_per_second},
                                        {"buffer_bytes", r.options.bandwidth.buffer_bytes}};

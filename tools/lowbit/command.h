@@ -3,8 +3,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <fmt/core.h>
 
 #include <functional>
+
+#include "io/model_file.h"
 
 namespace lowbit::cli {
 
@@ -16,6 +19,15 @@ inline void add_mmap_flag(CLI::App& cmd, bool& use_map) {
   cmd.add_flag("--mmap", use_map,
                "Use the weights in place from the file's memory map (default: read them into huge-page memory, "
                "where decode streams them faster; --mmap for models larger than the free memory)");
+}
+
+// Unless --mmap was given: the model's weights into huge-page memory, or a note on stderr where they do
+// not fit in the available memory and stay in the file's map.
+inline void load_weights_unless_mapped(ModelFile& model, bool use_map) {
+  if (!use_map && !model.load_weights_into_memory()) {
+    fmt::print(stderr, "note: {}: the weights exceed the available memory; using them from the file's map\n",
+               model.path());
+  }
 }
 
 // Registered commands, in the order `lowbit --help` lists them.

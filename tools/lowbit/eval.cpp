@@ -83,7 +83,7 @@ nlohmann::json kld_json(const KldResult& k, const std::string& base) {
 
 int run_perplexity(const PerplexityOptions& o) {
   std::unique_ptr<ModelFile> model = open_model(o.model, o.tokenizer);
-  if (!o.use_map) model->load_weights_into_memory();
+  load_weights_unless_mapped(*model, o.use_map);
   std::unique_ptr<Tokenizer> tokenizer = Tokenizer::create(model->vocab());
   if (o.ctx > model->config().context_length) {
     throw_error("--ctx {} exceeds the context length {} of {}", o.ctx, model->config().context_length, o.model);

@@ -52,7 +52,7 @@ void print_config(const ModelFile& model, const Transformer& engine) {
 
 int run(const RunOptions& o) {
   std::unique_ptr<ModelFile> model = open_model(o.model, o.tokenizer);
-  if (!o.use_map) model->load_weights_into_memory();
+  load_weights_unless_mapped(*model, o.use_map);
   std::unique_ptr<Tokenizer> tokenizer = Tokenizer::create(model->vocab());
   const int64_t ctx = o.ctx > 0 ? o.ctx : std::min(model->config().context_length, kDefaultContextCap);
   Transformer engine(*model, ctx);
