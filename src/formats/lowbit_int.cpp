@@ -111,15 +111,13 @@ void quantize_row_lowbit_int(LowbitIntFormat f, const float* src, void* dst, int
 }
 
 void dequantize_row_lowbit_int(LowbitIntFormat f, const void* src, float* dst, int64_t n) {
-  const CodeRange codes = signed_code_range(f.bits);
   const size_t code_bytes = static_cast<size_t>(f.group * f.bits / 8);
   const auto* in = static_cast<const uint8_t*>(src);
   uint8_t element_codes[256];  // unpacked in chunks of up to 256 codes
   for (int64_t first = 0; first < n; first += f.group) {
     const float scale = load_f16(in);
-    in += 2;
-    // code - (Z - qmin) == q - Z
-    const int offset = f.symmetric ? -codes.qmin : *in++;
+    const int offset = lowbit_int_zero_code(f, in);  // code - (Z - qmin) == q - Z
+    in += lowbit_int_codes_offset(f);
     for (int64_t done = 0; done < f.group; done += 256) {
       const auto count = static_cast<size_t>(std::min<int64_t>(256, f.group - done));
       unpack_bits({in + done * f.bits / 8, count * static_cast<size_t>(f.bits) / 8}, f.bits, {element_codes, count});

@@ -48,6 +48,12 @@ inline constexpr int64_t kLowbitIntRowBlock = 64;  // block size of the per_row 
 // Where a block's codes start: after the FP16 scale and, when asymmetric, the zero code.
 constexpr size_t lowbit_int_codes_offset(LowbitIntFormat f) { return f.symmetric ? 2 : 3; }
 
+// A block's zero code zu = Z - qmin, so that an element is S * (u - zu) for its stored code u = q - qmin:
+// stored after the scale when asymmetric; 2^(bits-1) (Z = 0) when symmetric.
+constexpr int lowbit_int_zero_code(LowbitIntFormat f, const uint8_t* block) {
+  return f.symmetric ? 1 << (f.bits - 1) : block[2];
+}
+
 constexpr size_t lowbit_int_block_bytes(LowbitIntFormat f) {
   return lowbit_int_codes_offset(f) + static_cast<size_t>(f.group * f.bits / 8);
 }

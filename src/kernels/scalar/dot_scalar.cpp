@@ -186,8 +186,7 @@ float dot_lowbit_int_q8_1(int64_t n, const void* weight_row, const void* activat
   for (int64_t b = 0; b < n / F.group; ++b, block += lowbit_int_block_bytes(F)) {
     uint8_t u[F.group];
     unpack_bits({block + lowbit_int_codes_offset(F), static_cast<size_t>(F.group * F.bits / 8)}, F.bits, u);
-    // zu = Z - qmin, stored when asymmetric; Z = 0 when symmetric.
-    const int zu = F.symmetric ? 1 << (F.bits - 1) : block[2];
+    const int zu = lowbit_int_zero_code(F, block);
     float block_sum = 0.0f;
     for (int64_t g = 0; g < F.group / 32; ++g, ++a) {
       int32_t products = 0;

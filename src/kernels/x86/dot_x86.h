@@ -119,7 +119,7 @@ struct LowbitIntCodes {
   static uint16_t scale(const uint8_t* row, int64_t j) { return Layout::scale(block_at(row, j)); }
   static float min(const uint8_t* row, int64_t j) {
     const uint8_t* block = block_at(row, j);
-    return -half_to_float(Layout::scale(block)) * static_cast<float>(Layout::zero_code(block));
+    return -half_to_float(Layout::scale(block)) * static_cast<float>(lowbit_int_zero_code(F, block));
   }
 };
 

@@ -232,7 +232,7 @@ struct LowbitIntGemm {
   static constexpr TensorType kActivation = TensorType::Q8_1;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     const float scale = half_to_float(Layout::scale(b.bytes));
-    const float bias = -scale * static_cast<float>(Layout::zero_code(b.bytes));
+    const float bias = -scale * static_cast<float>(lowbit_int_zero_code(F, b.bytes));
     for (int g = 0; g < Layout::kGroups; ++g) {
       store_256(codes + 32 * g, Layout::codes(b.bytes, g));
       scales[g] = scale;

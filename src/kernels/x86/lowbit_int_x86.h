@@ -1,5 +1,5 @@
-// lowbit's integer formats (formats/lowbit_int.h) as the x86 kernels read them: a block's scale and zero
-// code, and its codes 32 at a time as bytes, for x86/dot_x86.h and x86/gemm_x86.h. Include only from
+// lowbit's integer formats (formats/lowbit_int.h) as the x86 kernels read them: a block's scale, and its
+// codes 32 at a time as bytes (the zero code is formats/lowbit_int.h's lowbit_int_zero_code), for x86/dot_x86.h and x86/gemm_x86.h. Include only from
 // those; as in simd_common.h, everything here has internal linkage.
 #pragma once
 
@@ -89,8 +89,6 @@ struct LowbitIntLayout {
     std::memcpy(&bits, block, sizeof bits);
     return bits;
   }
-  // zu = Z - qmin, stored when asymmetric; Z = 0 when symmetric.
-  static int zero_code(const uint8_t* block) { return F.symmetric ? 1 << (F.bits - 1) : block[2]; }
   static __m256i codes(const uint8_t* block, int group) {
     return unpack_codes_32<F.bits>(block + lowbit_int_codes_offset(F) + 4 * F.bits * group);
   }
