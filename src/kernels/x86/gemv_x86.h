@@ -46,8 +46,8 @@ struct Q4_0Gemv {
     out[0] = _mm512_and_si512(bytes, low_nibbles);
     out[1] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles);
   }
-  // Position, in the activation block, of byte j of code vector v for the block of lane j / 4.
-  static int element_of(int v, int j) { return 16 * v + j % 16; }
+  // Code vector v holds, for each block in turn, its 16 consecutive elements from this one on.
+  static constexpr int first_element(int v) { return 16 * v; }
 };
 
 // Q8_0: group = 2 blocks = 68 bytes. Codes in order (lanes 0-7 block 0, 8-15 block 1), made unsigned by
@@ -62,7 +62,7 @@ struct Q8_0Gemv {
   static void codes(__m512i bytes, __m512i out[kCodeVectors]) {
     out[0] = _mm512_xor_si512(bytes, _mm512_set1_epi8(static_cast<char>(0x80)));
   }
-  static int element_of(int /*v*/, int j) { return j % 32; }
+  static constexpr int first_element(int /*v*/) { return 0; }
 };
 
 // Loads that straddle two cache lines stream from memory at about 60% of the rate of aligned ones
@@ -99,36 +99,34 @@ struct GemvLayout {
   static constexpr Indices kExactIndices = indices_for((kGroupBytes - 64) / 2);
 };
 
-// Block of code-vector byte j: lanes are 4 bytes, and every kernel gives each block the same number of
-// consecutive lanes.
-template <typename Format>
-constexpr int block_of_byte(int j) {
-  return j / 4 / (kCodeLanes / Format::kBlocks);
-}
-
 // Q8_0 activations (one row, cols long) in Format's layout, per group: its kCodeVectors x 64 code bytes
-// in the order of the weight codes, and per lane the offset (-kOffset x the lane's activation sum over
-// all code vectors) and the activation block's scale.
+// in the order of the weight codes (each block owns 64 / kBlocks consecutive bytes of every code vector,
+// consecutive elements from Format::first_element), and per lane the offset (-kOffset x the lane's
+// activation sum over all code vectors) and the activation block's scale. Decode prepares once per
+// product while the other threads wait, so this stays a few copies and one dot product per group.
 template <typename Format>
 void prepare_gemv(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
+  constexpr int kBlockBytes = 64 / Format::kBlocks;      // per block in each code vector
+  constexpr int kBlockLanes = kCodeLanes / Format::kBlocks;
   const int64_t groups = cols / (32 * Format::kBlocks);
   out.codes.resize(static_cast<size_t>(groups * Format::kCodeVectors * 64));
-  out.sums.assign(static_cast<size_t>(groups * kCodeLanes), 0);
+  out.sums.resize(static_cast<size_t>(groups * kCodeLanes));
   out.scales.resize(static_cast<size_t>(groups * kCodeLanes));
   const auto* blocks = reinterpret_cast<const BlockQ8_0*>(quantized);
+  const __m512i ones = _mm512_set1_epi8(1);
   for (int64_t g = 0; g < groups; ++g) {
     const BlockQ8_0* group = blocks + g * Format::kBlocks;
     int8_t* codes = out.codes.data() + g * Format::kCodeVectors * 64;
-    int32_t* offsets = out.sums.data() + g * kCodeLanes;
+    __m512i lane_sums = _mm512_setzero_si512();
     for (int v = 0; v < Format::kCodeVectors; ++v) {
-      for (int j = 0; j < 64; ++j) {
-        const int8_t a = group[block_of_byte<Format>(j)].qs[Format::element_of(v, j)];
-        codes[v * 64 + j] = a;
-        offsets[j / 4] -= Format::kOffset * a;
+      for (int b = 0; b < Format::kBlocks; ++b) {
+        std::memcpy(codes + v * 64 + b * kBlockBytes, group[b].qs + Format::first_element(v), kBlockBytes);
       }
+      lane_sums = _mm512_dpbusd_epi32(lane_sums, ones, _mm512_load_si512(codes + v * 64));
     }
+    _mm512_store_si512(out.sums.data() + g * kCodeLanes, _mm512_mullo_epi32(lane_sums, _mm512_set1_epi32(-Format::kOffset)));
     for (int lane = 0; lane < kCodeLanes; ++lane) {
-      out.scales[g * kCodeLanes + lane] = half_to_float(group[block_of_byte<Format>(4 * lane)].d);
+      out.scales[g * kCodeLanes + lane] = half_to_float(group[lane / kBlockLanes].d);
     }
   }
 }
