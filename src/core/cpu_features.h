@@ -9,6 +9,7 @@ struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false;
   bool avx512_vnni = false, avx_vnni = false, avx512_bf16 = false;
+  bool intel = false;  // an Intel core: where a kernel's best instruction mix differs by vendor
 };
 
 // Detected once (cpuid, with the OS's register-state support), then cached.

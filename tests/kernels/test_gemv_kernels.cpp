@@ -6,6 +6,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/aligned_vector.h"
@@ -21,6 +22,16 @@ namespace {
 
 const TensorType kTypes[] = {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K};
 
+const GemvLoads kLoads[] = {GemvLoads::aligned_lines, GemvLoads::block_loads};
+
+std::vector<std::pair<CpuLevel, GemvLoads>> level_and_loads() {
+  std::vector<std::pair<CpuLevel, GemvLoads>> pairs;
+  for (CpuLevel level : simd_levels()) {
+    for (GemvLoads loads : kLoads) pairs.emplace_back(level, loads);
+  }
+  return pairs;
+}
+
 class GemvKernelTest : public ::testing::TestWithParam<TensorType> {};
 
 TEST_P(GemvKernelTest, TakesTheDotProductsActivationFormat) {
@@ -28,8 +39,10 @@ TEST_P(GemvKernelTest, TakesTheDotProductsActivationFormat) {
   ASSERT_NE(reference, nullptr);
   EXPECT_EQ(find_gemv_kernel(GetParam(), CpuLevel::scalar), nullptr);
   for (CpuLevel level : simd_levels()) {
-    if (const GemvKernel* gemv = find_gemv_kernel(GetParam(), level)) {
-      EXPECT_EQ(gemv->activation_type, reference->activation_type);
+    for (GemvLoads loads : kLoads) {
+      if (const GemvKernel* gemv = find_gemv_kernel(GetParam(), level, loads)) {
+        EXPECT_EQ(gemv->activation_type, reference->activation_type);
+      }
     }
   }
 }
@@ -39,8 +52,8 @@ TEST_P(GemvKernelTest, MatchesScalarDotAtEveryPhase) {
   const DotKernel& reference = *find_dot_kernel(type, CpuLevel::scalar);
   const TypeTraits& traits = type_traits(type);
   std::mt19937 rng(7);
-  for (CpuLevel level : simd_levels()) {
-    const GemvKernel* gemv = find_gemv_kernel(type, level);
+  for (const auto& [level, loads] : level_and_loads()) {
+    const GemvKernel* gemv = find_gemv_kernel(type, level, loads);
     if (gemv == nullptr) continue;
     for (int64_t cols : {gemv->column_step, 3 * gemv->column_step, int64_t{2048}, int64_t{5632}}) {
       if (cols % gemv->column_step != 0) continue;
@@ -64,7 +77,7 @@ TEST_P(GemvKernelTest, MatchesScalarDotAtEveryPhase) {
           for (int64_t r = 0; r < rows; ++r) {
             const double tolerance = 1e-5 * magnitude(type, reference, cols, &w[r * row_bytes], a.data()) + 1e-6;
             EXPECT_NEAR(y[r], expected[r], tolerance)
-                << cpu_level_name(level) << " cols " << cols << " rows " << rows << " row " << r << " phase " << phase;
+                << cpu_level_name(level) << " loads " << static_cast<int>(loads) << " cols " << cols << " rows " << rows << " row " << r << " phase " << phase;
           }
         }
       }

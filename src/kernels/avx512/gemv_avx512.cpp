@@ -5,10 +5,11 @@
 
 namespace lowbit {
 
-const GemvKernel* find_gemv_kernel_avx512(TensorType weight) {
+const GemvKernel* find_gemv_kernel_avx512(TensorType weight, GemvLoads loads) {
+  const bool block_loads = loads == GemvLoads::block_loads;
   switch (weight) {
-    case TensorType::Q4_0: return &kQ4_0Gemv;
-    case TensorType::Q8_0: return &kQ8_0Gemv;
+    case TensorType::Q4_0: return block_loads ? &kQ4_0BlockLoadsGemv : &kQ4_0Gemv;
+    case TensorType::Q8_0: return block_loads ? &kQ8_0BlockLoadsGemv : &kQ8_0Gemv;
     case TensorType::Q4_K: return &kQ4_KGemv;
     case TensorType::Q6_K: return &kQ6_KGemv;
     default: return nullptr;

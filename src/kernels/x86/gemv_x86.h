@@ -3,9 +3,10 @@
 // Include only from kernels/avx512/ (x86/gemv_k_x86.h adds the K formats and shares the helpers here); as in
 // x86/dot_x86.h, everything here has internal linkage.
 //
-// A group is the blocks one 512-bit code vector covers (4 Q4_0 blocks, 2 Q8_0 blocks). The blocks'
-// codes and scales sit at even offsets, so 16-bit permutations (AVX-512 BW) pick them out of the cache
-// lines that hold the group.
+// A group is the blocks one 512-bit code vector covers (4 Q4_0 blocks, 2 Q8_0 blocks). Two ways to read
+// it (GemvLoads, kernels/gemv_kernels.h): the blocks' codes and scales sit at even offsets, so 16-bit
+// permutations (AVX-512 BW) pick them out of the cache lines that hold the group (aligned_lines); or one
+// unaligned load per block's codes and scalar loads of the scales (block_loads).
 #pragma once
 
 #include <immintrin.h>
@@ -41,6 +42,16 @@ struct Q4_0Gemv {
   static constexpr int code_word(int j) { return 9 * (j / 8) + 1 + j % 8; }
   // The scale of lane l's block, word 9k.
   static constexpr int scale_word(int lane) { return 9 * (lane / 4); }
+  // The code bytes of the group's blocks, in code_word order, by one unaligned load per block.
+  static __m512i load_codes(const uint8_t* group) {
+    const auto block_codes = [group](int k) {
+      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const Block*>(group)[k].qs));
+    };
+    __m512i bytes = _mm512_castsi128_si512(block_codes(0));
+    bytes = _mm512_inserti32x4(bytes, block_codes(1), 1);
+    bytes = _mm512_inserti32x4(bytes, block_codes(2), 2);
+    return _mm512_inserti32x4(bytes, block_codes(3), 3);
+  }
   static void codes(__m512i bytes, __m512i out[kCodeVectors]) {
     const __m512i low_nibbles = _mm512_set1_epi8(15);
     out[0] = _mm512_and_si512(bytes, low_nibbles);
@@ -59,6 +70,12 @@ struct Q8_0Gemv {
   static constexpr int kOffset = 128;
   static constexpr int code_word(int j) { return 17 * (j / 16) + 1 + j % 16; }
   static constexpr int scale_word(int lane) { return 17 * (lane / 8); }
+  static __m512i load_codes(const uint8_t* group) {
+    const auto block_codes = [group](int k) {
+      return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(reinterpret_cast<const Block*>(group)[k].qs));
+    };
+    return _mm512_inserti64x4(_mm512_castsi256_si512(block_codes(0)), block_codes(1), 1);
+  }
   static void codes(__m512i bytes, __m512i out[kCodeVectors]) {
     out[0] = _mm512_xor_si512(bytes, _mm512_set1_epi8(static_cast<char>(0x80)));
   }
@@ -131,21 +148,61 @@ void prepare_gemv(const uint8_t* quantized, int64_t cols, GemvActivations& out) 
   }
 }
 
-// One group of one weight row, its bytes picked out of `first` and `second` by the indices: per lane,
-// the integer dot scaled by the lane's weight and activation scales, added to acc.
+// The FP16 scales of a group's blocks, one per int32 lane (lanes of block b: b x 16 / kBlocks on), in the
+// low 256 bits: scalar loads packed into one word, spread over the lanes by a byte shuffle (scalar loads
+// and one shuffle leave the single shuffle port of an Intel core freer than a two-source permute).
+// `spread` is load_scale_spread<Format>().
 template <typename Format>
-__m512 add_gemv_group(__m512i first, __m512i second, __m512i code_index, __m512i scale_index,
-                      const int8_t* activation_codes, const int32_t* offsets, const float* activation_scales,
-                      __m512 acc) {
+__m256i load_scale_spread() {
+  static_assert(Format::kBlocks <= 4, "the blocks' FP16 scales are packed into one 64-bit word");
+  // Bytes 2b, 2b + 1 (block b's scale in the packed word) for each of the block's lanes, in both 128-bit
+  // halves (the word is broadcast to every 64-bit element).
+  alignas(32) static constexpr auto kSpread = [] {
+    std::array<uint8_t, 32> spread{};
+    for (int word = 0; word < 16; ++word) {
+      const int block = word / (kCodeLanes / Format::kBlocks);
+      spread[2 * word % 16 + 16 * (word / 8)] = static_cast<uint8_t>(2 * block);
+      spread[2 * word % 16 + 16 * (word / 8) + 1] = static_cast<uint8_t>(2 * block + 1);
+    }
+    return spread;
+  }();
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(kSpread.data()));
+}
+
+template <typename Format>
+__m256i block_scale_halves(const uint8_t* group, __m256i spread) {
+  uint64_t packed_scales = 0;
+  for (int b = 0; b < Format::kBlocks; ++b) {
+    uint16_t scale;
+    std::memcpy(&scale, group + b * sizeof(typename Format::Block), sizeof(scale));
+    packed_scales |= uint64_t{scale} << (16 * b);
+  }
+  return _mm256_shuffle_epi8(_mm256_set1_epi64x(static_cast<int64_t>(packed_scales)), spread);
+}
+
+// One group of one weight row from its code bytes (in code_word order) and its blocks' FP16 scales per
+// lane: per lane, the integer dot scaled by the lane's weight and activation scales, added to acc.
+template <typename Format>
+__m512 add_gemv_group(__m512i code_bytes, __m256i weight_scale_halves, const int8_t* activation_codes,
+                      const int32_t* offsets, const float* activation_scales, __m512 acc) {
   __m512i codes[Format::kCodeVectors];
-  Format::codes(_mm512_permutex2var_epi16(first, code_index, second), codes);
+  Format::codes(code_bytes, codes);
   __m512i dots = _mm512_load_si512(offsets);
   for (int v = 0; v < Format::kCodeVectors; ++v) {
     dots = _mm512_dpbusd_epi32(dots, codes[v], _mm512_load_si512(activation_codes + v * 64));
   }
-  const __m256i weight_scale_halves = _mm512_castsi512_si256(_mm512_permutex2var_epi16(first, scale_index, second));
   const __m512 scale = _mm512_mul_ps(_mm512_cvtph_ps(weight_scale_halves), _mm512_load_ps(activation_scales));
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scale, acc);
+}
+
+// The same with the group's bytes picked out of `first` and `second` by the indices.
+template <typename Format>
+__m512 add_gemv_group(__m512i first, __m512i second, __m512i code_index, __m512i scale_index,
+                      const int8_t* activation_codes, const int32_t* offsets, const float* activation_scales,
+                      __m512 acc) {
+  const __m256i weight_scale_halves = _mm512_castsi512_si256(_mm512_permutex2var_epi16(first, scale_index, second));
+  return add_gemv_group<Format>(_mm512_permutex2var_epi16(first, code_index, second), weight_scale_halves,
+                                activation_codes, offsets, activation_scales, acc);
 }
 
 // The rows of a call are one contiguous run of groups (a ggml row is exactly its blocks, so row_bytes is
@@ -197,6 +254,31 @@ void multiply_gemv(const uint8_t* weight_rows, size_t /*row_bytes*/, int64_t row
   }
 }
 
+// GemvLoads::block_loads (kernels/gemv_kernels.h): a row at a time, each group's codes by
+// Format::load_codes and its blocks' scales by block_scale_halves.
+template <typename Format>
+void multiply_gemv_blocks(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                          const GemvActivations& a, float* y) {
+  using Block = typename Format::Block;
+  constexpr int kGroupBytes = Format::kBlocks * sizeof(Block);
+  constexpr int64_t kCodeBytes = Format::kCodeVectors * 64;
+  const __m256i spread = load_scale_spread<Format>();
+  const int64_t groups = cols / (32 * Format::kBlocks);
+  for (int64_t r = 0; r < row_count; ++r) {
+    const uint8_t* row = weight_rows + r * row_bytes;
+    __m512 acc = _mm512_setzero_ps(), other_acc = _mm512_setzero_ps();
+    for (int64_t g = 0; g < groups; ++g) {
+      const uint8_t* group = row + g * kGroupBytes;
+      prefetch_ahead(group, kGroupBytes);
+      const __m256i scale_halves = block_scale_halves<Format>(group, spread);
+      acc = add_gemv_group<Format>(Format::load_codes(group), scale_halves, a.codes.data() + g * kCodeBytes,
+                                   a.sums.data() + g * kCodeLanes, a.scales.data() + g * kCodeLanes, acc);
+      std::swap(acc, other_acc);
+    }
+    y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc, other_acc));
+  }
+}
+
 template <typename Format>
 constexpr GemvKernel gemv_kernel() {
   return {TensorType::Q8_0, 32 * Format::kBlocks, GemvLayout<Format>::kAlignment, prepare_gemv<Format>,
@@ -205,6 +287,15 @@ constexpr GemvKernel gemv_kernel() {
 
 constexpr GemvKernel kQ4_0Gemv = gemv_kernel<Q4_0Gemv>();
 constexpr GemvKernel kQ8_0Gemv = gemv_kernel<Q8_0Gemv>();
+
+// Any address: the loads are unaligned and the scales copied.
+template <typename Format>
+constexpr GemvKernel gemv_block_loads_kernel() {
+  return {TensorType::Q8_0, 32 * Format::kBlocks, 1, prepare_gemv<Format>, multiply_gemv_blocks<Format>};
+}
+
+constexpr GemvKernel kQ4_0BlockLoadsGemv = gemv_block_loads_kernel<Q4_0Gemv>();
+constexpr GemvKernel kQ8_0BlockLoadsGemv = gemv_block_loads_kernel<Q8_0Gemv>();
 
 }  // namespace
 }  // namespace lowbit
