@@ -20,6 +20,14 @@ struct VectorOps {
   void (*axpy)(float a, const float* x, float* y, int64_t n);
   // x[i] *= s.
   void (*scale)(float* x, float s, int64_t n);
+  // Attention over `positions` cached rows of n values, row p at rows + p * stride:
+  //   attention_scores: scores[p] = scale * (query . row p);
+  //   weighted_rows:    out[i] = sum over p of weights[p] * row p [i], for i < n.
+  // One call per head and token, the output row held in registers across positions.
+  void (*attention_scores)(const float* query, const float* rows, int64_t stride, int64_t positions, int64_t n,
+                           float scale, float* scores);
+  void (*weighted_rows)(const float* weights, const float* rows, int64_t stride, int64_t positions, int64_t n,
+                        float* out);
   // In place: x[i] = exp(x[i] - max) / sum. Inputs of -inf (masked positions) come out 0.
   void (*softmax)(float* x, int64_t n);
   // In place: gate[i] = gate[i] / (1 + exp(-gate[i])) * up[i].

@@ -155,12 +155,9 @@ void Transformer::attend(int64_t layer, int64_t n) {
       const int64_t seen = position_ + t + 1;
       const float* query = q_.data() + t * q_dim_ + h * head_dim;
       const int64_t kv_offset = (h / group) * head_dim;
-      for (int64_t p = 0; p < seen; ++p) scores[p] = ops.dot(query, keys + p * kv_dim_ + kv_offset, head_dim);
-      ops.scale(scores.data(), scale, seen);
+      ops.attention_scores(query, keys + kv_offset, kv_dim_, seen, head_dim, scale, scores.data());
       ops.softmax(scores.data(), seen);
-      float* out = mixed_.data() + t * q_dim_ + h * head_dim;
-      std::fill(out, out + head_dim, 0.0f);
-      for (int64_t p = 0; p < seen; ++p) ops.axpy(scores[p], values + p * kv_dim_ + kv_offset, out, head_dim);
+      ops.weighted_rows(scores.data(), values + kv_offset, kv_dim_, seen, head_dim, mixed_.data() + t * q_dim_ + h * head_dim);
     }
   });
 }

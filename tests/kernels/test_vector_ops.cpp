@@ -85,6 +85,26 @@ TEST_P(VectorOpsTest, AxpyAndScale) {
   }
 }
 
+// Rows of a KV cache: `positions` rows of n values, `stride` apart (a head's slice of a wider row).
+TEST_P(VectorOpsTest, AttentionScoresAndWeightedRows) {
+  for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{32}, int64_t{33}, int64_t{64}, int64_t{100}, int64_t{128}}) {
+    for (int64_t positions : {1, 2, 9, 130}) {
+      const int64_t stride = n + 5;
+      const std::vector<float> rows = random_row(positions * stride, -2.0f, 2.0f, 11);
+      const std::vector<float> query = random_row(n, -1.0f, 1.0f, 12);
+      std::vector<float> got(static_cast<size_t>(positions)), want(static_cast<size_t>(positions));
+      simd().attention_scores(query.data(), rows.data(), stride, positions, n, 0.125f, got.data());
+      reference().attention_scores(query.data(), rows.data(), stride, positions, n, 0.125f, want.data());
+      expect_close(got, want, 1e-5f, 1e-5f * static_cast<float>(n));  // summation order differs
+      const std::vector<float> weights = random_row(positions, 0.0f, 1.0f, 13);
+      std::vector<float> got_out(static_cast<size_t>(n), 7.0f), want_out(static_cast<size_t>(n), -7.0f);
+      simd().weighted_rows(weights.data(), rows.data(), stride, positions, n, got_out.data());
+      reference().weighted_rows(weights.data(), rows.data(), stride, positions, n, want_out.data());
+      expect_close(got_out, want_out, 1e-5f, 1e-5f * static_cast<float>(positions));
+    }
+  }
+}
+
 TEST_P(VectorOpsTest, SoftmaxOverWideRange) {
   for (int64_t n : kLengths) {
     // -100..+20: after subtracting the max, exponents from about -120 (underflow to 0) up to 0.

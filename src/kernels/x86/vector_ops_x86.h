@@ -8,6 +8,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "kernels/vector_ops.h"
@@ -116,6 +117,29 @@ void x86_scale(float* x, float s, int64_t n) {
   for (int64_t i = 0; i < n; i += 8) store_lanes(x + i, _mm256_mul_ps(load_lanes(x + i, n - i), factor), n - i);
 }
 
+void x86_attention_scores(const float* query, const float* rows, int64_t stride, int64_t positions, int64_t n,
+                          float scale, float* scores) {
+  for (int64_t p = 0; p < positions; ++p) scores[p] = scale * x86_dot(query, rows + p * stride, n);
+}
+
+// Thirty-two values of out stay in registers while every row passes once per such chunk.
+void x86_weighted_rows(const float* weights, const float* rows, int64_t stride, int64_t positions, int64_t n,
+                       float* out) {
+  constexpr int kVectors = 4;
+  for (int64_t chunk = 0; chunk < n; chunk += 8 * kVectors) {
+    const int vectors = static_cast<int>(std::min<int64_t>(kVectors, (n - chunk + 7) / 8));
+    __m256 sums[kVectors] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t p = 0; p < positions; ++p) {
+      const __m256 weight = _mm256_set1_ps(weights[p]);
+      const float* row = rows + p * stride + chunk;
+      for (int k = 0; k < vectors; ++k) {
+        sums[k] = _mm256_fmadd_ps(weight, load_lanes(row + 8 * k, n - chunk - 8 * k), sums[k]);
+      }
+    }
+    for (int k = 0; k < vectors; ++k) store_lanes(out + chunk + 8 * k, sums[k], n - chunk - 8 * k);
+  }
+}
+
 void x86_softmax(float* x, int64_t n) {
   const __m256 minus_infinity = _mm256_set1_ps(-__builtin_inff());
   __m256 max8 = minus_infinity;
@@ -174,9 +198,10 @@ void x86_rope_rotate_half(float* head, const float* cos, const float* sin, int64
   for (; i < half; ++i) rotate_pair(head[i], head[half + i], cos[i], sin[i]);
 }
 
-constexpr VectorOps kX86VectorOps = {x86_sum_squares, x86_scale_mul, x86_dot,
-                                     x86_axpy,        x86_scale,     x86_softmax,
-                                     x86_silu_mul,    x86_rope_interleaved, x86_rope_rotate_half};
+constexpr VectorOps kX86VectorOps = {x86_sum_squares,      x86_scale_mul,        x86_dot,     x86_axpy,
+                                     x86_scale,            x86_attention_scores, x86_weighted_rows,
+                                     x86_softmax,          x86_silu_mul,         x86_rope_interleaved,
+                                     x86_rope_rotate_half};
 
 }  // namespace
 }  // namespace lowbit
