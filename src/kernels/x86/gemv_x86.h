@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -45,7 +46,7 @@ struct Q4_0Gemv {
   // The code bytes of the group's blocks, in code_word order, by one unaligned load per block.
   static __m512i load_codes(const uint8_t* group) {
     const auto block_codes = [group](int k) {
-      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const Block*>(group)[k].qs));
+      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + k * sizeof(Block) + offsetof(Block, qs)));
     };
     __m512i bytes = _mm512_castsi128_si512(block_codes(0));
     bytes = _mm512_inserti32x4(bytes, block_codes(1), 1);
@@ -72,7 +73,7 @@ struct Q8_0Gemv {
   static constexpr int scale_word(int lane) { return 17 * (lane / 8); }
   static __m512i load_codes(const uint8_t* group) {
     const auto block_codes = [group](int k) {
-      return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(reinterpret_cast<const Block*>(group)[k].qs));
+      return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + k * sizeof(Block) + offsetof(Block, qs)));
     };
     return _mm512_inserti64x4(_mm512_castsi256_si512(block_codes(0)), block_codes(1), 1);
   }
