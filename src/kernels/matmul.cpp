@@ -22,10 +22,6 @@
 namespace lowbit {
 namespace {
 
-// One token (decode) is a product per row, rows being independent. The persistent pool
-// (core/thread_pool.h) starts a job without a system call while its workers spin, so far smaller
-// products than kMinParallelWork are split: a decode step is many short products.
-constexpr int64_t kMinParallelDecodeWork = int64_t{1} << 18;
 
 // run_piece(p) for p in [0, pieces) on `threads` threads. Each thread owns a contiguous share and takes
 // its pieces front to back, so its reads are one sequential stream (two threads alternating pieces
@@ -73,15 +69,11 @@ int64_t decode_piece_rows(size_t row_bytes) {
   return std::max(rows, kDecodePieceRowStep);
 }
 
-int decode_threads(int64_t multiply_adds) {
-  return multiply_adds >= kMinParallelDecodeWork ? omp_get_max_threads() : 1;
-}
-
 // compute_rows(begin, end) over [0, rows) in pieces split over the threads.
 template <typename ComputeRows>
 void split_decode_rows(int64_t rows, int64_t cols, size_t row_bytes, const ComputeRows& compute_rows) {
   const int64_t piece_rows = decode_piece_rows(row_bytes);
-  split_pieces((rows + piece_rows - 1) / piece_rows, decode_threads(rows * cols), [&](int64_t piece) {
+  split_pieces((rows + piece_rows - 1) / piece_rows, threads_for_decode_work(rows * cols), [&](int64_t piece) {
     compute_rows(piece * piece_rows, std::min(rows, (piece + 1) * piece_rows));
   });
 }
@@ -260,6 +252,10 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
 
 int threads_for_work(int64_t multiply_adds) { return multiply_adds >= kMinParallelWork ? omp_get_max_threads() : 1; }
 
+int threads_for_decode_work(int64_t multiply_adds) {
+  return multiply_adds >= kMinParallelDecodeWork ? omp_get_max_threads() : 1;
+}
+
 void matmul_same_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens) {
   const TensorView& first = *outputs.front().weight;
   const GemvKernel* gemv = n_tokens == 1 ? usable_gemv_kernel(first) : nullptr;
@@ -293,7 +289,7 @@ void matmul_same_input(std::span<const MatmulOutput> outputs, const float* x, in
     }
     multiply_adds += rows * cols;
   }
-  split_pieces(static_cast<int64_t>(pieces.size()), decode_threads(multiply_adds), [&](int64_t p) {
+  split_pieces(static_cast<int64_t>(pieces.size()), threads_for_decode_work(multiply_adds), [&](int64_t p) {
     const Piece& piece = pieces[p];
     const auto* base = static_cast<const uint8_t*>(piece.output->weight->data);
     gemv->multiply(base + static_cast<size_t>(piece.begin) * row_bytes, row_bytes, piece.end - piece.begin, cols,

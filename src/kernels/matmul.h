@@ -43,4 +43,13 @@ inline constexpr int64_t kMinParallelWork = int64_t{1} << 22;
 // pool's workers need.
 int threads_for_work(int64_t multiply_adds);
 
+// One token (decode) is many short steps: a product per row, attention per head. The persistent pool
+// (core/thread_pool.h) starts a job without a system call while its workers spin, so far smaller steps
+// than kMinParallelWork are split; and a step left to one thread for longer than the workers spin (30 µs)
+// costs a wake-up on the next job as well.
+inline constexpr int64_t kMinParallelDecodeWork = int64_t{1} << 18;
+
+// Threads for a decode step of `multiply_adds`: all of them from kMinParallelDecodeWork, else one.
+int threads_for_decode_work(int64_t multiply_adds);
+
 }  // namespace lowbit
