@@ -2,9 +2,15 @@
 
 namespace lowbit {
 
+Bf16Gemm preferred_bf16_gemm() {
+  const CpuFeatures& features = cpu_features();
+  if (!features.avx512_bf16) return Bf16Gemm::widened;
+  return features.intel ? Bf16Gemm::rounded_widened : Bf16Gemm::bf16_pairs;
+}
+
 const Float16Kernel* find_float16_gemm(TensorType weight, CpuLevel level) {
   if (level != CpuLevel::avx512) return nullptr;
-  return find_float16_gemm_avx512(weight, cpu_features().avx512_bf16);
+  return find_float16_gemm_avx512(weight, preferred_bf16_gemm());
 }
 
 const Float16Kernel* find_float16_gemv(TensorType weight, CpuLevel level) {

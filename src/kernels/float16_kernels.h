@@ -6,9 +6,10 @@
 // once for all the tokens; a register-blocked micro-kernel then multiplies the panel with a block of
 // tokens whose activations were laid out beforehand step-major, so that each step loads two vectors of
 // rows and broadcasts one activation word per token. F16 weights become F32 while packed (FP32 FMA keeps
-// F16's accuracy). BF16 weights with AVX512-BF16 stay BF16 and the activations are rounded to BF16
-// (to nearest even, as llama.cpp does): one vdpbf16ps multiplies two columns at once; without it they
-// become F32 and take the FMA path with the activations as they are.
+// F16's accuracy). On a CPU with AVX512-BF16 the activations of BF16 products are rounded to BF16 (to
+// nearest even, as llama.cpp does) and the weights either stay BF16 (one vdpbf16ps multiplies two
+// columns at once) or become F32 for the FMA path (Bf16Gemm below); without it they become F32 and take
+// the FMA path with the activations as they are.
 #pragma once
 
 #include <cstdint>
@@ -48,8 +49,21 @@ const Float16Kernel* find_float16_gemv(TensorType weight, CpuLevel level);
 // where the vdpbf16ps kernels run. References that mean to match it closely round the same way.
 bool matmul_rounds_activations_to_bf16(TensorType weight, CpuLevel level);
 
-// The AVX-512 tables (kernels/avx512/), bf16_dot choosing vdpbf16ps for BF16 (the CPU must have it).
-const Float16Kernel* find_float16_gemm_avx512(TensorType weight, bool bf16_dot);
+// How the GEMM multiplies BF16 weights (F16 has one way):
+//   widened:         the weights become F32 while packed, FMA, the activations as they are (CPUs
+//                    without AVX512-BF16);
+//   rounded_widened: the same with the activations rounded to BF16 first, as bf16_pairs rounds them, so
+//                    that prefill and decode see the same activations (Intel cores with AVX512-BF16:
+//                    vdpbf16ps ran slower there, TinyLlama BF16 pp128 94 against 128 t/s on 2 threads);
+//   bf16_pairs:      vdpbf16ps on pairs of BF16 columns (the other CPUs with AVX512-BF16: on AMD Zen 5
+//                    about twice the FMA path's rate).
+enum class Bf16Gemm { widened, rounded_widened, bf16_pairs };
+
+// The GEMM for BF16 weights on this CPU.
+Bf16Gemm preferred_bf16_gemm();
+
+// The AVX-512 tables (kernels/avx512/); bf16_pairs needs AVX512-BF16.
+const Float16Kernel* find_float16_gemm_avx512(TensorType weight, Bf16Gemm bf16);
 const Float16Kernel* find_float16_gemv_avx512(TensorType weight);
 
 }  // namespace lowbit

@@ -1,8 +1,8 @@
 // The F16/BF16 kernels (kernels/float16_kernels.h) against plain loops in double on the same values: the
-// weights' stored values times the activations, rounded to BF16 first for the vdpbf16ps kernels (as the
-// kernels round them), on shapes that leave remainders everywhere: rows not a multiple of the panel, one
-// row, token counts around the token block, columns not a multiple of a step group or of two, and more
-// columns than one packed chunk.
+// weights' stored values times the activations, rounded to BF16 first for the kernels that round them
+// (vdpbf16ps, and the FMA GEMM that matches it), on shapes that leave remainders everywhere: rows not a
+// multiple of the panel, one row, token counts around the token block, columns not a multiple of a step
+// group or of two, and more columns than one packed chunk.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -22,7 +22,7 @@ struct Variant {
   std::string name;
   TensorType type;
   const Float16Kernel* kernel;
-  bool rounds_activations;  // to BF16 (the vdpbf16ps kernels)
+  bool rounds_activations;  // to BF16
 };
 
 // The kernels this CPU runs: every AVX-512 one, the vdpbf16ps ones where it has AVX512-BF16.
@@ -34,9 +34,13 @@ std::vector<Variant> variants(bool decode) {
     if (bf16) out.push_back({"bf16_dot_gemv", TensorType::BF16, find_float16_gemv_avx512(TensorType::BF16), true});
     return out;
   }
-  out.push_back({"f16_gemm", TensorType::F16, find_float16_gemm_avx512(TensorType::F16, false), false});
-  out.push_back({"bf16_fma_gemm", TensorType::BF16, find_float16_gemm_avx512(TensorType::BF16, false), false});
-  if (bf16) out.push_back({"bf16_dot_gemm", TensorType::BF16, find_float16_gemm_avx512(TensorType::BF16, true), true});
+  out.push_back({"f16_gemm", TensorType::F16, find_float16_gemm_avx512(TensorType::F16, Bf16Gemm::widened), false});
+  out.push_back({"bf16_fma_gemm", TensorType::BF16, find_float16_gemm_avx512(TensorType::BF16, Bf16Gemm::widened), false});
+  out.push_back({"bf16_rounded_fma_gemm", TensorType::BF16,
+                 find_float16_gemm_avx512(TensorType::BF16, Bf16Gemm::rounded_widened), true});
+  if (bf16) {
+    out.push_back({"bf16_dot_gemm", TensorType::BF16, find_float16_gemm_avx512(TensorType::BF16, Bf16Gemm::bf16_pairs), true});
+  }
   return out;
 }
 
@@ -137,8 +141,11 @@ TEST(Float16Kernels, DispatchFollowsLevelAndFeatures) {
   EXPECT_EQ(find_float16_gemv(TensorType::F16, CpuLevel::avx512), nullptr);
   EXPECT_EQ(find_float16_gemv(TensorType::BF16, CpuLevel::avx2), nullptr);
   EXPECT_EQ(find_float16_gemv(TensorType::BF16, CpuLevel::avx512) != nullptr, cpu_features().avx512_bf16);
+  EXPECT_EQ(preferred_bf16_gemm(), !cpu_features().avx512_bf16 ? Bf16Gemm::widened
+                                   : cpu_features().intel      ? Bf16Gemm::rounded_widened
+                                                               : Bf16Gemm::bf16_pairs);
   EXPECT_EQ(find_float16_gemm(TensorType::BF16, CpuLevel::avx512),
-            find_float16_gemm_avx512(TensorType::BF16, cpu_features().avx512_bf16));
+            find_float16_gemm_avx512(TensorType::BF16, preferred_bf16_gemm()));
 }
 
 }  // namespace

@@ -4,10 +4,16 @@
 
 namespace lowbit {
 
-const Float16Kernel* find_float16_gemm_avx512(TensorType weight, bool bf16_dot) {
+const Float16Kernel* find_float16_gemm_avx512(TensorType weight, Bf16Gemm bf16) {
   switch (weight) {
     case TensorType::F16: return &kF16Gemm;
-    case TensorType::BF16: return bf16_dot ? &kBF16DotGemm : &kBF16FmaGemm;
+    case TensorType::BF16:
+      switch (bf16) {
+        case Bf16Gemm::widened: return &kBF16FmaGemm;
+        case Bf16Gemm::rounded_widened: return &kBF16RoundedFmaGemm;
+        case Bf16Gemm::bf16_pairs: return &kBF16DotGemm;
+      }
+      return nullptr;
     default: return nullptr;
   }
 }

@@ -206,6 +206,17 @@ void prepare_bf16_pairs(const float* x, int64_t n_tokens, int64_t cols, Float16A
   lay_out_token_blocks(n_tokens, steps, padded, [&](int64_t t, int64_t s) { return rounded[t * padded + s]; }, out);
 }
 
+// prepare_f32 of the activations rounded to BF16 (as prepare_bf16_pairs rounds them): F32 words that
+// hold BF16 values.
+void prepare_f32_rounded_to_bf16(const float* x, int64_t n_tokens, int64_t cols, Float16Activations& out) {
+  const int64_t row = (cols + 15) / 16 * 16;  // round_to_bf16 writes whole vectors
+  std::vector<uint16_t> rounded(static_cast<size_t>(n_tokens * row));  // [n_tokens][row]
+  for (int64_t t = 0; t < n_tokens; ++t) round_to_bf16(x + t * cols, cols, rounded.data() + t * row, row);
+  lay_out_token_blocks(n_tokens, cols, padded_steps(cols, 1), [&](int64_t t, int64_t s) {
+    return static_cast<uint32_t>(rounded[t * row + s]) << 16;
+  }, out);
+}
+
 template <typename Format>
 void multiply_gemm(const uint16_t* weight_rows, int64_t row_count, int64_t cols, const Float16Activations& a,
                    float* y, int64_t y_stride) {
@@ -270,6 +281,7 @@ void multiply_bf16_gemv(const uint16_t* weight_rows, int64_t row_count, int64_t 
 
 constexpr Float16Kernel kF16Gemm{kFloat16PanelRows, prepare_f32, multiply_gemm<F16AsF32>};
 constexpr Float16Kernel kBF16FmaGemm{kFloat16PanelRows, prepare_f32, multiply_gemm<BF16AsF32>};
+constexpr Float16Kernel kBF16RoundedFmaGemm{kFloat16PanelRows, prepare_f32_rounded_to_bf16, multiply_gemm<BF16AsF32>};
 constexpr Float16Kernel kBF16DotGemm{kFloat16PanelRows, prepare_bf16_pairs, multiply_gemm<BF16Pairs>};
 constexpr Float16Kernel kBF16DotGemv{1, prepare_bf16_row, multiply_bf16_gemv};
 
