@@ -1,6 +1,7 @@
 // Compiled with AVX-512 F/BW/VL/VNNI/BF16 (CMakeLists.txt); called only at CpuLevel::avx512.
 #include "kernels/x86/gcc_avx512_warnings.h"
 #include "kernels/x86/gemv_k_x86.h"
+#include "kernels/x86/gemv_lowbit_int_x86.h"
 #include "kernels/x86/gemv_x86.h"
 
 namespace lowbit {
@@ -12,7 +13,7 @@ const GemvKernel* find_gemv_kernel_avx512(TensorType weight, GemvLoads loads) {
     case TensorType::Q8_0: return block_loads ? &kQ8_0BlockLoadsGemv : &kQ8_0Gemv;
     case TensorType::Q4_K: return &kQ4_KGemv;
     case TensorType::Q6_K: return &kQ6_KGemv;
-    default: return nullptr;
+    default: return find_lowbit_int_gemv(weight);
   }
 }
 
