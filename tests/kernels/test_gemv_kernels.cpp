@@ -20,8 +20,16 @@
 namespace lowbit {
 namespace {
 
-const TensorType kTypes[] = {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K,
-                             find_type_traits("lb_i4_sym_g32")->type, find_type_traits("lb_i4_asym_g32")->type};
+const TensorType kTypes[] = {TensorType::Q4_0,
+                             TensorType::Q8_0,
+                             TensorType::Q4_K,
+                             TensorType::Q6_K,
+                             find_type_traits("lb_i4_sym_g32")->type,
+                             find_type_traits("lb_i4_asym_g32")->type,
+                             find_type_traits("lb_i4_asym_g64")->type,
+                             find_type_traits("lb_i4_sym_g128")->type,
+                             find_type_traits("lb_i4_asym_g128")->type,
+                             find_type_traits("lb_i4_asym_row")->type};
 
 const GemvLoads kLoads[] = {GemvLoads::aligned_lines, GemvLoads::block_loads};
 
