@@ -22,7 +22,6 @@
 namespace lowbit {
 namespace {
 
-
 // run_piece(p) for p in [0, pieces) on `threads` threads. Each thread owns a contiguous share and takes
 // its pieces front to back, so its reads are one sequential stream (two threads alternating pieces
 // measured at half the bandwidth); one done with its share takes pieces from the back of another's, so

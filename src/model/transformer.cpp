@@ -148,8 +148,8 @@ void Transformer::attend(int64_t layer, int64_t n) {
   const float* values = cache_.values(layer);
   const VectorOps& ops = vector_ops();
   const int64_t work = n * config_.n_heads * (position_ + n) * head_dim * 2;
-  parallel_ranges(config_.n_heads * n, n == 1 ? threads_for_decode_work(work) : threads_for_work(work),
-                  [&](int64_t begin, int64_t end) {
+  const int threads = n == 1 ? threads_for_decode_work(work) : threads_for_work(work);
+  parallel_ranges(config_.n_heads * n, threads, [&](int64_t begin, int64_t end) {
     std::vector<float> scores(static_cast<size_t>(position_ + n));  // [positions seen], per thread
     for (int64_t pair = begin; pair < end; ++pair) {
       const int64_t h = pair / n, t = pair % n;
@@ -158,7 +158,8 @@ void Transformer::attend(int64_t layer, int64_t n) {
       const int64_t kv_offset = (h / group) * head_dim;
       ops.attention_scores(query, keys + kv_offset, kv_dim_, seen, head_dim, scale, scores.data());
       ops.softmax(scores.data(), seen);
-      ops.weighted_rows(scores.data(), values + kv_offset, kv_dim_, seen, head_dim, mixed_.data() + t * q_dim_ + h * head_dim);
+      float* out = mixed_.data() + t * q_dim_ + h * head_dim;
+      ops.weighted_rows(scores.data(), values + kv_offset, kv_dim_, seen, head_dim, out);
     }
   });
 }

@@ -63,9 +63,11 @@ struct LowbitInt4Gemv {
 
   // The zero codes of the group's blocks as floats, one per lane.
   static __m512 zero_codes(const uint8_t* group) {
-    if (F.symmetric) return _mm512_set1_ps(static_cast<float>(1 << (F.bits - 1)));
+    if constexpr (F.symmetric) return _mm512_set1_ps(static_cast<float>(lowbit_int_zero_code(F, group)));
     uint32_t packed = 0;
-    for (int b = 0; b < kBlocks; ++b) packed |= static_cast<uint32_t>(group[b * sizeof(Block) + 2]) << (8 * b);
+    for (int b = 0; b < kBlocks; ++b) {
+      packed |= static_cast<uint32_t>(lowbit_int_zero_code(F, group + b * sizeof(Block))) << (8 * b);
+    }
     // 128-bit lane k (int32 lanes 4k .. 4k + 3, all of one block) takes its block's byte of the word into
     // each int32's low byte.
     alignas(64) static constexpr auto kSpread = [] {

@@ -8,7 +8,6 @@
 
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstdint>
 
 #include "kernels/vector_ops.h"
@@ -127,7 +126,8 @@ void x86_weighted_rows(const float* weights, const float* rows, int64_t stride, 
                        float* out) {
   constexpr int kVectors = 4;
   for (int64_t chunk = 0; chunk < n; chunk += 8 * kVectors) {
-    const int vectors = static_cast<int>(std::min<int64_t>(kVectors, (n - chunk + 7) / 8));
+    const int64_t left = (n - chunk + 7) / 8;  // vectors up to the end of the row
+    const int vectors = left < kVectors ? static_cast<int>(left) : kVectors;
     __m256 sums[kVectors] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int64_t p = 0; p < positions; ++p) {
       const __m256 weight = _mm256_set1_ps(weights[p]);
