@@ -35,11 +35,13 @@ std::vector<Variant> variants(bool decode) {
     return out;
   }
   out.push_back({"f16_gemm", TensorType::F16, find_float16_gemm_avx512(TensorType::F16, Bf16Gemm::widened), false});
-  out.push_back({"bf16_fma_gemm", TensorType::BF16, find_float16_gemm_avx512(TensorType::BF16, Bf16Gemm::widened), false});
+  out.push_back(
+      {"bf16_fma_gemm", TensorType::BF16, find_float16_gemm_avx512(TensorType::BF16, Bf16Gemm::widened), false});
   out.push_back({"bf16_rounded_fma_gemm", TensorType::BF16,
                  find_float16_gemm_avx512(TensorType::BF16, Bf16Gemm::rounded_widened), true});
   if (bf16) {
-    out.push_back({"bf16_dot_gemm", TensorType::BF16, find_float16_gemm_avx512(TensorType::BF16, Bf16Gemm::bf16_pairs), true});
+    out.push_back({"bf16_dot_gemm", TensorType::BF16,
+                   find_float16_gemm_avx512(TensorType::BF16, Bf16Gemm::bf16_pairs), true});
   }
   return out;
 }

@@ -86,7 +86,8 @@ TEST_P(GemvKernelTest, MatchesScalarDotAtEveryPhase) {
           for (int64_t r = 0; r < rows; ++r) {
             const double tolerance = 1e-5 * magnitude(type, reference, cols, &w[r * row_bytes], a.data()) + 1e-6;
             EXPECT_NEAR(y[r], expected[r], tolerance)
-                << cpu_level_name(level) << " loads " << static_cast<int>(loads) << " cols " << cols << " rows " << rows << " row " << r << " phase " << phase;
+                << cpu_level_name(level) << " loads " << static_cast<int>(loads) << " cols " << cols << " rows " << rows
+                << " row " << r << " phase " << phase;
           }
         }
       }

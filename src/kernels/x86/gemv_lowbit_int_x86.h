@@ -101,27 +101,20 @@ struct LowbitInt4Gemv {
                        const GemvActivations& a, float* y) {
     const __m256i spread = load_scale_spread<LowbitInt4Gemv>();
     const __m512i low_nibbles = _mm512_set1_epi8(15);
-    const int64_t groups = cols / 128;
-    for (int64_t r = 0; r < row_count; ++r) {
-      const uint8_t* row = weight_rows + r * row_bytes;
-      __m512 acc = _mm512_setzero_ps(), other_acc = _mm512_setzero_ps();
-      for (int64_t g = 0; g < groups; ++g) {
-        const uint8_t* group = row + g * kGroupBytes;
-        prefetch_ahead(group, kGroupBytes);
-        const __m512i bytes = load_codes(group);
-        const int8_t* activation_codes = a.codes.data() + g * 128;
-        __m512i dots = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(bytes, low_nibbles),
-                                           _mm512_load_si512(activation_codes));
-        dots = _mm512_dpbusd_epi32(dots, _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles),
-                                   _mm512_load_si512(activation_codes + 64));
-        const __m512 s = _mm512_castsi512_ps(_mm512_load_si512(a.sums.data() + g * kCodeLanes));
-        const __m512 block_sums = _mm512_fmsub_ps(_mm512_cvtepi32_ps(dots), _mm512_load_ps(a.scales.data() + g * kCodeLanes),
-                                                  _mm512_mul_ps(zero_codes(group), s));
-        acc = _mm512_fmadd_ps(block_sums, _mm512_cvtph_ps(block_scale_halves<LowbitInt4Gemv>(group, spread)), acc);
-        std::swap(acc, other_acc);
-      }
-      y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc, other_acc));
-    }
+    const auto add_group = [&](const uint8_t* group, int64_t g, __m512 acc) {
+      const __m512i bytes = load_codes(group);
+      const int8_t* activation_codes = a.codes.data() + g * 128;
+      __m512i dots = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(bytes, low_nibbles),
+                                         _mm512_load_si512(activation_codes));
+      dots = _mm512_dpbusd_epi32(dots, _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles),
+                                 _mm512_load_si512(activation_codes + 64));
+      // Per lane d (u . q) - zu s, s only in each activation block's first lane.
+      const __m512 s = _mm512_castsi512_ps(_mm512_load_si512(a.sums.data() + g * kCodeLanes));
+      const __m512 sums = _mm512_fmsub_ps(_mm512_cvtepi32_ps(dots), _mm512_load_ps(a.scales.data() + g * kCodeLanes),
+                                          _mm512_mul_ps(zero_codes(group), s));
+      return _mm512_fmadd_ps(sums, _mm512_cvtph_ps(block_scale_halves<LowbitInt4Gemv>(group, spread)), acc);
+    };
+    multiply_rows_by_groups<kGroupBytes>(weight_rows, row_bytes, row_count, cols / 128, y, add_group);
   }
 
   static constexpr GemvKernel kKernel = {TensorType::Q8_1, 128, 1, prepare, multiply};

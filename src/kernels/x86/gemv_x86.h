@@ -142,7 +142,8 @@ void prepare_gemv(const uint8_t* quantized, int64_t cols, GemvActivations& out) 
       }
       lane_sums = _mm512_dpbusd_epi32(lane_sums, ones, _mm512_load_si512(codes + v * 64));
     }
-    _mm512_store_si512(out.sums.data() + g * kCodeLanes, _mm512_mullo_epi32(lane_sums, _mm512_set1_epi32(-Format::kOffset)));
+    const __m512i offsets = _mm512_mullo_epi32(lane_sums, _mm512_set1_epi32(-Format::kOffset));
+    _mm512_store_si512(out.sums.data() + g * kCodeLanes, offsets);
     for (int lane = 0; lane < kCodeLanes; ++lane) {
       out.scales[g * kCodeLanes + lane] = half_to_float(group[lane / kBlockLanes].d);
     }
@@ -255,29 +256,38 @@ void multiply_gemv(const uint8_t* weight_rows, size_t /*row_bytes*/, int64_t row
   }
 }
 
-// GemvLoads::block_loads (kernels/gemv_kernels.h): a row at a time, each group's codes by
-// Format::load_codes and its blocks' scales by block_scale_halves.
-template <typename Format>
-void multiply_gemv_blocks(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                          const GemvActivations& a, float* y) {
-  using Block = typename Format::Block;
-  constexpr int kGroupBytes = Format::kBlocks * sizeof(Block);
-  constexpr int64_t kCodeBytes = Format::kCodeVectors * 64;
-  const __m256i spread = load_scale_spread<Format>();
-  const int64_t groups = cols / (32 * Format::kBlocks);
+// y[r] for each row, a row at a time: acc = add_group(group, g, acc) over its groups (kGroupBytes apart,
+// lines asked for ahead), the accumulators alternating between groups to hide the multiply-add latency.
+template <int kGroupBytes, typename AddGroup>
+void multiply_rows_by_groups(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t groups,
+                             float* y, const AddGroup& add_group) {
   for (int64_t r = 0; r < row_count; ++r) {
     const uint8_t* row = weight_rows + r * row_bytes;
     __m512 acc = _mm512_setzero_ps(), other_acc = _mm512_setzero_ps();
     for (int64_t g = 0; g < groups; ++g) {
       const uint8_t* group = row + g * kGroupBytes;
       prefetch_ahead(group, kGroupBytes);
-      const __m256i scale_halves = block_scale_halves<Format>(group, spread);
-      acc = add_gemv_group<Format>(Format::load_codes(group), scale_halves, a.codes.data() + g * kCodeBytes,
-                                   a.sums.data() + g * kCodeLanes, a.scales.data() + g * kCodeLanes, acc);
+      acc = add_group(group, g, acc);
       std::swap(acc, other_acc);
     }
     y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc, other_acc));
   }
+}
+
+// GemvLoads::block_loads (kernels/gemv_kernels.h): each group's codes by Format::load_codes and its
+// blocks' scales by block_scale_halves.
+template <typename Format>
+void multiply_gemv_blocks(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                          const GemvActivations& a, float* y) {
+  constexpr int kGroupBytes = Format::kBlocks * sizeof(typename Format::Block);
+  constexpr int64_t kCodeBytes = Format::kCodeVectors * 64;
+  const __m256i spread = load_scale_spread<Format>();
+  const auto add_group = [&](const uint8_t* group, int64_t g, __m512 acc) {
+    return add_gemv_group<Format>(Format::load_codes(group), block_scale_halves<Format>(group, spread),
+                                  a.codes.data() + g * kCodeBytes, a.sums.data() + g * kCodeLanes,
+                                  a.scales.data() + g * kCodeLanes, acc);
+  };
+  multiply_rows_by_groups<kGroupBytes>(weight_rows, row_bytes, row_count, cols / (32 * Format::kBlocks), y, add_group);
 }
 
 template <typename Format>
