@@ -63,6 +63,8 @@ TEST_P(GemvKernelTest, MatchesScalarDotAtEveryPhase) {
   std::mt19937 rng(7);
   for (const auto& [level, loads] : level_and_loads()) {
     const GemvKernel* gemv = find_gemv_kernel(type, level, loads);
+    // Every type listed here has a decode kernel at AVX-512, and none below it.
+    ASSERT_EQ(gemv != nullptr, level == CpuLevel::avx512) << cpu_level_name(level);
     if (gemv == nullptr) continue;
     for (int64_t cols : {gemv->column_step, 3 * gemv->column_step, int64_t{2048}, int64_t{5632}}) {
       if (cols % gemv->column_step != 0) continue;
