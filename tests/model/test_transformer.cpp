@@ -182,21 +182,23 @@ INSTANTIATE_TEST_SUITE_P(Variants, TransformerTest,
                                            Variant{"bf16_tied", RopeStyle::kInterleaved, true, false, TensorType::BF16}),
                          [](const auto& info) { return info.param.name; });
 
-// Big enough that attention and the products split across OpenMP threads (kMinParallelWork).
+// Big enough that attention and the products split across the pool's threads: prefill from
+// kMinParallelWork, decode from kMinParallelDecodeWork (attention's later steps included).
 TEST(Transformer, ThreadedSizesMatchReferenceAndDecode) {
   ModelConfig c = tiny_config();
   c.dim = 256;
   c.hidden_dim = 512;
   c.n_layers = 1;
-  c.n_heads = 8;
+  c.n_heads = 16;
   c.n_kv_heads = 4;
-  c.head_dim = 32;
+  c.head_dim = 64;
   c.vocab_size = 300;
   c.context_length = 256;
   TinyModel model(c, 5);
   std::vector<int32_t> tokens;
   for (int i = 0; i < 200; ++i) tokens.push_back((i * 37 + 11) % 300);
-  ASSERT_GE(int64_t{200} * 8 * 200 * 32, kMinParallelWork);  // attention of the prefill
+  ASSERT_GE(int64_t{200} * 16 * 200 * 64, kMinParallelWork);       // attention of the prefill
+  ASSERT_GE(int64_t{16} * 200 * 64 * 2, kMinParallelDecodeWork);  // attention of the last decode steps
 
   Transformer engine(model);
   std::span<const float> logits = engine.forward(tokens, LogitsFor::kAllTokens);
