@@ -122,7 +122,9 @@ bool ModelFile::load_weights_into_memory() {
     total += tensor.bytes;
   }
   if (copies.empty()) return true;
-  if (total > available_memory_bytes() / 10 * 9) return false;
+  // MemAvailable unknown (0): load, as a machine without the estimate gives no reason not to.
+  const uint64_t available = available_memory_bytes();
+  if (available > 0 && total > available / 10 * 9) return false;
   auto memory = std::make_unique<HugePageBuffer>(total);
   const MappedFile* open_map = nullptr;
   int fd = -1;

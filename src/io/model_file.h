@@ -60,7 +60,7 @@ class ModelFile {
   // stays one copy; converted ones are copied and their buffers freed. Decode streams every weight once
   // per token, and it streams faster from 2 MiB pages than from 4 KiB ones. Call it before anything keeps
   // pointers to tensor data. Returns false, moving nothing, when the weights would take more than 90% of
-  // the memory Linux has available (the map then pages them from the file as needed). Throws
+  // the memory Linux reports available (the map then pages them from the file as needed). Throws
   // lowbit::Error naming the file on a failed read.
   bool load_weights_into_memory();
 

@@ -46,7 +46,8 @@ const Float16Kernel* find_float16_gemm(TensorType weight, CpuLevel level);
 const Float16Kernel* find_float16_gemv(TensorType weight, CpuLevel level);
 
 // Whether matmul() (kernels/matmul.h) rounds the activations to BF16 for `weight` at `level`: BF16 weights
-// where the vdpbf16ps kernels run. References that mean to match it closely round the same way.
+// where the CPU has AVX512-BF16 (the vdpbf16ps decode and both GEMMs chosen there, bf16_pairs and
+// rounded_widened, round). References that mean to match it closely round the same way.
 bool matmul_rounds_activations_to_bf16(TensorType weight, CpuLevel level);
 
 // How the GEMM multiplies BF16 weights (F16 has one way):
