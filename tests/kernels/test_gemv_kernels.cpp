@@ -23,6 +23,7 @@ namespace {
 const TensorType kTypes[] = {TensorType::Q4_0,
                              TensorType::Q8_0,
                              TensorType::Q4_K,
+                             TensorType::Q5_K,
                              TensorType::Q6_K,
                              find_type_traits("lb_i4_sym_g32")->type,
                              find_type_traits("lb_i4_asym_g32")->type,

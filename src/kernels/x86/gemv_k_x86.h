@@ -1,6 +1,6 @@
-// The AVX-512 decode kernels (kernels/gemv_kernels.h) for Q4_K and Q6_K, the types of Q4_K_M: one
-// 256-element super-block per step, 64 codes per 512-bit vector. Include only from kernels/avx512/; as in
-// x86/dot_x86.h, everything here has internal linkage.
+// The AVX-512 decode kernels (kernels/gemv_kernels.h) for Q4_K, Q5_K and Q6_K, the types of the Q4_K_M
+// and Q5_K_M mixes: one 256-element super-block per step, 64 codes per 512-bit vector. Include only from
+// kernels/avx512/; as in x86/dot_x86.h, everything here has internal linkage.
 //
 // Each int32 lane of a u8 x s8 dot product instruction sums 4 codes of one sub-block, so the lanes are
 // multiplied by their sub-blocks' integer scales and summed as integers over the super-block: one
@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "formats/ggml_q4_k.h"
+#include "formats/ggml_q5_k.h"
 #include "formats/ggml_q6_k.h"
 #include "formats/ggml_q8_k.h"
 #include "kernels/gemv_kernels.h"
@@ -33,14 +34,18 @@ constexpr int kSuperBlockLanes = kCodeLanes;
 inline __m512i load_512(const void* p) { return _mm512_loadu_si512(p); }
 inline __m512i lane_index(const std::array<int32_t, 16>& index) { return _mm512_loadu_si512(index.data()); }
 
-// Q4_K (layout in formats/ggml_q4_k.h): qs bytes 64v .. 64v+63 hold sub-blocks 4v and 4v+2 in their low
-// nibbles (bytes 0-31 and 32-63) and 4v+1 and 4v+3 in their high nibbles. Code vector 2v + h (h = 0 low,
-// 1 high) therefore covers sub-blocks 4v + h (lanes 0-7) and 4v + h + 2 (lanes 8-15); the activations are
-// stored in that order, 4 x 64 bytes per super-block. Per super-block, sums holds in lanes 8-15 the
-// sub-block sums of the activations, matching the min codes' lanes in the unpacked scale vector, and in
-// lane 0 the activation scale's float bits (one load for both).
-struct Q4_KGemv {
-  static constexpr int kAlignment = alignof(BlockQ4_K);  // its FP16 fields are read as such
+// Q4_K and Q5_K (layouts in formats/ggml_q4_k.h, ggml_q5_k.h): the same header (d, dmin, 6-bit scale and
+// min codes) and the same low 4 bits of the codes. qs bytes 64v .. 64v+63 hold sub-blocks 4v and 4v+2 in
+// their low nibbles (bytes 0-31 and 32-63) and 4v+1 and 4v+3 in their high nibbles. Code vector 2v + h
+// (h = 0 low, 1 high) therefore covers sub-blocks 4v + h (lanes 0-7) and 4v + h + 2 (lanes 8-15); the
+// activations are stored in that order, 4 x 64 bytes per super-block. Per super-block, sums holds in
+// lanes 8-15 the sub-block sums of the activations, matching the min codes' lanes in the unpacked scale
+// vector, and in lane 0 the activation scale's float bits (one load for both). Format::codes gives the
+// two code vectors (low and high nibbles, plus Q5_K's fifth bits) of qs bytes 64v .. 64v+63.
+template <typename Format>
+struct ScaleMinKGemv {
+  using Block = typename Format::Block;
+  static constexpr int kAlignment = alignof(Block);  // its FP16 fields are read as such
   static constexpr int kActivationCodes = 4 * 64;
   // Activation element of byte j of code vector c.
   static int element_of(int c, int j) { return 128 * (c / 2) + 32 * (c % 2) + (j < 32 ? j : j + 32); }
@@ -73,26 +78,24 @@ struct Q4_KGemv {
     }();
     __m512i scale_lanes[4];
     for (int c = 0; c < 4; ++c) scale_lanes[c] = lane_index(kScaleLanes[c]);
-    const __m512i low_nibbles = _mm512_set1_epi8(15);
     const int64_t blocks = cols / kSuperBlock;
     for (int64_t r = 0; r < row_count; ++r) {
-      const auto* w = reinterpret_cast<const BlockQ4_K*>(weight_rows + static_cast<size_t>(r) * row_bytes);
+      const auto* w = reinterpret_cast<const Block*>(weight_rows + static_cast<size_t>(r) * row_bytes);
       __m512 scaled = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
       for (int64_t b = 0; b < blocks; ++b) {
-        prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(BlockQ4_K));
+        prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(Block));
         const int8_t* activation_codes = a.codes.data() + b * kActivationCodes;
         // d, dmin and the 12 bytes of scale and min codes in one load; lanes 0-7 the scale codes, 8-15 the mins.
         const __m128i header = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&w[b]));
         const __m512i scale_min = _mm512_cvtepu8_epi32(unpack_scale_min_codes(header));
         __m512i total = _mm512_setzero_si512();
         for (int v = 0; v < 2; ++v) {
-          const __m512i packed = load_512(w[b].qs + 64 * v);
-          const __m512i nibbles[2] = {_mm512_and_si512(packed, low_nibbles),
-                                      _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles)};
+          __m512i codes[2];
+          Format::codes(w[b], v, codes);
           for (int h = 0; h < 2; ++h) {
             const int c = 2 * v + h;
             const __m512i dots =
-                _mm512_dpbusd_epi32(_mm512_setzero_si512(), nibbles[h], _mm512_load_si512(activation_codes + 64 * c));
+                _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[h], _mm512_load_si512(activation_codes + 64 * c));
             total = _mm512_dpwssd_epi32(total, dots, _mm512_permutexvar_epi32(scale_lanes[c], scale_min));
           }
         }
@@ -107,6 +110,37 @@ struct Q4_KGemv {
                                _mm512_mul_ps(_mm512_broadcastss_ps(_mm_movehdup_ps(d_dmin)), activation_scale), mins);
       }
       y[r] = _mm512_reduce_add_ps(_mm512_sub_ps(scaled, mins));
+    }
+  }
+};
+
+inline void low_and_high_nibbles(const uint8_t* qs, __m512i out[2]) {
+  const __m512i packed = load_512(qs);
+  const __m512i low_nibbles = _mm512_set1_epi8(15);
+  out[0] = _mm512_and_si512(packed, low_nibbles);
+  out[1] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles);
+}
+
+struct Q4_KCodes {
+  using Block = BlockQ4_K;
+  static void codes(const BlockQ4_K& block, int v, __m512i out[2]) { low_and_high_nibbles(block.qs + 64 * v, out); }
+};
+
+// Q5_K's fifth bits: element l (< 32) of the 32-byte run 2v + k (k = 0, 1; bytes 32k .. 32k+31 of the
+// vector) has the fifth bit of its low nibble at bit 2 (2v + k) of qh[l] and that of its high nibble one
+// bit above. Each byte's bit is tested in place with qh broadcast to both halves of the vector.
+struct Q5_KCodes {
+  using Block = BlockQ5_K;
+  static void codes(const BlockQ5_K& block, int v, __m512i out[2]) {
+    low_and_high_nibbles(block.qs + 64 * v, out);
+    const __m512i fifth_bits =
+        _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qh)));
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    for (int h = 0; h < 2; ++h) {
+      const int bit = 4 * v + h;  // in bytes 0-31; bytes 32-63 two bits above
+      const __m512i selector = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << bit)),
+                                                  _mm256_set1_epi8(static_cast<char>(1 << (bit + 2))), 1);
+      out[h] = _mm512_mask_add_epi8(out[h], _mm512_test_epi8_mask(fifth_bits, selector), out[h], sixteen);
     }
   }
 };
@@ -189,7 +223,8 @@ constexpr GemvKernel k_gemv_kernel() {
   return {TensorType::Q8_K, kSuperBlock, Format::kAlignment, Format::prepare, Format::multiply};
 }
 
-constexpr GemvKernel kQ4_KGemv = k_gemv_kernel<Q4_KGemv>();
+constexpr GemvKernel kQ4_KGemv = k_gemv_kernel<ScaleMinKGemv<Q4_KCodes>>();
+constexpr GemvKernel kQ5_KGemv = k_gemv_kernel<ScaleMinKGemv<Q5_KCodes>>();
 constexpr GemvKernel kQ6_KGemv = k_gemv_kernel<Q6_KGemv>();
 
 }  // namespace
