@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "formats/ggml_q3_k.h"
 #include "formats/ggml_q4_k.h"
 #include "formats/ggml_q5_k.h"
 #include "formats/ggml_q6_k.h"
@@ -145,6 +146,92 @@ struct Q5_KCodes {
   }
 };
 
+// Q8_K activations for the kernels with 16-element sub-blocks (Q3_K, Q6_K), per super-block: the codes,
+// byte i of them being element element_of(i); the 16 sub-block sums of the activations; the scale.
+template <int (*element_of)(int)>
+void prepare_sixteen_element_sub_blocks(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
+  const int64_t blocks = cols / kSuperBlock;
+  out.codes.resize(static_cast<size_t>(blocks * kSuperBlock));
+  out.sums.resize(static_cast<size_t>(blocks * kSuperBlockLanes));
+  out.scales.resize(static_cast<size_t>(blocks));
+  const auto* a = reinterpret_cast<const BlockQ8_K*>(quantized);
+  for (int64_t b = 0; b < blocks; ++b) {
+    for (int i = 0; i < kSuperBlock; ++i) out.codes[b * kSuperBlock + i] = a[b].qs[element_of(i)];
+    for (int s = 0; s < 16; ++s) out.sums[b * kSuperBlockLanes + s] = a[b].bsums[s];
+    out.scales[b] = a[b].d;
+  }
+}
+
+// Q3_K (layout in formats/ggml_q3_k.h): shifting the 64 qs bytes right by 2j gives in bytes 0-31 the low
+// 2 bits of elements 32j .. 32j+31 and in bytes 32-63 those of 128 + 32j .. 128 + 32j + 31 (code vector j;
+// the activations are stored in that order); their third bits are bit j (bytes 0-31) and 4 + j (32-63)
+// of hmask[byte % 32]. Sub-blocks are 16 elements, 4 lanes: code vector j's lanes hold sub-blocks 2j,
+// 2j + 1, 8 + 2j and 9 + 2j. Codes are q + 4 (0 to 7), so 4 times each sub-block's activation sum comes off.
+struct Q3_KGemv {
+  static constexpr int kAlignment = alignof(BlockQ3_K);
+  static constexpr int element_of(int byte) { return 32 * (byte / 64) + byte % 64 + (byte % 64 < 32 ? 0 : 96); }
+  static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
+    prepare_sixteen_element_sub_blocks<element_of>(quantized, cols, out);
+  }
+
+  // The 16 signed scale codes in the low 16 bits of their lanes (zeros above: see the file comment).
+  static __m512i scale_codes(const BlockQ3_K& block) {
+    // The block's last 16 bytes (qs[62..63], the 12 scale bytes, d): a load that stays inside the block.
+    const __m128i tail =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const uint8_t*>(&block) + sizeof(BlockQ3_K) - 16));
+    const __m128i packed = _mm_srli_si128(tail, 2);  // scale bytes 0-11 first
+    const __m128i nibbles = _mm_set1_epi8(15);
+    // Low 4 bits: sub-block s < 8 the low nibble of byte s, s >= 8 the high nibble of byte s - 8.
+    const __m128i low = _mm_unpacklo_epi64(_mm_and_si128(packed, nibbles), _mm_and_si128(_mm_srli_epi16(packed, 4), nibbles));
+    // Top 2 bits: byte 8 + s % 4, bits 2 (s / 4).
+    const __m128i tops = _mm_shuffle_epi8(packed, _mm_setr_epi8(8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11));
+    const __m128i high = _mm_and_si128(_mm_srlv_epi32(tops, _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+    const __m128i codes = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
+    return _mm512_and_si512(_mm512_cvtepi8_epi32(codes), _mm512_set1_epi32(0xffff));
+  }
+
+  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                       const GemvActivations& a, float* y) {
+    static constexpr std::array<std::array<int32_t, 16>, 4> kScaleLanes = [] {
+      std::array<std::array<int32_t, 16>, 4> index{};
+      for (int j = 0; j < 4; ++j) {
+        for (int lane = 0; lane < 16; ++lane) index[j][lane] = (lane < 8 ? 0 : 8) + 2 * j + (lane / 4) % 2;
+      }
+      return index;
+    }();
+    __m512i scale_lanes[4], third_bit[4];
+    for (int j = 0; j < 4; ++j) {
+      scale_lanes[j] = lane_index(kScaleLanes[j]);
+      third_bit[j] = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << j)),
+                                        _mm256_set1_epi8(static_cast<char>(1 << (4 + j))), 1);
+    }
+    const __m512i crumb = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
+    const int64_t blocks = cols / kSuperBlock;
+    for (int64_t r = 0; r < row_count; ++r) {
+      const auto* w = reinterpret_cast<const BlockQ3_K*>(weight_rows + static_cast<size_t>(r) * row_bytes);
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t b = 0; b < blocks; ++b) {
+        prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(BlockQ3_K));
+        const int8_t* activation_codes = a.codes.data() + b * kSuperBlock;
+        const __m512i scales = scale_codes(w[b]);
+        // sum_s scale_s * (c . a)_s - 4 * sum_s scale_s * (sum of a over s)
+        __m512i total = _mm512_slli_epi32(
+            _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_madd_epi16(scales, load_512(a.sums.data() + b * 16))), 2);
+        const __m512i low_bits = load_512(w[b].qs);
+        const __m512i high_bits = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].hmask)));
+        for (int j = 0; j < 4; ++j) {
+          const __m512i crumbs = _mm512_and_si512(_mm512_srli_epi16(low_bits, 2 * j), crumb);
+          const __m512i codes = _mm512_mask_add_epi8(crumbs, _mm512_test_epi8_mask(high_bits, third_bit[j]), crumbs, four);
+          const __m512i dots = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, load_512(activation_codes + 64 * j));
+          total = _mm512_dpwssd_epi32(total, dots, _mm512_permutexvar_epi32(scale_lanes[j], scales));
+        }
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(half_to_float(w[b].d) * a.scales[b]), acc);
+      }
+      y[r] = _mm512_reduce_add_ps(acc);
+    }
+  }
+};
+
 // Q6_K (layout in formats/ggml_q6_k.h): element 32k + l of half h has its low 4 bits in nibble k / 2 of
 // ql[64h + 32 (k % 2) + l] and its top 2 bits in qh[32h + l] at bit 2k, and is stored as q + 32. ql bytes
 // 64h .. 64h+63 thus give elements 0-63 of the half in their low nibbles and 64-127 in their high ones:
@@ -152,17 +239,9 @@ struct Q5_KCodes {
 // holds the 16 sub-block sums of the activations and scales the activation scale.
 struct Q6_KGemv {
   static constexpr int kAlignment = alignof(BlockQ6_K);
+  static constexpr int element_of(int byte) { return byte; }
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
-    const int64_t blocks = cols / kSuperBlock;
-    out.codes.resize(static_cast<size_t>(blocks * kSuperBlock));
-    out.sums.resize(static_cast<size_t>(blocks * kSuperBlockLanes));
-    out.scales.resize(static_cast<size_t>(blocks));
-    const auto* a = reinterpret_cast<const BlockQ8_K*>(quantized);
-    for (int64_t b = 0; b < blocks; ++b) {
-      for (int i = 0; i < kSuperBlock; ++i) out.codes[b * kSuperBlock + i] = a[b].qs[i];
-      for (int s = 0; s < 16; ++s) out.sums[b * kSuperBlockLanes + s] = a[b].bsums[s];
-      out.scales[b] = a[b].d;
-    }
+    prepare_sixteen_element_sub_blocks<element_of>(quantized, cols, out);
   }
 
   static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
@@ -226,6 +305,7 @@ constexpr GemvKernel k_gemv_kernel() {
 constexpr GemvKernel kQ4_KGemv = k_gemv_kernel<ScaleMinKGemv<Q4_KCodes>>();
 constexpr GemvKernel kQ5_KGemv = k_gemv_kernel<ScaleMinKGemv<Q5_KCodes>>();
 constexpr GemvKernel kQ6_KGemv = k_gemv_kernel<Q6_KGemv>();
+constexpr GemvKernel kQ3_KGemv = k_gemv_kernel<Q3_KGemv>();
 
 }  // namespace
 }  // namespace lowbit
