@@ -22,6 +22,7 @@ namespace {
 
 const TensorType kTypes[] = {TensorType::Q4_0,
                              TensorType::Q8_0,
+                             TensorType::Q2_K,
                              TensorType::Q3_K,
                              TensorType::Q4_K,
                              TensorType::Q5_K,

@@ -11,6 +11,7 @@ const GemvKernel* find_gemv_kernel_avx512(TensorType weight, GemvLoads loads) {
   switch (weight) {
     case TensorType::Q4_0: return block_loads ? &kQ4_0BlockLoadsGemv : &kQ4_0Gemv;
     case TensorType::Q8_0: return block_loads ? &kQ8_0BlockLoadsGemv : &kQ8_0Gemv;
+    case TensorType::Q2_K: return &kQ2_KGemv;
     case TensorType::Q3_K: return &kQ3_KGemv;
     case TensorType::Q4_K: return &kQ4_KGemv;
     case TensorType::Q5_K: return &kQ5_KGemv;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "formats/ggml_q2_k.h"
 #include "formats/ggml_q3_k.h"
 #include "formats/ggml_q4_k.h"
 #include "formats/ggml_q5_k.h"
@@ -162,16 +163,73 @@ void prepare_sixteen_element_sub_blocks(const uint8_t* quantized, int64_t cols, 
   }
 }
 
-// Q3_K (layout in formats/ggml_q3_k.h): shifting the 64 qs bytes right by 2j gives in bytes 0-31 the low
-// 2 bits of elements 32j .. 32j+31 and in bytes 32-63 those of 128 + 32j .. 128 + 32j + 31 (code vector j;
-// the activations are stored in that order); their third bits are bit j (bytes 0-31) and 4 + j (32-63)
-// of hmask[byte % 32]. Sub-blocks are 16 elements, 4 lanes: code vector j's lanes hold sub-blocks 2j,
-// 2j + 1, 8 + 2j and 9 + 2j. Codes are q + 4 (0 to 7), so 4 times each sub-block's activation sum comes off.
+// Q2_K and Q3_K keep the low 2 bits of their codes in the same 64 bytes (crumb_byte in
+// formats/ggml_k_layout.h): shifting them right by 2j gives in bytes 0-31 those of elements 32j .. 32j+31
+// and in bytes 32-63 those of 128 + 32j .. 128 + 32j + 31 (code vector j; the activations are stored in
+// that order). Sub-blocks are 16 elements, 4 lanes: code vector j's lanes hold sub-blocks 2j, 2j + 1,
+// 8 + 2j and 9 + 2j.
+constexpr int crumb_element_of(int byte) { return 32 * (byte / 64) + byte % 64 + (byte % 64 < 32 ? 0 : 96); }
+
+// total plus, over the four code vectors, their lane dot products times the sub-blocks' scale codes
+// (`scales`: 16 lanes, the low 16 bits of each). add_bit(j, crumbs) completes code vector j.
+template <typename AddBit>
+__m512i add_crumb_vector_dots(const uint8_t* qs, const int8_t* activation_codes, __m512i scales, __m512i total,
+                              const AddBit& add_bit) {
+  static constexpr std::array<std::array<int32_t, 16>, 4> kScaleLanes = [] {
+    std::array<std::array<int32_t, 16>, 4> index{};
+    for (int j = 0; j < 4; ++j) {
+      for (int lane = 0; lane < 16; ++lane) index[j][lane] = (lane < 8 ? 0 : 8) + 2 * j + (lane / 4) % 2;
+    }
+    return index;
+  }();
+  const __m512i low_bits = load_512(qs);
+  for (int j = 0; j < 4; ++j) {
+    const __m512i codes = add_bit(j, _mm512_and_si512(_mm512_srli_epi16(low_bits, 2 * j), _mm512_set1_epi8(3)));
+    const __m512i dots = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, load_512(activation_codes + 64 * j));
+    total = _mm512_dpwssd_epi32(total, dots, _mm512_permutexvar_epi32(lane_index(kScaleLanes[j]), scales));
+  }
+  return total;
+}
+
+// Q2_K (layout in formats/ggml_q2_k.h): codes 0-3, a 4-bit scale code and a 4-bit min code per sub-block.
+struct Q2_KGemv {
+  static constexpr int kAlignment = alignof(BlockQ2_K);
+  static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
+    prepare_sixteen_element_sub_blocks<crumb_element_of>(quantized, cols, out);
+  }
+
+  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                       const GemvActivations& a, float* y) {
+    const int64_t blocks = cols / kSuperBlock;
+    const auto no_extra_bit = [](int, __m512i crumbs) { return crumbs; };
+    for (int64_t r = 0; r < row_count; ++r) {
+      const auto* w = reinterpret_cast<const BlockQ2_K*>(weight_rows + static_cast<size_t>(r) * row_bytes);
+      __m512 scaled = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
+      for (int64_t b = 0; b < blocks; ++b) {
+        prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(BlockQ2_K));
+        const __m512i codes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
+        const __m512i scale_codes = _mm512_and_si512(codes, _mm512_set1_epi32(15));
+        const __m512i min_codes = _mm512_srli_epi32(codes, 4);
+        const __m512i total =
+            add_crumb_vector_dots(w[b].qs, a.codes.data() + b * kSuperBlock, scale_codes, _mm512_setzero_si512(), no_extra_bit);
+        const __m512i min_products = _mm512_madd_epi16(min_codes, load_512(a.sums.data() + b * 16));
+        const float activation_scale = a.scales[b];
+        scaled = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(half_to_float(w[b].d) * activation_scale), scaled);
+        mins = _mm512_fmadd_ps(_mm512_cvtepi32_ps(min_products),
+                               _mm512_set1_ps(half_to_float(w[b].dmin) * activation_scale), mins);
+      }
+      y[r] = _mm512_reduce_add_ps(_mm512_sub_ps(scaled, mins));
+    }
+  }
+};
+
+// Q3_K (layout in formats/ggml_q3_k.h): the third bit of code vector j's bytes is bit j (bytes 0-31) and
+// 4 + j (32-63) of hmask[byte % 32]. Codes are q + 4 (0 to 7), so 4 times each sub-block's activation sum
+// comes off.
 struct Q3_KGemv {
   static constexpr int kAlignment = alignof(BlockQ3_K);
-  static constexpr int element_of(int byte) { return 32 * (byte / 64) + byte % 64 + (byte % 64 < 32 ? 0 : 96); }
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
-    prepare_sixteen_element_sub_blocks<element_of>(quantized, cols, out);
+    prepare_sixteen_element_sub_blocks<crumb_element_of>(quantized, cols, out);
   }
 
   // The 16 signed scale codes in the low 16 bits of their lanes (zeros above: see the file comment).
@@ -192,39 +250,27 @@ struct Q3_KGemv {
 
   static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
                        const GemvActivations& a, float* y) {
-    static constexpr std::array<std::array<int32_t, 16>, 4> kScaleLanes = [] {
-      std::array<std::array<int32_t, 16>, 4> index{};
-      for (int j = 0; j < 4; ++j) {
-        for (int lane = 0; lane < 16; ++lane) index[j][lane] = (lane < 8 ? 0 : 8) + 2 * j + (lane / 4) % 2;
-      }
-      return index;
-    }();
-    __m512i scale_lanes[4], third_bit[4];
+    __m512i third_bit[4];
     for (int j = 0; j < 4; ++j) {
-      scale_lanes[j] = lane_index(kScaleLanes[j]);
       third_bit[j] = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << j)),
                                         _mm256_set1_epi8(static_cast<char>(1 << (4 + j))), 1);
     }
-    const __m512i crumb = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
+    const __m512i four = _mm512_set1_epi8(4);
     const int64_t blocks = cols / kSuperBlock;
     for (int64_t r = 0; r < row_count; ++r) {
       const auto* w = reinterpret_cast<const BlockQ3_K*>(weight_rows + static_cast<size_t>(r) * row_bytes);
       __m512 acc = _mm512_setzero_ps();
       for (int64_t b = 0; b < blocks; ++b) {
         prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(BlockQ3_K));
-        const int8_t* activation_codes = a.codes.data() + b * kSuperBlock;
         const __m512i scales = scale_codes(w[b]);
-        // sum_s scale_s * (c . a)_s - 4 * sum_s scale_s * (sum of a over s)
-        __m512i total = _mm512_slli_epi32(
-            _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_madd_epi16(scales, load_512(a.sums.data() + b * 16))), 2);
-        const __m512i low_bits = load_512(w[b].qs);
         const __m512i high_bits = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].hmask)));
-        for (int j = 0; j < 4; ++j) {
-          const __m512i crumbs = _mm512_and_si512(_mm512_srli_epi16(low_bits, 2 * j), crumb);
-          const __m512i codes = _mm512_mask_add_epi8(crumbs, _mm512_test_epi8_mask(high_bits, third_bit[j]), crumbs, four);
-          const __m512i dots = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, load_512(activation_codes + 64 * j));
-          total = _mm512_dpwssd_epi32(total, dots, _mm512_permutexvar_epi32(scale_lanes[j], scales));
-        }
+        const auto add_third_bit = [&](int j, __m512i crumbs) {
+          return _mm512_mask_add_epi8(crumbs, _mm512_test_epi8_mask(high_bits, third_bit[j]), crumbs, four);
+        };
+        // sum_s scale_s * (c . a)_s - 4 * sum_s scale_s * (sum of a over s)
+        const __m512i offsets = _mm512_slli_epi32(
+            _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_madd_epi16(scales, load_512(a.sums.data() + b * 16))), 2);
+        const __m512i total = add_crumb_vector_dots(w[b].qs, a.codes.data() + b * kSuperBlock, scales, offsets, add_third_bit);
         acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(half_to_float(w[b].d) * a.scales[b]), acc);
       }
       y[r] = _mm512_reduce_add_ps(acc);
@@ -305,6 +351,7 @@ constexpr GemvKernel k_gemv_kernel() {
 constexpr GemvKernel kQ4_KGemv = k_gemv_kernel<ScaleMinKGemv<Q4_KCodes>>();
 constexpr GemvKernel kQ5_KGemv = k_gemv_kernel<ScaleMinKGemv<Q5_KCodes>>();
 constexpr GemvKernel kQ6_KGemv = k_gemv_kernel<Q6_KGemv>();
+constexpr GemvKernel kQ2_KGemv = k_gemv_kernel<Q2_KGemv>();
 constexpr GemvKernel kQ3_KGemv = k_gemv_kernel<Q3_KGemv>();
 
 }  // namespace
