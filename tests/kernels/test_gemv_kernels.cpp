@@ -22,6 +22,9 @@ namespace {
 
 const TensorType kTypes[] = {TensorType::Q4_0,
                              TensorType::Q8_0,
+                             TensorType::Q5_0,
+                             TensorType::Q4_1,
+                             TensorType::Q5_1,
                              TensorType::Q2_K,
                              TensorType::Q3_K,
                              TensorType::Q4_K,

@@ -1,6 +1,7 @@
 // Compiled with AVX-512 F/BW/VL/VNNI/BF16 (CMakeLists.txt); called only at CpuLevel::avx512.
 #include "kernels/x86/gcc_avx512_warnings.h"
 #include "kernels/x86/gemv_k_x86.h"
+#include "kernels/x86/gemv_legacy_x86.h"
 #include "kernels/x86/gemv_lowbit_int_x86.h"
 #include "kernels/x86/gemv_x86.h"
 
@@ -11,6 +12,10 @@ const GemvKernel* find_gemv_kernel_avx512(TensorType weight, GemvLoads loads) {
   switch (weight) {
     case TensorType::Q4_0: return block_loads ? &kQ4_0BlockLoadsGemv : &kQ4_0Gemv;
     case TensorType::Q8_0: return block_loads ? &kQ8_0BlockLoadsGemv : &kQ8_0Gemv;
+    // Read by block loads on every CPU: no aligned-lines version written.
+    case TensorType::Q5_0: return &Q5_0Gemv::kKernel;
+    case TensorType::Q4_1: return &Q4_1Gemv::kKernel;
+    case TensorType::Q5_1: return &Q5_1Gemv::kKernel;
     case TensorType::Q2_K: return &kQ2_KGemv;
     case TensorType::Q3_K: return &kQ3_KGemv;
     case TensorType::Q4_K: return &kQ4_KGemv;

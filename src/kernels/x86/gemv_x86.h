@@ -182,19 +182,27 @@ __m256i block_scale_halves(const uint8_t* group, __m256i spread) {
   return _mm256_shuffle_epi8(_mm256_set1_epi64x(static_cast<int64_t>(packed_scales)), spread);
 }
 
-// One group of one weight row from its code bytes (in code_word order) and its blocks' FP16 scales per
+// One group of one weight row from its code vectors (Format::codes' output) and its blocks' FP16 scales per
 // lane: per lane, the integer dot scaled by the lane's weight and activation scales, added to acc.
 template <typename Format>
-__m512 add_gemv_group(__m512i code_bytes, __m256i weight_scale_halves, const int8_t* activation_codes,
-                      const int32_t* offsets, const float* activation_scales, __m512 acc) {
-  __m512i codes[Format::kCodeVectors];
-  Format::codes(code_bytes, codes);
+__m512 add_gemv_code_vectors(const __m512i codes[Format::kCodeVectors], __m256i weight_scale_halves,
+                             const int8_t* activation_codes, const int32_t* offsets, const float* activation_scales,
+                             __m512 acc) {
   __m512i dots = _mm512_load_si512(offsets);
   for (int v = 0; v < Format::kCodeVectors; ++v) {
     dots = _mm512_dpbusd_epi32(dots, codes[v], _mm512_load_si512(activation_codes + v * 64));
   }
   const __m512 scale = _mm512_mul_ps(_mm512_cvtph_ps(weight_scale_halves), _mm512_load_ps(activation_scales));
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scale, acc);
+}
+
+// The same from the group's code bytes, in code_word order.
+template <typename Format>
+__m512 add_gemv_group(__m512i code_bytes, __m256i weight_scale_halves, const int8_t* activation_codes,
+                      const int32_t* offsets, const float* activation_scales, __m512 acc) {
+  __m512i codes[Format::kCodeVectors];
+  Format::codes(code_bytes, codes);
+  return add_gemv_code_vectors<Format>(codes, weight_scale_halves, activation_codes, offsets, activation_scales, acc);
 }
 
 // The same with the group's bytes picked out of `first` and `second` by the indices.

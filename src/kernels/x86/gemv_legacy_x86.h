@@ -1,0 +1,130 @@
+// The AVX-512 decode kernels (kernels/gemv_kernels.h) for the legacy formats with a fifth bit or a minimum:
+// Q5_0 (times Q8_0 activations, as Q4_0), Q4_1 and Q5_1 (times Q8_1). Four 32-element blocks per step, read
+// as x86/gemv_x86.h's block_loads do on every CPU: an unaligned load per block's 16 nibble bytes, the FP16
+// fields by scalar loads. Include only from kernels/avx512/; everything here has internal linkage.
+//
+// As for Q4_0, code vector 0 holds the low nibbles (elements 0-15 of each block, block k in bytes
+// 16k .. 16k+15) and code vector 1 the high nibbles (elements 16-31), so lane l covers block l / 4.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "formats/ggml_q4_1.h"
+#include "formats/ggml_q5_0.h"
+#include "formats/ggml_q5_1.h"
+#include "formats/ggml_q8_1.h"
+#include "kernels/gemv_kernels.h"
+#include "kernels/x86/gemv_x86.h"
+#include "kernels/x86/simd_common.h"
+
+namespace lowbit {
+namespace {
+
+// The two code vectors of four consecutive blocks; with kFifthBit, bit j of a block's little-endian qh
+// word added as 16 to its element j (vector 0 takes bits 0-15, vector 1 bits 16-31).
+template <typename Block, bool kFifthBit>
+void nibble_code_vectors(const uint8_t* group, __m512i out[2]) {
+  const auto block_codes = [group](int k) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + k * sizeof(Block) + offsetof(Block, qs)));
+  };
+  __m512i bytes = _mm512_castsi128_si512(block_codes(0));
+  bytes = _mm512_inserti32x4(bytes, block_codes(1), 1);
+  bytes = _mm512_inserti32x4(bytes, block_codes(2), 2);
+  bytes = _mm512_inserti32x4(bytes, block_codes(3), 3);
+  const __m512i low_nibbles = _mm512_set1_epi8(15);
+  out[0] = _mm512_and_si512(bytes, low_nibbles);
+  out[1] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles);
+  if constexpr (kFifthBit) {
+    uint64_t low_halves = 0, high_halves = 0;  // bit 16k + j: block k's bit j, resp. j + 16
+    for (int k = 0; k < 4; ++k) {
+      uint32_t qh;
+      std::memcpy(&qh, group + k * sizeof(Block) + offsetof(Block, qh), sizeof(qh));
+      low_halves |= uint64_t{qh & 0xffff} << (16 * k);
+      high_halves |= uint64_t{qh >> 16} << (16 * k);
+    }
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    out[0] = _mm512_mask_add_epi8(out[0], _cvtu64_mask64(low_halves), out[0], sixteen);
+    out[1] = _mm512_mask_add_epi8(out[1], _cvtu64_mask64(high_halves), out[1], sixteen);
+  }
+}
+
+// Q5_0: codes q + 16 (0 to 31); the activations laid out by prepare_gemv as for Q4_0, the offset 16.
+struct Q5_0Gemv {
+  using Block = BlockQ5_0;
+  static constexpr int kBlocks = 4;
+  static constexpr int kCodeVectors = 2;
+  static constexpr int kOffset = 16;
+  static constexpr int first_element(int v) { return 16 * v; }
+
+  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                       const GemvActivations& a, float* y) {
+    const __m256i spread = load_scale_spread<Q5_0Gemv>();
+    const auto add_group = [&](const uint8_t* group, int64_t g, __m512 acc) {
+      __m512i codes[2];
+      nibble_code_vectors<Block, true>(group, codes);
+      return add_gemv_code_vectors<Q5_0Gemv>(codes, block_scale_halves<Q5_0Gemv>(group, spread),
+                                             a.codes.data() + g * 128, a.sums.data() + g * kCodeLanes,
+                                             a.scales.data() + g * kCodeLanes, acc);
+    };
+    multiply_rows_by_groups<kBlocks * sizeof(Block)>(weight_rows, row_bytes, row_count, cols / 128, y, add_group);
+  }
+
+  static constexpr GemvKernel kKernel = {TensorType::Q8_0, 128, 1, prepare_gemv<Q5_0Gemv>, multiply};
+};
+
+// Q4_1 and Q5_1: a block adds d da (q . qa) + m s, s = da (sum of qa) being Q8_1's stored sum.
+// Activations per step: the codes as for Q4_0 (2 x 64 bytes), per lane its block's da (scales), and s in
+// each block's first lane, 0 in the others (sums, as float bits).
+template <typename BlockType, bool kFifthBit>
+struct MinimumGemv {
+  using Block = BlockType;
+  static constexpr int kBlocks = 4;
+
+  static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
+    const int64_t steps = cols / 128;
+    out.codes.resize(static_cast<size_t>(steps * 128));
+    out.sums.assign(static_cast<size_t>(steps * kCodeLanes), 0);
+    out.scales.resize(static_cast<size_t>(steps * kCodeLanes));
+    const auto* blocks = reinterpret_cast<const BlockQ8_1*>(quantized);
+    for (int64_t step = 0; step < steps; ++step) {
+      for (int k = 0; k < kBlocks; ++k) {
+        const BlockQ8_1& block = blocks[step * kBlocks + k];
+        for (int v = 0; v < 2; ++v) std::memcpy(&out.codes[step * 128 + 64 * v + 16 * k], block.qs + 16 * v, 16);
+        const float s = half_to_float(block.s);
+        std::memcpy(&out.sums[step * kCodeLanes + 4 * k], &s, sizeof s);
+        for (int lane = 0; lane < 4; ++lane) out.scales[step * kCodeLanes + 4 * k + lane] = half_to_float(block.d);
+      }
+    }
+  }
+
+  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                       const GemvActivations& a, float* y) {
+    const __m256i spread = load_scale_spread<MinimumGemv>();
+    const auto add_group = [&](const uint8_t* group, int64_t g, __m512 acc) {
+      __m512i codes[2];
+      nibble_code_vectors<Block, kFifthBit>(group, codes);
+      const int8_t* activation_codes = a.codes.data() + g * 128;
+      const __m512i dots = _mm512_dpbusd_epi32(
+          _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[0], _mm512_load_si512(activation_codes)), codes[1],
+          _mm512_load_si512(activation_codes + 64));
+      const __m512 scale = _mm512_mul_ps(_mm512_cvtph_ps(block_scale_halves<MinimumGemv>(group, spread)),
+                                         _mm512_load_ps(a.scales.data() + g * kCodeLanes));
+      const __m512 minimums = _mm512_cvtph_ps(block_scale_halves<MinimumGemv>(group + offsetof(Block, m), spread));
+      const __m512 s = _mm512_castsi512_ps(_mm512_load_si512(a.sums.data() + g * kCodeLanes));
+      return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scale, _mm512_fmadd_ps(minimums, s, acc));
+    };
+    multiply_rows_by_groups<kBlocks * sizeof(Block)>(weight_rows, row_bytes, row_count, cols / 128, y, add_group);
+  }
+
+  static constexpr GemvKernel kKernel = {TensorType::Q8_1, 128, 1, prepare, multiply};
+};
+
+using Q4_1Gemv = MinimumGemv<BlockQ4_1, false>;
+using Q5_1Gemv = MinimumGemv<BlockQ5_1, true>;
+
+}  // namespace
+}  // namespace lowbit
