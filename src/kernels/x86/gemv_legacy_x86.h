@@ -16,7 +16,6 @@
 #include "formats/ggml_q4_1.h"
 #include "formats/ggml_q5_0.h"
 #include "formats/ggml_q5_1.h"
-#include "formats/ggml_q8_1.h"
 #include "kernels/gemv_kernels.h"
 #include "kernels/x86/gemv_x86.h"
 #include "kernels/x86/simd_common.h"
@@ -77,28 +76,16 @@ struct Q5_0Gemv {
 };
 
 // Q4_1 and Q5_1: a block adds d da (q . qa) + m s, s = da (sum of qa) being Q8_1's stored sum.
-// Activations per step: the codes as for Q4_0 (2 x 64 bytes), per lane its block's da (scales), and s in
-// each block's first lane, 0 in the others (sums, as float bits).
+// Activations per step: prepare_q8_1_steps with the codes as for Q4_0 (2 x 64 bytes).
 template <typename BlockType, bool kFifthBit>
 struct MinimumGemv {
   using Block = BlockType;
   static constexpr int kBlocks = 4;
 
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
-    const int64_t steps = cols / 128;
-    out.codes.resize(static_cast<size_t>(steps * 128));
-    out.sums.assign(static_cast<size_t>(steps * kCodeLanes), 0);
-    out.scales.resize(static_cast<size_t>(steps * kCodeLanes));
-    const auto* blocks = reinterpret_cast<const BlockQ8_1*>(quantized);
-    for (int64_t step = 0; step < steps; ++step) {
-      for (int k = 0; k < kBlocks; ++k) {
-        const BlockQ8_1& block = blocks[step * kBlocks + k];
-        for (int v = 0; v < 2; ++v) std::memcpy(&out.codes[step * 128 + 64 * v + 16 * k], block.qs + 16 * v, 16);
-        const float s = half_to_float(block.s);
-        std::memcpy(&out.sums[step * kCodeLanes + 4 * k], &s, sizeof s);
-        for (int lane = 0; lane < 4; ++lane) out.scales[step * kCodeLanes + 4 * k + lane] = half_to_float(block.d);
-      }
-    }
+    prepare_q8_1_steps(quantized, cols, out, [](const BlockQ8_1& block, int k, int8_t* codes) {
+      for (int v = 0; v < 2; ++v) std::memcpy(codes + 64 * v + 16 * k, block.qs + 16 * v, 16);
+    });
   }
 
   static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,

@@ -15,7 +15,6 @@
 
 #include <array>
 #include <cstdint>
-#include <cstring>
 
 #include "formats/ggml_q8_1.h"
 #include "formats/lowbit_int.h"
@@ -37,28 +36,15 @@ struct LowbitInt4Gemv {
   static constexpr int kBlockLanes = kCodeLanes / kBlocks;
   static constexpr int kGroupBytes = kBlocks * sizeof(Block);
 
-  // Per step of 128 elements: codes (2 x 64 bytes: the even elements, then the odd ones), and per lane
-  // its activation block's d (scales) and s in the activation block's first lane, 0 in the others
-  // (sums, as float bits).
+  // Per step of 128 elements: prepare_q8_1_steps with the codes as 2 x 64 bytes, the even elements, then
+  // the odd ones.
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
-    const int64_t steps = cols / 128;
-    out.codes.resize(static_cast<size_t>(steps * 128));
-    out.sums.assign(static_cast<size_t>(steps * kCodeLanes), 0);
-    out.scales.resize(static_cast<size_t>(steps * kCodeLanes));
-    const auto* blocks = reinterpret_cast<const BlockQ8_1*>(quantized);
-    for (int64_t step = 0; step < steps; ++step) {
-      int8_t* codes = out.codes.data() + step * 128;
-      for (int k = 0; k < 4; ++k) {  // the step's activation blocks
-        const BlockQ8_1& a = blocks[step * 4 + k];
-        for (int i = 0; i < 16; ++i) {
-          codes[16 * k + i] = a.qs[2 * i];
-          codes[64 + 16 * k + i] = a.qs[2 * i + 1];
-        }
-        const float s = half_to_float(a.s);
-        std::memcpy(&out.sums[step * kCodeLanes + 4 * k], &s, sizeof s);
-        for (int lane = 0; lane < 4; ++lane) out.scales[step * kCodeLanes + 4 * k + lane] = half_to_float(a.d);
+    prepare_q8_1_steps(quantized, cols, out, [](const BlockQ8_1& block, int k, int8_t* codes) {
+      for (int i = 0; i < 16; ++i) {
+        codes[16 * k + i] = block.qs[2 * i];
+        codes[64 + 16 * k + i] = block.qs[2 * i + 1];
       }
-    }
+    });
   }
 
   // The zero codes of the group's blocks as floats, one per lane.

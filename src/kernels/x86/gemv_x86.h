@@ -19,6 +19,7 @@
 
 #include "formats/ggml_q4_0.h"
 #include "formats/ggml_q8_0.h"
+#include "formats/ggml_q8_1.h"
 #include "kernels/gemv_kernels.h"
 #include "kernels/x86/simd_common.h"
 
@@ -146,6 +147,27 @@ void prepare_gemv(const uint8_t* quantized, int64_t cols, GemvActivations& out) 
     _mm512_store_si512(out.sums.data() + g * kCodeLanes, offsets);
     for (int lane = 0; lane < kCodeLanes; ++lane) {
       out.scales[g * kCodeLanes + lane] = half_to_float(group[lane / kBlockLanes].d);
+    }
+  }
+}
+
+// Q8_1 activations per step of 128 elements (four blocks): the step's 128 code bytes as
+// place_codes(block, k, codes) lays out block k's, per lane its block's d (scales, lanes 4k .. 4k + 3) and
+// its block's s in the block's first lane, 0 in the others (sums, as float bits).
+template <typename PlaceCodes>
+void prepare_q8_1_steps(const uint8_t* quantized, int64_t cols, GemvActivations& out, const PlaceCodes& place_codes) {
+  const int64_t steps = cols / 128;
+  out.codes.resize(static_cast<size_t>(steps * 128));
+  out.sums.assign(static_cast<size_t>(steps * kCodeLanes), 0);
+  out.scales.resize(static_cast<size_t>(steps * kCodeLanes));
+  const auto* blocks = reinterpret_cast<const BlockQ8_1*>(quantized);
+  for (int64_t step = 0; step < steps; ++step) {
+    for (int k = 0; k < 4; ++k) {
+      const BlockQ8_1& block = blocks[step * 4 + k];
+      place_codes(block, k, out.codes.data() + step * 128);
+      const float s = half_to_float(block.s);
+      std::memcpy(&out.sums[step * kCodeLanes + 4 * k], &s, sizeof s);
+      for (int lane = 0; lane < 4; ++lane) out.scales[step * kCodeLanes + 4 * k + lane] = half_to_float(block.d);
     }
   }
 }
