@@ -23,6 +23,7 @@ CpuFeatures detect_cpu_features() {
   f.avx512_vnni = __builtin_cpu_supports("avx512vnni");
   f.avx_vnni = __builtin_cpu_supports("avxvnni");
   f.avx512_bf16 = __builtin_cpu_supports("avx512bf16");
+  f.avx512_vbmi = __builtin_cpu_supports("avx512vbmi");
   f.intel = __builtin_cpu_is("intel");
 #endif
   return f;

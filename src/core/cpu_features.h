@@ -9,6 +9,7 @@ struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false;
   bool avx512_vnni = false, avx_vnni = false, avx512_bf16 = false;
+  bool avx512_vbmi = false;  // byte permutes: an extra kernel set at the avx512 level, not a level of its own
   bool intel = false;  // an Intel core: where a kernel's best instruction mix differs by vendor
 };
 

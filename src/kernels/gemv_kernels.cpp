@@ -7,7 +7,9 @@ GemvLoads preferred_gemv_loads() {
 }
 
 const GemvKernel* find_gemv_kernel(TensorType weight, CpuLevel level, GemvLoads loads) {
-  return level == CpuLevel::avx512 ? find_gemv_kernel_avx512(weight, loads) : nullptr;
+  if (level != CpuLevel::avx512) return nullptr;
+  if (const GemvKernel* kernel = find_gemv_kernel_avx512(weight, loads)) return kernel;
+  return cpu_features().avx512_vbmi ? find_gemv_kernel_avx512_vbmi(weight) : nullptr;
 }
 
 }  // namespace lowbit

@@ -60,5 +60,7 @@ GemvLoads preferred_gemv_loads();
 const GemvKernel* find_gemv_kernel(TensorType weight, CpuLevel level, GemvLoads loads = preferred_gemv_loads());
 
 const GemvKernel* find_gemv_kernel_avx512(TensorType weight, GemvLoads loads);
+// The kernels that need AVX-512 VBMI as well (kernels/avx512vbmi/); nullptr for the other types.
+const GemvKernel* find_gemv_kernel_avx512_vbmi(TensorType weight);
 
 }  // namespace lowbit

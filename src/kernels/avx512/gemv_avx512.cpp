@@ -1,5 +1,6 @@
 // Compiled with AVX-512 F/BW/VL/VNNI/BF16 (CMakeLists.txt); called only at CpuLevel::avx512.
 #include "kernels/x86/gcc_avx512_warnings.h"
+#include "kernels/lowbit_int_kernels.h"
 #include "kernels/x86/gemv_k_x86.h"
 #include "kernels/x86/gemv_legacy_x86.h"
 #include "kernels/x86/gemv_lowbit_int_x86.h"
@@ -21,7 +22,15 @@ const GemvKernel* find_gemv_kernel_avx512(TensorType weight, GemvLoads loads) {
     case TensorType::Q4_K: return &kQ4_KGemv;
     case TensorType::Q5_K: return &kQ5_KGemv;
     case TensorType::Q6_K: return &kQ6_KGemv;
-    default: return find_lowbit_int_gemv(weight);
+    default:
+      // lowbit's 4-bit formats; the other widths need VBMI (kernels/avx512vbmi/).
+      return find_lowbit_int_kernel(weight, []<LowbitIntFormat F>() -> const GemvKernel* {
+        if constexpr (F.bits == 4 && 128 % F.group == 0) {
+          return &LowbitIntGemv<F, NibbleCodes<F>>::kKernel;
+        } else {
+          return nullptr;
+        }
+      });
   }
 }
 

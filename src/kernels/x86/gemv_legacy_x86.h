@@ -76,16 +76,14 @@ struct Q5_0Gemv {
 };
 
 // Q4_1 and Q5_1: a block adds d da (q . qa) + m s, s = da (sum of qa) being Q8_1's stored sum.
-// Activations per step: prepare_q8_1_steps with the codes as for Q4_0 (2 x 64 bytes).
+// Activations per step: prepare_q8_1_steps with the codes as for Q4_0 (place_q8_1_halves).
 template <typename BlockType, bool kFifthBit>
 struct MinimumGemv {
   using Block = BlockType;
   static constexpr int kBlocks = 4;
 
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
-    prepare_q8_1_steps(quantized, cols, out, [](const BlockQ8_1& block, int k, int8_t* codes) {
-      for (int v = 0; v < 2; ++v) std::memcpy(codes + 64 * v + 16 * k, block.qs + 16 * v, 16);
-    });
+    prepare_q8_1_steps(quantized, cols, out, place_q8_1_halves);
   }
 
   static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,

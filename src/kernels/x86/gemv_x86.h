@@ -172,6 +172,12 @@ void prepare_q8_1_steps(const uint8_t* quantized, int64_t cols, GemvActivations&
   }
 }
 
+// A place_codes for prepare_q8_1_steps: block k's elements 0-15 at bytes 16k .. 16k+15 of the first code
+// vector, 16-31 at the same bytes of the second.
+inline void place_q8_1_halves(const BlockQ8_1& block, int k, int8_t* codes) {
+  for (int v = 0; v < 2; ++v) std::memcpy(codes + 64 * v + 16 * k, block.qs + 16 * v, 16);
+}
+
 // The FP16 scales of a group's blocks, one per int32 lane (lanes of block b: b x 16 / kBlocks on), in the
 // low 256 bits: scalar loads packed into one word, spread over the lanes by a byte shuffle (scalar loads
 // and one shuffle leave the single shuffle port of an Intel core freer than a two-source permute).
