@@ -27,16 +27,7 @@ namespace {
 // word added as 16 to its element j (vector 0 takes bits 0-15, vector 1 bits 16-31).
 template <typename Block, bool kFifthBit>
 void nibble_code_vectors(const uint8_t* group, __m512i out[2]) {
-  const auto block_codes = [group](int k) {
-    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + k * sizeof(Block) + offsetof(Block, qs)));
-  };
-  __m512i bytes = _mm512_castsi128_si512(block_codes(0));
-  bytes = _mm512_inserti32x4(bytes, block_codes(1), 1);
-  bytes = _mm512_inserti32x4(bytes, block_codes(2), 2);
-  bytes = _mm512_inserti32x4(bytes, block_codes(3), 3);
-  const __m512i low_nibbles = _mm512_set1_epi8(15);
-  out[0] = _mm512_and_si512(bytes, low_nibbles);
-  out[1] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles);
+  split_nibbles(load_four_runs(group + offsetof(Block, qs), sizeof(Block)), out);
   if constexpr (kFifthBit) {
     uint64_t low_halves = 0, high_halves = 0;  // bit 16k + j: block k's bit j, resp. j + 16
     for (int k = 0; k < 4; ++k) {

@@ -52,23 +52,16 @@ struct NibbleCodes {
   }
 
   static void code_vectors(const uint8_t* step, __m512i out[2]) {
-    const auto codes = [step](int k) { return step + k * sizeof(typename Step::Block) + lowbit_int_codes_offset(F); };
-    __m512i bytes;
+    const uint8_t* codes = step + lowbit_int_codes_offset(F);
+    constexpr size_t kBlockBytes = sizeof(typename Step::Block);
     if constexpr (Step::kBlocks == 1) {
-      bytes = _mm512_loadu_si512(codes(0));
+      split_nibbles(_mm512_loadu_si512(codes), out);
     } else if constexpr (Step::kBlocks == 2) {
-      const auto half = [&](int k) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes(k))); };
-      bytes = _mm512_inserti64x4(_mm512_castsi256_si512(half(0)), half(1), 1);
+      const auto half = [&](int k) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + k * kBlockBytes)); };
+      split_nibbles(_mm512_inserti64x4(_mm512_castsi256_si512(half(0)), half(1), 1), out);
     } else {
-      const auto quarter = [&](int k) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes(k))); };
-      bytes = _mm512_castsi128_si512(quarter(0));
-      bytes = _mm512_inserti32x4(bytes, quarter(1), 1);
-      bytes = _mm512_inserti32x4(bytes, quarter(2), 2);
-      bytes = _mm512_inserti32x4(bytes, quarter(3), 3);
+      split_nibbles(load_four_runs(codes, kBlockBytes), out);
     }
-    const __m512i low_nibbles = _mm512_set1_epi8(15);
-    out[0] = _mm512_and_si512(bytes, low_nibbles);
-    out[1] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles);
   }
 };
 

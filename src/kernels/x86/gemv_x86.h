@@ -33,6 +33,22 @@ constexpr int kCodeLanes = 16;  // int32 lanes of a 512-bit vector
 using WordIndex = std::array<uint16_t, 32>;
 inline __m512i load_index(const WordIndex& index) { return _mm512_loadu_si512(index.data()); }
 
+// Four 16-byte runs `stride` bytes apart from p, as one vector (run k in bytes 16k .. 16k + 15).
+inline __m512i load_four_runs(const uint8_t* p, size_t stride) {
+  const auto run = [&](int k) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k * stride)); };
+  __m512i bytes = _mm512_castsi128_si512(run(0));
+  bytes = _mm512_inserti32x4(bytes, run(1), 1);
+  bytes = _mm512_inserti32x4(bytes, run(2), 2);
+  return _mm512_inserti32x4(bytes, run(3), 3);
+}
+
+// The low nibbles of `bytes` as one code vector, the high nibbles as another.
+inline void split_nibbles(__m512i bytes, __m512i out[2]) {
+  const __m512i low_nibbles = _mm512_set1_epi8(15);
+  out[0] = _mm512_and_si512(bytes, low_nibbles);
+  out[1] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles);
+}
+
 // Q4_0: group = 4 blocks = 72 bytes. Codes come out as two vectors, the blocks' low nibbles (elements
 // 0-15 of blocks 0-3) and high nibbles (elements 16-31), so lane l covers block l / 4 in both.
 struct Q4_0Gemv {
@@ -45,20 +61,8 @@ struct Q4_0Gemv {
   // The scale of lane l's block, word 9k.
   static constexpr int scale_word(int lane) { return 9 * (lane / 4); }
   // The code bytes of the group's blocks, in code_word order, by one unaligned load per block.
-  static __m512i load_codes(const uint8_t* group) {
-    const auto block_codes = [group](int k) {
-      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + k * sizeof(Block) + offsetof(Block, qs)));
-    };
-    __m512i bytes = _mm512_castsi128_si512(block_codes(0));
-    bytes = _mm512_inserti32x4(bytes, block_codes(1), 1);
-    bytes = _mm512_inserti32x4(bytes, block_codes(2), 2);
-    return _mm512_inserti32x4(bytes, block_codes(3), 3);
-  }
-  static void codes(__m512i bytes, __m512i out[kCodeVectors]) {
-    const __m512i low_nibbles = _mm512_set1_epi8(15);
-    out[0] = _mm512_and_si512(bytes, low_nibbles);
-    out[1] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles);
-  }
+  static __m512i load_codes(const uint8_t* group) { return load_four_runs(group + offsetof(Block, qs), sizeof(Block)); }
+  static void codes(__m512i bytes, __m512i out[kCodeVectors]) { split_nibbles(bytes, out); }
   // Code vector v holds, for each block in turn, its 16 consecutive elements from this one on.
   static constexpr int first_element(int v) { return 16 * v; }
 };
