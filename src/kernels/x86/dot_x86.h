@@ -217,8 +217,9 @@ struct Q4_5_KDot {
       for (int t = 0; t < T; ++t) sub_sums[t] = _mm256_madd_epi16(load_256(a[t][b].bsums), _mm256_set1_epi16(1));
       for (int r = 0; r < R; ++r) {
         const Block& block = w[r][b];
+        prefetch_ahead(reinterpret_cast<const uint8_t*>(&block), sizeof(Block));
         const __m128i packed_codes = unpack_scale_min_codes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&block)));
-        const __m256i scales = _mm256_cvtepu8_epi32(packed_codes);
+        const __m256i scales = int16_pairs(_mm256_cvtepu8_epi32(packed_codes));
         const __m256i mins = _mm256_cvtepu8_epi32(_mm_srli_si128(packed_codes, 8));
         __m256i scaled[T];
         for (int t = 0; t < T; ++t) scaled[t] = _mm256_setzero_si256();
@@ -237,10 +238,8 @@ struct Q4_5_KDot {
           const __m256i scale_low = _mm256_permutevar8x32_epi32(scales, _mm256_set1_epi32(2 * k));
           const __m256i scale_high = _mm256_permutevar8x32_epi32(scales, _mm256_set1_epi32(2 * k + 1));
           for (int t = 0; t < T; ++t) {
-            const __m256i p_low = dot_u8_s8(low, load_256(a[t][b].qs + 64 * k));
-            const __m256i p_high = dot_u8_s8(high, load_256(a[t][b].qs + 64 * k + 32));
-            scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(p_low, scale_low));
-            scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(p_high, scale_high));
+            scaled[t] = _mm256_add_epi32(scaled[t], scaled_dot_u8_s8(low, load_256(a[t][b].qs + 64 * k), scale_low));
+            scaled[t] = _mm256_add_epi32(scaled[t], scaled_dot_u8_s8(high, load_256(a[t][b].qs + 64 * k + 32), scale_high));
           }
         }
         const __m256 d = broadcast_half(block.d), dmin = broadcast_half(block.dmin);
@@ -342,7 +341,9 @@ struct SubBlock16Dot {
     for (int64_t b = 0; b < n / 256; ++b) {
       for (int r = 0; r < R; ++r) {
         const typename Format::Block& block = w[r][b];
+        prefetch_ahead(reinterpret_cast<const uint8_t*>(&block), sizeof(block));
         const SubBlockScales scales = Format::scales(block);
+        const __m256i scale_pairs[2] = {int16_pairs(scales.scale[0]), int16_pairs(scales.scale[1])};
         __m256i scaled[T];
         for (int t = 0; t < T; ++t) scaled[t] = _mm256_setzero_si256();
         for (int half = 0; half < 2; ++half) {
@@ -350,10 +351,9 @@ struct SubBlock16Dot {
             const __m256i code = Format::codes(block, half, k);
             // Lanes 0-3 of a product hold sub-block 8 half + 2k, lanes 4-7 the next one.
             const __m256i sub_scale = _mm256_permutevar8x32_epi32(
-                scales.scale[half], _mm256_setr_epi32(2 * k, 2 * k, 2 * k, 2 * k, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1));
+                scale_pairs[half], _mm256_setr_epi32(2 * k, 2 * k, 2 * k, 2 * k, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1));
             for (int t = 0; t < T; ++t) {
-              const __m256i products = dot_u8_s8(code, load_256(a[t][b].qs + 128 * half + 32 * k));
-              scaled[t] = _mm256_add_epi32(scaled[t], _mm256_mullo_epi32(products, sub_scale));
+              scaled[t] = _mm256_add_epi32(scaled[t], scaled_dot_u8_s8(code, load_256(a[t][b].qs + 128 * half + 32 * k), sub_scale));
             }
           }
         }
