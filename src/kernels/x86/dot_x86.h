@@ -296,13 +296,7 @@ struct Q3_KFormat {
   }
   // 6-bit codes (value + 32): low nibbles in bytes 0-7, top 2 bits in bytes 8-11 (ggml_q3_k.h).
   static SubBlockScales scales(const Block& b) {
-    alignas(32) int8_t scale[16];
-    for (int s = 0; s < 16; ++s) {
-      const int low = s < 8 ? (b.scales[s] & 15) : (b.scales[s - 8] >> 4);
-      const int high = (b.scales[8 + s % 4] >> (2 * (s / 4))) & 3;
-      scale[s] = static_cast<int8_t>((low | (high << 4)) - 32);
-    }
-    const __m128i codes = _mm_load_si128(reinterpret_cast<const __m128i*>(scale));
+    const __m128i codes = q3_k_scale_codes(b);
     return {{_mm256_cvtepi8_epi32(codes), _mm256_cvtepi8_epi32(_mm_srli_si128(codes, 8))},
             _mm256_slli_epi16(_mm256_cvtepi8_epi16(codes), 2)};
   }

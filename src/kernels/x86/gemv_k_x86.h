@@ -234,18 +234,7 @@ struct Q3_KGemv {
 
   // The 16 signed scale codes in the low 16 bits of their lanes (zeros above: see the file comment).
   static __m512i scale_codes(const BlockQ3_K& block) {
-    // The block's last 16 bytes (qs[62..63], the 12 scale bytes, d): a load that stays inside the block.
-    const __m128i tail =
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const uint8_t*>(&block) + sizeof(BlockQ3_K) - 16));
-    const __m128i packed = _mm_srli_si128(tail, 2);  // scale bytes 0-11 first
-    const __m128i nibbles = _mm_set1_epi8(15);
-    // Low 4 bits: sub-block s < 8 the low nibble of byte s, s >= 8 the high nibble of byte s - 8.
-    const __m128i low = _mm_unpacklo_epi64(_mm_and_si128(packed, nibbles), _mm_and_si128(_mm_srli_epi16(packed, 4), nibbles));
-    // Top 2 bits: byte 8 + s % 4, bits 2 (s / 4).
-    const __m128i tops = _mm_shuffle_epi8(packed, _mm_setr_epi8(8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11));
-    const __m128i high = _mm_and_si128(_mm_srlv_epi32(tops, _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
-    const __m128i codes = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
-    return _mm512_and_si512(_mm512_cvtepi8_epi32(codes), _mm512_set1_epi32(0xffff));
+    return _mm512_and_si512(_mm512_cvtepi8_epi32(q3_k_scale_codes(block)), _mm512_set1_epi32(0xffff));
   }
 
   static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "formats/ggml_q3_k.h"
+
 namespace lowbit {
 namespace {
 
@@ -83,6 +85,21 @@ inline __m128i unpack_scale_min_codes(__m128i header) {
   const __m128i top = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(header, _MM_SHUFFLE(2, 0, 1, 0)), 2),
                                     _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
   return _mm_or_si128(low, top);
+}
+
+// Q3_K's 16 scale codes as signed bytes (the stored 6-bit codes minus 32; layout in formats/ggml_q3_k.h).
+inline __m128i q3_k_scale_codes(const BlockQ3_K& block) {
+  // The block's last 16 bytes (qs[62..63], the 12 scale bytes, d): a load that stays inside the block.
+  const __m128i tail =
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const uint8_t*>(&block) + sizeof(BlockQ3_K) - 16));
+  const __m128i packed = _mm_srli_si128(tail, 2);  // scale bytes 0-11 first
+  const __m128i nibbles = _mm_set1_epi8(15);
+  // Low 4 bits: sub-block s < 8 the low nibble of byte s, s >= 8 the high nibble of byte s - 8.
+  const __m128i low = _mm_unpacklo_epi64(_mm_and_si128(packed, nibbles), _mm_and_si128(_mm_srli_epi16(packed, 4), nibbles));
+  // Top 2 bits: byte 8 + s % 4, bits 2 (s / 4).
+  const __m128i tops = _mm_shuffle_epi8(packed, _mm_setr_epi8(8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11));
+  const __m128i high = _mm_and_si128(_mm_srlv_epi32(tops, _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+  return _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
 }
 
 // How far ahead of the byte being multiplied the decode kernels ask for lines into L2. A kernel doing
