@@ -325,10 +325,10 @@ struct Q3_KLayout {
   }
   static void scales_and_biases(const Block& b, float* scale, float* bias) {
     const float d = half_to_float(b.d);
+    alignas(16) int8_t codes[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(codes), q3_k_scale_codes(b));
     for (int s = 0; s < 16; ++s) {
-      const int low = s < 8 ? (b.scales[s] & 15) : (b.scales[s - 8] >> 4);
-      const int high = (b.scales[8 + s % 4] >> (2 * (s / 4))) & 3;
-      scale[s] = d * static_cast<float>((low | (high << 4)) - 32);
+      scale[s] = d * static_cast<float>(codes[s]);
       bias[s] = -4.0f * scale[s];
     }
   }
