@@ -116,9 +116,32 @@ void x86_scale(float* x, float s, int64_t n) {
   for (int64_t i = 0; i < n; i += 8) store_lanes(x + i, _mm256_mul_ps(load_lanes(x + i, n - i), factor), n - i);
 }
 
+// Lane k: the sum of v[k]'s lanes.
+inline __m256 sum_each(const __m256 v[8]) {
+  // hadd(a, b) = a01 a23 b01 b23 | a45 a67 b45 b67, so two rounds leave v[0..3]'s sums of lanes 0-3 in
+  // the low half and of lanes 4-7 in the high half (and v[4..7]'s in the other vector).
+  const __m256 first = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+  const __m256 second = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
+  return _mm256_add_ps(_mm256_permute2f128_ps(first, second, 0x20), _mm256_permute2f128_ps(first, second, 0x31));
+}
+
+// Eight positions at a time where rows are whole vectors (head sizes 64, 128): each row keeps its own
+// accumulator and the eight are summed across lanes together, one reduction per eight scores.
 void x86_attention_scores(const float* query, const float* rows, int64_t stride, int64_t positions, int64_t n,
                           float scale, float* scores) {
-  for (int64_t p = 0; p < positions; ++p) scores[p] = scale * x86_dot(query, rows + p * stride, n);
+  int64_t p = 0;
+  if (n % 8 == 0) {
+    for (; p + 8 <= positions; p += 8) {
+      __m256 sums[8];
+      for (__m256& sum : sums) sum = _mm256_setzero_ps();
+      for (int64_t i = 0; i < n; i += 8) {
+        const __m256 q = _mm256_loadu_ps(query + i);
+        for (int k = 0; k < 8; ++k) sums[k] = _mm256_fmadd_ps(q, _mm256_loadu_ps(rows + (p + k) * stride + i), sums[k]);
+      }
+      _mm256_storeu_ps(scores + p, _mm256_mul_ps(sum_each(sums), _mm256_set1_ps(scale)));
+    }
+  }
+  for (; p < positions; ++p) scores[p] = scale * x86_dot(query, rows + p * stride, n);
 }
 
 // Thirty-two values of out stay in registers while every row passes once per such chunk.
