@@ -20,14 +20,14 @@ struct VectorOps {
   void (*axpy)(float a, const float* x, float* y, int64_t n);
   // x[i] *= s.
   void (*scale)(float* x, float s, int64_t n);
-  // Attention over `positions` cached rows of n values, row p at rows + p * stride:
-  //   attention_scores: scores[p] = scale * (query . row p);
-  //   weighted_rows:    out[i] = sum over p of weights[p] * row p [i], for i < n.
-  // One call per head and token, the output row held in registers across positions.
-  void (*attention_scores)(const float* query, const float* rows, int64_t stride, int64_t positions, int64_t n,
-                           float scale, float* scores);
-  void (*weighted_rows)(const float* weights, const float* rows, int64_t stride, int64_t positions, int64_t n,
-                        float* out);
+  // Attention of one token for `heads` query heads sharing one key/value head (grouped-query attention):
+  // head h's query is queries[h n .. h n + n), key and value row p (of `positions`) are at keys and values
+  // + p * stride. Per head, scores[h positions + p] = scale * (query . key row p), softmax over p, and
+  // out[h n + i] = sum over p of score p * value row p [i]. `scores` is scratch of heads * positions.
+  // One call per key/value head and token, so each cached row is read from near caches for all the heads
+  // that share it.
+  void (*attend_heads)(const float* queries, int64_t heads, const float* keys, const float* values, int64_t stride,
+                       int64_t positions, int64_t n, float scale, float* scores, float* out);
   // In place: x[i] = exp(x[i] - max) / sum. Inputs of -inf (masked positions) come out 0.
   void (*softmax)(float* x, int64_t n);
   // In place: gate[i] = gate[i] / (1 + exp(-gate[i])) * up[i].

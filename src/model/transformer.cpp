@@ -138,8 +138,9 @@ void Transformer::attention_block(int64_t layer, int64_t n) {
 }
 
 // Causal grouped-query attention: query head h reads KV head h / (n_heads / n_kv_heads); the token at
-// position p sees positions 0..p. Every (head, token) pair is independent, so the thread pool splits them,
-// head by head: a later token sees more positions, and whole heads give every thread the same mix.
+// position p sees positions 0..p. Every (KV head, token) pair is independent, one call for the group of
+// query heads that share the KV head, so the thread pool splits them, KV head by KV head: a later token
+// sees more positions, and whole KV heads give every thread the same mix.
 void Transformer::attend(int64_t layer, int64_t n) {
   const int64_t head_dim = config_.head_dim;
   const int64_t group = config_.n_heads / config_.n_kv_heads;
@@ -149,17 +150,15 @@ void Transformer::attend(int64_t layer, int64_t n) {
   const VectorOps& ops = vector_ops();
   const int64_t work = n * config_.n_heads * (position_ + n) * head_dim * 2;
   const int threads = n == 1 ? threads_for_decode_work(work) : threads_for_work(work);
-  parallel_ranges(config_.n_heads * n, threads, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(static_cast<size_t>(position_ + n));  // [positions seen], per thread
+  parallel_ranges(config_.n_kv_heads * n, threads, [&](int64_t begin, int64_t end) {
+    std::vector<float> scores(static_cast<size_t>(group * (position_ + n)));  // [group][positions seen], per thread
     for (int64_t pair = begin; pair < end; ++pair) {
-      const int64_t h = pair / n, t = pair % n;
+      const int64_t kv_head = pair / n, t = pair % n;
       const int64_t seen = position_ + t + 1;
-      const float* query = q_.data() + t * q_dim_ + h * head_dim;
-      const int64_t kv_offset = (h / group) * head_dim;
-      ops.attention_scores(query, keys + kv_offset, kv_dim_, seen, head_dim, scale, scores.data());
-      ops.softmax(scores.data(), seen);
-      float* out = mixed_.data() + t * q_dim_ + h * head_dim;
-      ops.weighted_rows(scores.data(), values + kv_offset, kv_dim_, seen, head_dim, out);
+      const int64_t first_query = t * q_dim_ + kv_head * group * head_dim;
+      const int64_t kv_offset = kv_head * head_dim;
+      ops.attend_heads(q_.data() + first_query, group, keys + kv_offset, values + kv_offset, kv_dim_, seen, head_dim,
+                       scale, scores.data(), mixed_.data() + first_query);
     }
   });
 }

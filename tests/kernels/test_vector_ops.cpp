@@ -85,22 +85,24 @@ TEST_P(VectorOpsTest, AxpyAndScale) {
   }
 }
 
-// Rows of a KV cache: `positions` rows of n values, `stride` apart (a head's slice of a wider row).
-TEST_P(VectorOpsTest, AttentionScoresAndWeightedRows) {
+// A KV cache's rows: `positions` key and value rows of n values, `stride` apart (a head's slice of a wider
+// row), read by `heads` query heads; positions across several of the kernel's chunks.
+TEST_P(VectorOpsTest, AttendHeads) {
   for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{32}, int64_t{33}, int64_t{64}, int64_t{100}, int64_t{128}}) {
-    for (int64_t positions : {1, 2, 9, 130}) {
-      const int64_t stride = n + 5;
-      const std::vector<float> rows = random_row(positions * stride, -2.0f, 2.0f, 11);
-      const std::vector<float> query = random_row(n, -1.0f, 1.0f, 12);
-      std::vector<float> got(static_cast<size_t>(positions)), want(static_cast<size_t>(positions));
-      simd().attention_scores(query.data(), rows.data(), stride, positions, n, 0.125f, got.data());
-      reference().attention_scores(query.data(), rows.data(), stride, positions, n, 0.125f, want.data());
-      expect_close(got, want, 1e-5f, 1e-5f * static_cast<float>(n));  // summation order differs
-      const std::vector<float> weights = random_row(positions, 0.0f, 1.0f, 13);
-      std::vector<float> got_out(static_cast<size_t>(n), 7.0f), want_out(static_cast<size_t>(n), -7.0f);
-      simd().weighted_rows(weights.data(), rows.data(), stride, positions, n, got_out.data());
-      reference().weighted_rows(weights.data(), rows.data(), stride, positions, n, want_out.data());
-      expect_close(got_out, want_out, 1e-5f, 1e-5f * static_cast<float>(positions));
+    for (int64_t heads : {1, 3, 8}) {
+      for (int64_t positions : {1, 2, 9, 130}) {
+        const int64_t stride = n + 5;
+        const std::vector<float> keys = random_row(positions * stride, -2.0f, 2.0f, 11);
+        const std::vector<float> values = random_row(positions * stride, -2.0f, 2.0f, 12);
+        const std::vector<float> queries = random_row(heads * n, -1.0f, 1.0f, 13);
+        std::vector<float> scores(static_cast<size_t>(heads * positions), 3.0f);
+        std::vector<float> got(static_cast<size_t>(heads * n), 7.0f), want(static_cast<size_t>(heads * n), -7.0f);
+        simd().attend_heads(queries.data(), heads, keys.data(), values.data(), stride, positions, n, 0.125f,
+                            scores.data(), got.data());
+        reference().attend_heads(queries.data(), heads, keys.data(), values.data(), stride, positions, n, 0.125f,
+                                 scores.data(), want.data());
+        expect_close(got, want, 1e-5f, 1e-5f * static_cast<float>(n));  // summation order differs
+      }
     }
   }
 }

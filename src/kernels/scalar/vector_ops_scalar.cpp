@@ -31,15 +31,17 @@ void scale(float* x, float s, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
-void attention_scores(const float* query, const float* rows, int64_t stride, int64_t positions, int64_t n,
-                      float scale, float* scores) {
-  for (int64_t p = 0; p < positions; ++p) scores[p] = scale * dot(query, rows + p * stride, n);
-}
+void softmax(float* x, int64_t n);
 
-void weighted_rows(const float* weights, const float* rows, int64_t stride, int64_t positions, int64_t n,
-                   float* out) {
-  std::fill(out, out + n, 0.0f);
-  for (int64_t p = 0; p < positions; ++p) axpy(weights[p], rows + p * stride, out, n);
+void attend_heads(const float* queries, int64_t heads, const float* keys, const float* values, int64_t stride,
+                  int64_t positions, int64_t n, float scale, float* scores, float* out) {
+  for (int64_t h = 0; h < heads; ++h) {
+    float* weights = scores + h * positions;
+    for (int64_t p = 0; p < positions; ++p) weights[p] = scale * dot(queries + h * n, keys + p * stride, n);
+    softmax(weights, positions);
+    std::fill(out + h * n, out + h * n + n, 0.0f);
+    for (int64_t p = 0; p < positions; ++p) axpy(weights[p], values + p * stride, out + h * n, n);
+  }
 }
 
 void softmax(float* x, int64_t n) {
@@ -75,9 +77,8 @@ void rope_rotate_half(float* head, const float* cos, const float* sin, int64_t h
   rope(head, cos, sin, half, 1, half);
 }
 
-constexpr VectorOps kScalarVectorOps = {sum_squares, scale_mul,        dot,     axpy,     scale,
-                                        attention_scores, weighted_rows, softmax, silu_mul, rope_interleaved,
-                                        rope_rotate_half};
+constexpr VectorOps kScalarVectorOps = {sum_squares, scale_mul, dot,      axpy,          scale,           attend_heads,
+                                        softmax,     silu_mul,  rope_interleaved, rope_rotate_half};
 
 }  // namespace
 

@@ -125,9 +125,10 @@ inline __m256 sum_each(const __m256 v[8]) {
   return _mm256_add_ps(_mm256_permute2f128_ps(first, second, 0x20), _mm256_permute2f128_ps(first, second, 0x31));
 }
 
-// Eight positions at a time where rows are whole vectors (head sizes 64, 128): each row keeps its own
-// accumulator and the eight are summed across lanes together, one reduction per eight scores.
-void x86_attention_scores(const float* query, const float* rows, int64_t stride, int64_t positions, int64_t n,
+// scores[p] = scale * (query . row p). Eight positions at a time where rows are whole vectors (head
+// sizes 64, 128): each row keeps its own accumulator and the eight are summed across lanes together, one
+// reduction per eight scores.
+void attention_scores(const float* query, const float* rows, int64_t stride, int64_t positions, int64_t n,
                           float scale, float* scores) {
   int64_t p = 0;
   if (n % 8 == 0) {
@@ -144,14 +145,16 @@ void x86_attention_scores(const float* query, const float* rows, int64_t stride,
   for (; p < positions; ++p) scores[p] = scale * x86_dot(query, rows + p * stride, n);
 }
 
-// Thirty-two values of out stay in registers while every row passes once per such chunk.
-void x86_weighted_rows(const float* weights, const float* rows, int64_t stride, int64_t positions, int64_t n,
+// out[i] += sum over p of weights[p] * row p [i]. Thirty-two values of out stay in registers while every
+// row passes once per such chunk.
+void add_weighted_rows(const float* weights, const float* rows, int64_t stride, int64_t positions, int64_t n,
                        float* out) {
   constexpr int kVectors = 4;
   for (int64_t chunk = 0; chunk < n; chunk += 8 * kVectors) {
     const int64_t left = (n - chunk + 7) / 8;  // vectors up to the end of the row
     const int vectors = left < kVectors ? static_cast<int>(left) : kVectors;
-    __m256 sums[kVectors] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 sums[kVectors];
+    for (int k = 0; k < vectors; ++k) sums[k] = load_lanes(out + chunk + 8 * k, n - chunk - 8 * k);
     for (int64_t p = 0; p < positions; ++p) {
       const __m256 weight = _mm256_set1_ps(weights[p]);
       const float* row = rows + p * stride + chunk;
@@ -178,6 +181,27 @@ void x86_softmax(float* x, int64_t n) {
     sum = _mm256_add_ps(sum, _mm256_and_ps(e, _mm256_castsi256_ps(lanes_below(n - i))));  // lanes past n: 0
   }
   x86_scale(x, 1.0f / horizontal_sum(sum), n);
+}
+
+// Positions in chunks whose key (then value) rows stay in L1 while every head of the group reads them;
+// per head the sums run over the positions in order, as one pass would.
+void x86_attend_heads(const float* queries, int64_t heads, const float* keys, const float* values, int64_t stride,
+                      int64_t positions, int64_t n, float scale, float* scores, float* out) {
+  constexpr int64_t kChunk = 64;  // a multiple of attention_scores' 8 positions per step
+  for (int64_t p0 = 0; p0 < positions; p0 += kChunk) {
+    const int64_t count = positions - p0 < kChunk ? positions - p0 : kChunk;
+    for (int64_t h = 0; h < heads; ++h) {
+      attention_scores(queries + h * n, keys + p0 * stride, stride, count, n, scale, scores + h * positions + p0);
+    }
+  }
+  for (int64_t h = 0; h < heads; ++h) x86_softmax(scores + h * positions, positions);
+  for (int64_t i = 0; i < heads * n; ++i) out[i] = 0.0f;
+  for (int64_t p0 = 0; p0 < positions; p0 += kChunk) {
+    const int64_t count = positions - p0 < kChunk ? positions - p0 : kChunk;
+    for (int64_t h = 0; h < heads; ++h) {
+      add_weighted_rows(scores + h * positions + p0, values + p0 * stride, stride, count, n, out + h * n);
+    }
+  }
 }
 
 void x86_silu_mul(float* gate, const float* up, int64_t n) {
@@ -221,9 +245,9 @@ void x86_rope_rotate_half(float* head, const float* cos, const float* sin, int64
   for (; i < half; ++i) rotate_pair(head[i], head[half + i], cos[i], sin[i]);
 }
 
-constexpr VectorOps kX86VectorOps = {x86_sum_squares,      x86_scale_mul,        x86_dot,     x86_axpy,
-                                     x86_scale,            x86_attention_scores, x86_weighted_rows,
-                                     x86_softmax,          x86_silu_mul,         x86_rope_interleaved,
+constexpr VectorOps kX86VectorOps = {x86_sum_squares, x86_scale_mul,        x86_dot,
+                                     x86_axpy,        x86_scale,            x86_attend_heads,
+                                     x86_softmax,     x86_silu_mul,         x86_rope_interleaved,
                                      x86_rope_rotate_half};
 
 }  // namespace
