@@ -116,16 +116,9 @@ struct ScaleMinKGemv {
   }
 };
 
-inline void low_and_high_nibbles(const uint8_t* qs, __m512i out[2]) {
-  const __m512i packed = load_512(qs);
-  const __m512i low_nibbles = _mm512_set1_epi8(15);
-  out[0] = _mm512_and_si512(packed, low_nibbles);
-  out[1] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles);
-}
-
 struct Q4_KCodes {
   using Block = BlockQ4_K;
-  static void codes(const BlockQ4_K& block, int v, __m512i out[2]) { low_and_high_nibbles(block.qs + 64 * v, out); }
+  static void codes(const BlockQ4_K& block, int v, __m512i out[2]) { split_nibbles(load_512(block.qs + 64 * v), out); }
 };
 
 // Q5_K's fifth bits: element l (< 32) of the 32-byte run 2v + k (k = 0, 1; bytes 32k .. 32k+31 of the
@@ -134,7 +127,7 @@ struct Q4_KCodes {
 struct Q5_KCodes {
   using Block = BlockQ5_K;
   static void codes(const BlockQ5_K& block, int v, __m512i out[2]) {
-    low_and_high_nibbles(block.qs + 64 * v, out);
+    split_nibbles(load_512(block.qs + 64 * v), out);
     const __m512i fifth_bits =
         _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qh)));
     const __m512i sixteen = _mm512_set1_epi8(16);
@@ -207,9 +200,9 @@ struct Q2_KGemv {
       __m512 scaled = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
       for (int64_t b = 0; b < blocks; ++b) {
         prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(BlockQ2_K));
-        const __m512i codes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
-        const __m512i scale_codes = _mm512_and_si512(codes, _mm512_set1_epi32(15));
-        const __m512i min_codes = _mm512_srli_epi32(codes, 4);
+        const __m512i packed = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
+        const __m512i scale_codes = _mm512_and_si512(packed, _mm512_set1_epi32(15));
+        const __m512i min_codes = _mm512_srli_epi32(packed, 4);
         const __m512i total =
             add_crumb_vector_dots(w[b].qs, a.codes.data() + b * kSuperBlock, scale_codes, _mm512_setzero_si512(), no_extra_bit);
         const __m512i min_products = _mm512_madd_epi16(min_codes, load_512(a.sums.data() + b * 16));
