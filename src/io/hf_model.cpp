@@ -4,11 +4,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/text_file.h"
 #include "io/hf_config.h"
 #include "io/model_loaders.h"
 #include "io/safetensors.h"
@@ -61,14 +60,6 @@ std::string gguf_name(const std::string& file, const std::string& hf_name) {
   throw_error("{}: unexpected tensor {}", file, hf_name);
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw_error("{}: cannot open", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The safetensors files holding the weights: the shards the index names, or model.safetensors.
 std::vector<std::string> weight_files(const std::filesystem::path& folder) {
   const std::filesystem::path index_path = folder / kIndexFile;
@@ -80,7 +71,7 @@ std::vector<std::string> weight_files(const std::filesystem::path& folder) {
   }
   nlohmann::json index;
   try {
-    index = nlohmann::json::parse(read_text(index_path.string()));
+    index = nlohmann::json::parse(read_text_file(index_path.string()));
   } catch (const nlohmann::json::exception& e) {
     throw_error("{}: not valid JSON: {}", index_path.string(), e.what());
   }

@@ -6,11 +6,10 @@
 // SentencePiece-style BPE driven by merge ranks, so it becomes a "llama" vocabulary with merges. Any
 // other configuration is rejected with an error naming the part that is not supported.
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/text_file.h"
 #include "io/vocab_readers.h"
 #include "tokenizer/piece_lookup.h"
 #include "tokenizer/sentencepiece_tokenizer.h"
@@ -189,17 +188,9 @@ Vocab parse_tokenizer_json(const json& root, const std::string& name) {
   return vocab;
 }
 
-std::string read_text_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_error("{}: cannot open", path.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 json parse_json_file(const std::filesystem::path& path) {
   try {
-    return json::parse(read_text_file(path));
+    return json::parse(read_text_file(path.string()));
   } catch (const json::exception& e) {
     throw_error("{}: {}", path.string(), e.what());
   }
@@ -254,7 +245,7 @@ Vocab read_hf_tokenizer(const std::string& folder) {
   Vocab vocab;
   if (std::filesystem::exists(dir / "tokenizer.json")) {
     const std::filesystem::path path = dir / "tokenizer.json";
-    vocab = parse_hf_tokenizer_json(read_text_file(path), path.string());
+    vocab = parse_hf_tokenizer_json(read_text_file(path.string()), path.string());
   } else if (std::filesystem::exists(dir / "tokenizer.model")) {
     vocab = read_sentencepiece_vocab((dir / "tokenizer.model").string());
   } else {

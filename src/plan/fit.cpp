@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/text_file.h"
 #include "formats/type_traits.h"
 #include "io/model_file.h"
 #include "plan/calibration_kld.h"
@@ -20,14 +20,6 @@ namespace {
 constexpr uint64_t kAlignment = 32;
 
 uint64_t padded(uint64_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw_error("{}: cannot open", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The candidates with the bytes each takes in the file, padding included: what the budget counts.
 std::vector<TensorCandidates> padded_candidates(const std::vector<TensorCandidates>& matrices) {
@@ -101,7 +93,7 @@ FitReport fit_model(const std::string& model_path, const FitOptions& options) {
   const std::unique_ptr<ModelFile> model = open_model(model_path);
   if (model->vocab().tokens.empty()) throw_error("{}: no vocabulary to tokenize the calibration text with", model_path);
   const std::vector<int32_t> tokens =
-      Tokenizer::create(model->vocab())->encode(read_text(options.calibration_path), /*add_special=*/true);
+      Tokenizer::create(model->vocab())->encode(read_text_file(options.calibration_path), /*add_special=*/true);
   const CalibrationKld kld(*model, tokens, options.context, options.max_chunks);
   report.sensitivity = sensitivity_of(*model, kld, options);
   const std::vector<TensorCandidates>& matrices = report.sensitivity.matrices;

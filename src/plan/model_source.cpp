@@ -2,10 +2,9 @@
 
 #include <array>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/text_file.h"
 #include "io/hf_config.h"
 
 namespace lowbit {
@@ -29,14 +28,6 @@ const std::array kNamedShapes = {
     NamedShape{"mistral-7b", "Mistral 7B v0.1 (mistralai/Mistral-7B-v0.1 config.json)",
                llama_model_config(4096, 14336, 32, 32, 8, 32000, 32768, 10000.0f)},
 };
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw_error("{}: cannot open", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 }  // namespace
 
@@ -62,7 +53,7 @@ PlanModel load_plan_model(const std::string& spec) {
   PlanModel model{spec, "config.json", {}};
   std::error_code error;
   if (spec.ends_with(".json")) {
-    model.config = parse_hf_config(read_text(spec), spec);
+    model.config = parse_hf_config(read_text_file(spec), spec);
   } else if (fs::is_directory(spec, error) && fs::exists(fs::path(spec) / "config.json", error)) {
     model.config = read_hf_config(spec);  // the weights, if any, are not needed
   } else if (fs::exists(spec, error)) {

@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/text_file.h"
 #include "eval/perplexity.h"
 #include "quant/gram.h"
 #include "quant/observers.h"
@@ -47,17 +46,6 @@ SiteLayout layer_site(const ModelConfig& c, int64_t layer, LinearSite site) {
 SiteLayout output_site(const ModelFile& model) {
   const bool has_output = model.find_tensor("output.weight") != nullptr;
   return {"output_in", {has_output ? "output.weight" : "token_embd.weight"}, model.config().dim};
-}
-
-// The file's text as llama-perplexity reads it: whole, less one trailing newline.
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_error("{}: cannot open the calibration text", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string s = text.str();
-  if (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
 }
 
 }  // namespace
@@ -139,7 +127,7 @@ CalibStats calibrate(const std::string& model_path, const std::string& text_path
     throw_error("--tokens {} is less than one context of {} tokens", options.max_tokens, ctx);
   }
   const std::unique_ptr<Tokenizer> tokenizer = Tokenizer::create(model->vocab());
-  const std::vector<int32_t> tokens = tokenizer->encode(read_text(text_path), /*add_special=*/true);
+  const std::vector<int32_t> tokens = tokenizer->encode(read_text_without_final_newline(text_path), /*add_special=*/true);
   if (static_cast<int64_t>(tokens.size()) < ctx) {
     throw_error("{}: the calibration text has {} tokens, fewer than one context of {}", text_path, tokens.size(), ctx);
   }

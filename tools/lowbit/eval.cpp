@@ -4,15 +4,14 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <string>
 
 #include "command.h"
 #include "core/error.h"
+#include "core/text_file.h"
 #include "eval/kld.h"
 #include "eval/logits_file.h"
 #include "eval/perplexity.h"
@@ -35,17 +34,6 @@ struct PerplexityOptions {
   std::string act_quant;  // empty: the model file decides
   bool use_map = false;   // --mmap
 };
-
-// The file's text as llama-perplexity reads it: whole, less one trailing newline.
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_error("{}: cannot open the text file", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string s = text.str();
-  if (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
-}
 
 std::string format_duration(double seconds) {
   const auto s = static_cast<int64_t>(seconds + 0.5);
@@ -88,7 +76,7 @@ int run_perplexity(const PerplexityOptions& o) {
   if (o.ctx > model->config().context_length) {
     throw_error("--ctx {} exceeds the context length {} of {}", o.ctx, model->config().context_length, o.model);
   }
-  const std::vector<int32_t> tokens = tokenizer->encode(read_text(o.text), /*add_special=*/true);
+  const std::vector<int32_t> tokens = tokenizer->encode(read_text_without_final_newline(o.text), /*add_special=*/true);
   const std::vector<int32_t> chunks = make_chunks(tokens, tokenizer->bos_id(), o.ctx, o.chunks);
   const int64_t vocab = model->config().vocab_size;
   Transformer engine(*model, o.ctx);
