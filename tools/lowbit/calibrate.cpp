@@ -1,14 +1,13 @@
 // lowbit calibrate: runs a model over calibration text and saves the statistics of every linear layer's
 // input (quant/calib_stats.h) for `lowbit quantize --calib`.
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "command.h"
+#include "progress_line.h"
 #include "quant/calibrate.h"
 
 namespace lowbit::cli {
@@ -23,28 +22,16 @@ struct CalibrateCommandOptions {
 };
 
 // Contexts done and seconds elapsed, redrawn in place on a terminal; elsewhere one line per 10%.
-class ContextProgress {
- public:
-  void update(int64_t done, int64_t total) {
-    const int64_t decile = 10 * done / total;
-    if (!tty_ && done != total && decile == last_decile_) return;
-    last_decile_ = decile;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    fmt::print(stderr, "{}calibrating: {}/{} contexts ({:.0f}%), {:.1f} s{}", tty_ ? "\r\033[K" : "", done, total,
-               100.0 * static_cast<double>(done) / static_cast<double>(total), seconds, tty_ && done != total ? "" : "\n");
-    std::fflush(stderr);
-  }
-
- private:
-  bool tty_ = ::isatty(STDERR_FILENO) != 0;
-  int64_t last_decile_ = -1;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
 
 int run_calibrate(CalibrateCommandOptions& options) {
-  ContextProgress progress;
+  ProgressLine progress;
   options.calibrate.with_gram = !options.no_gram;
-  options.calibrate.progress = [&progress](int64_t done, int64_t total) { progress.update(done, total); };
+  options.calibrate.progress = [&progress](int64_t done, int64_t total) {
+    progress.update(done, total, [&] {
+      return fmt::format("calibrating: {}/{} contexts ({:.0f}%), {:.1f} s", done, total,
+                         100.0 * static_cast<double>(done) / static_cast<double>(total), progress.seconds());
+    });
+  };
   const CalibStats stats = calibrate(options.model, options.text, options.calibrate);
   stats.save(options.output);
   fmt::print("{}: {} sites, {} tokens in contexts of {} from {}{}\n", options.output, stats.sites.size(), stats.source.tokens,

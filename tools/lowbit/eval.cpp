@@ -1,7 +1,6 @@
 // lowbit eval perplexity: perplexity on a text file (llama.cpp's method), optionally saving the
 // log-probabilities as a reference or comparing with a saved reference (KL divergence, top-1 agreement).
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
@@ -10,6 +9,7 @@
 #include <string>
 
 #include "command.h"
+#include "progress_line.h"
 #include "core/error.h"
 #include "core/text_file.h"
 #include "eval/kld.h"
@@ -40,27 +40,15 @@ std::string format_duration(double seconds) {
   return s >= 60 ? fmt::format("{}m{:02}s", s / 60, s % 60) : fmt::format("{}s", s);
 }
 
-// A bar redrawn in place on a terminal; elsewhere (a log file) one line per 10%.
-class ProgressBar {
- public:
-  ProgressBar() : tty_(::isatty(STDERR_FILENO) != 0) {}
-
-  void update(int64_t done, int64_t total, double seconds) {
-    const double fraction = static_cast<double>(done) / static_cast<double>(total);
-    if (!tty_ && done != total && static_cast<int64_t>(fraction * 10) == last_decile_) return;
-    last_decile_ = static_cast<int64_t>(fraction * 10);
-    constexpr int kWidth = 30;
-    const int filled = static_cast<int>(fraction * kWidth);
-    const double eta = done > 0 ? seconds / static_cast<double>(done) * static_cast<double>(total - done) : 0.0;
-    fmt::print(stderr, "{}[{:=<{}}{: <{}}] {}/{} chunks, {} elapsed, ETA {}{}", tty_ ? "\r" : "", "", filled, "",
-               kWidth - filled, done, total, format_duration(seconds), format_duration(eta),
-               tty_ && done != total ? "" : "\n");
-  }
-
- private:
-  bool tty_;
-  int64_t last_decile_ = -1;
-};
+// A bar of the chunks done, with the time elapsed and the time left.
+std::string progress_bar(int64_t done, int64_t total, double seconds) {
+  constexpr int kWidth = 30;
+  const double fraction = static_cast<double>(done) / static_cast<double>(total);
+  const int filled = static_cast<int>(fraction * kWidth);
+  const double eta = done > 0 ? seconds / static_cast<double>(done) * static_cast<double>(total - done) : 0.0;
+  return fmt::format("[{:=<{}}{: <{}}] {}/{} chunks, {} elapsed, ETA {}", "", filled, "", kWidth - filled, done, total,
+                     format_duration(seconds), format_duration(eta));
+}
 
 nlohmann::json kld_json(const KldResult& k, const std::string& base) {
   return {{"base", base},           {"positions", k.positions},   {"mean", k.mean},
@@ -94,14 +82,16 @@ int run_perplexity(const PerplexityOptions& o) {
     kld.emplace(vocab);
   }
 
-  ProgressBar bar;
+  ProgressLine progress;
   const PerplexityResult r = evaluate_perplexity(
       engine, chunks, o.ctx,
       [&](const ScoredChunk& chunk) {
         if (writer) writer->append_chunk(chunk.log_probs);
         if (kld) kld->add(base->chunk(chunk.index), chunk.log_probs, chunk.targets);
       },
-      [&](int64_t done, int64_t total, double seconds) { bar.update(done, total, seconds); });
+      [&](int64_t done, int64_t total, double seconds) {
+        progress.update(done, total, [&] { return progress_bar(done, total, seconds); });
+      });
   if (writer) writer->finish();
 
   if (o.json) {
