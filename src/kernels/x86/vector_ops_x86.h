@@ -129,7 +129,7 @@ inline __m256 sum_each(const __m256 v[8]) {
 // sizes 64, 128): each row keeps its own accumulator and the eight are summed across lanes together, one
 // reduction per eight scores.
 void attention_scores(const float* query, const float* rows, int64_t stride, int64_t positions, int64_t n,
-                          float scale, float* scores) {
+                      float scale, float* scores) {
   int64_t p = 0;
   if (n % 8 == 0) {
     for (; p + 8 <= positions; p += 8) {
