@@ -42,8 +42,9 @@ struct GemvKernel {
                    const GemvActivations& a, float* y);
 };
 
-// How the Q4_0 and Q8_0 kernels read a group of blocks (the K formats have one way). Both compute the
-// same sums; which streams faster depends on the core:
+// How the Q4_0 and Q8_0 kernels read a group of blocks (the other formats have one way: block_loads for
+// Q5_0, Q4_1, Q5_1 and lowbit's, whole super-blocks for the K formats). Both compute the same sums; which
+// streams faster depends on the core:
 //   aligned_lines: the two aligned cache lines holding the group, picked apart by two-source 16-bit
 //     permutes. On AMD Zen 5, loads straddling two lines streamed from memory at about 60% of the rate of
 //     aligned ones.

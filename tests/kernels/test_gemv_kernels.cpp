@@ -94,6 +94,8 @@ TEST_P(GemvKernelTest, MatchesScalarDotAtEveryPhase) {
     const GemvKernel* gemv = find_gemv_kernel(type, level, loads);
     ASSERT_EQ(gemv != nullptr, expects_gemv(type, level)) << cpu_level_name(level);
     if (gemv == nullptr) continue;
+    // Most types read their blocks one way only: each kernel is checked once.
+    if (loads != kLoads[0] && gemv == find_gemv_kernel(type, level, kLoads[0])) continue;
     for (int64_t cols : {gemv->column_step, 3 * gemv->column_step, int64_t{2048}, int64_t{5632}}) {
       if (cols % gemv->column_step != 0) continue;
       const size_t row_bytes = traits.row_bytes(cols);

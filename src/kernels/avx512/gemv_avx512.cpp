@@ -14,7 +14,7 @@ const GemvKernel* find_gemv_kernel_avx512(TensorType weight, GemvLoads loads) {
     case TensorType::Q4_0: return block_loads ? &kQ4_0BlockLoadsGemv : &kQ4_0Gemv;
     case TensorType::Q8_0: return block_loads ? &kQ8_0BlockLoadsGemv : &kQ8_0Gemv;
     // Read by block loads on every CPU: no aligned-lines version written.
-    case TensorType::Q5_0: return &Q5_0Gemv::kKernel;
+    case TensorType::Q5_0: return &kQ5_0Gemv;
     case TensorType::Q4_1: return &Q4_1Gemv::kKernel;
     case TensorType::Q5_1: return &Q5_1Gemv::kKernel;
     case TensorType::Q2_K: return &kQ2_KGemv;

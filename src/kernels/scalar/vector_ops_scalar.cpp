@@ -31,7 +31,15 @@ void scale(float* x, float s, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
-void softmax(float* x, int64_t n);
+void softmax(float* x, int64_t n) {
+  const float max_value = *std::max_element(x, x + n);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max_value);
+    sum += x[i];
+  }
+  scale(x, static_cast<float>(1.0 / sum), n);
+}
 
 void attend_heads(const float* queries, int64_t heads, const float* keys, const float* values, int64_t stride,
                   int64_t positions, int64_t n, float scale, float* scores, float* out) {
@@ -42,16 +50,6 @@ void attend_heads(const float* queries, int64_t heads, const float* keys, const 
     std::fill(out + h * n, out + h * n + n, 0.0f);
     for (int64_t p = 0; p < positions; ++p) axpy(weights[p], values + p * stride, out + h * n, n);
   }
-}
-
-void softmax(float* x, int64_t n) {
-  const float max_value = *std::max_element(x, x + n);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max_value);
-    sum += x[i];
-  }
-  scale(x, static_cast<float>(1.0 / sum), n);
 }
 
 void silu_mul(float* gate, const float* up, int64_t n) {

@@ -1,7 +1,8 @@
 // The AVX-512 decode kernels (kernels/gemv_kernels.h) for the legacy formats with a fifth bit or a minimum:
 // Q5_0 (times Q8_0 activations, as Q4_0), Q4_1 and Q5_1 (times Q8_1). Four 32-element blocks per step, read
-// as x86/gemv_x86.h's block_loads do on every CPU: an unaligned load per block's 16 nibble bytes, the FP16
-// fields by scalar loads. Include only from kernels/avx512/; everything here has internal linkage.
+// as x86/gemv_x86.h's block_loads do on every CPU (nibble_code_vectors: an unaligned load per block's 16
+// nibble bytes; the FP16 fields by scalar loads). Include only from kernels/avx512/; everything here has
+// internal linkage.
 //
 // As for Q4_0, code vector 0 holds the low nibbles (elements 0-15 of each block, block k in bytes
 // 16k .. 16k+15) and code vector 1 the high nibbles (elements 16-31), so lane l covers block l / 4.
@@ -11,7 +12,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 #include "formats/ggml_q4_1.h"
 #include "formats/ggml_q5_0.h"
@@ -23,26 +23,8 @@
 namespace lowbit {
 namespace {
 
-// The two code vectors of four consecutive blocks; with kFifthBit, bit j of a block's little-endian qh
-// word added as 16 to its element j (vector 0 takes bits 0-15, vector 1 bits 16-31).
-template <typename Block, bool kFifthBit>
-void nibble_code_vectors(const uint8_t* group, __m512i out[2]) {
-  split_nibbles(load_four_runs(group + offsetof(Block, qs), sizeof(Block)), out);
-  if constexpr (kFifthBit) {
-    uint64_t low_halves = 0, high_halves = 0;  // bit 16k + j: block k's bit j, resp. j + 16
-    for (int k = 0; k < 4; ++k) {
-      uint32_t qh;
-      std::memcpy(&qh, group + k * sizeof(Block) + offsetof(Block, qh), sizeof(qh));
-      low_halves |= uint64_t{qh & 0xffff} << (16 * k);
-      high_halves |= uint64_t{qh >> 16} << (16 * k);
-    }
-    const __m512i sixteen = _mm512_set1_epi8(16);
-    out[0] = _mm512_mask_add_epi8(out[0], _cvtu64_mask64(low_halves), out[0], sixteen);
-    out[1] = _mm512_mask_add_epi8(out[1], _cvtu64_mask64(high_halves), out[1], sixteen);
-  }
-}
-
-// Q5_0: codes q + 16 (0 to 31); the activations laid out by prepare_gemv as for Q4_0, the offset 16.
+// Q5_0: codes q + 16 (0 to 31), read as Q4_0's are by block loads (multiply_gemv_blocks), the activations
+// laid out by prepare_gemv as for Q4_0, the offset 16.
 struct Q5_0Gemv {
   using Block = BlockQ5_0;
   static constexpr int kBlocks = 4;
@@ -50,20 +32,9 @@ struct Q5_0Gemv {
   static constexpr int kOffset = 16;
   static constexpr int first_element(int v) { return 16 * v; }
 
-  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                       const GemvActivations& a, float* y) {
-    const __m256i spread = load_scale_spread<Q5_0Gemv>();
-    const auto add_group = [&](const uint8_t* group, int64_t g, __m512 acc) {
-      __m512i codes[2];
-      nibble_code_vectors<Block, true>(group, codes);
-      return add_gemv_code_vectors<Q5_0Gemv>(codes, block_scale_halves<Q5_0Gemv>(group, spread),
-                                             a.codes.data() + g * 128, a.sums.data() + g * kCodeLanes,
-                                             a.scales.data() + g * kCodeLanes, acc);
-    };
-    multiply_rows_by_groups<kBlocks * sizeof(Block)>(weight_rows, row_bytes, row_count, cols / 128, y, add_group);
+  static void block_code_vectors(const uint8_t* group, __m512i out[kCodeVectors]) {
+    nibble_code_vectors<Block, true>(group, out);
   }
-
-  static constexpr GemvKernel kKernel = {TensorType::Q8_0, 128, 1, prepare_gemv<Q5_0Gemv>, multiply};
 };
 
 // Q4_1 and Q5_1: a block adds d da (q . qa) + m s, s = da (sum of qa) being Q8_1's stored sum.
@@ -99,6 +70,7 @@ struct MinimumGemv {
   static constexpr GemvKernel kKernel = {TensorType::Q8_1, 128, 1, prepare, multiply};
 };
 
+constexpr GemvKernel kQ5_0Gemv = gemv_block_loads_kernel<Q5_0Gemv>();
 using Q4_1Gemv = MinimumGemv<BlockQ4_1, false>;
 using Q5_1Gemv = MinimumGemv<BlockQ5_1, true>;
 

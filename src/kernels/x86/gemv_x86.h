@@ -49,6 +49,26 @@ inline void split_nibbles(__m512i bytes, __m512i out[2]) {
   out[1] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_nibbles);
 }
 
+// The two code vectors of four consecutive blocks with 16 nibble bytes each (Q4_0, Q5_0, Q4_1, Q5_1):
+// low nibbles, then high nibbles; with kFifthBit, bit j of a block's little-endian qh word added as 16 to
+// its element j (vector 0 takes bits 0-15, vector 1 bits 16-31).
+template <typename Block, bool kFifthBit>
+void nibble_code_vectors(const uint8_t* group, __m512i out[2]) {
+  split_nibbles(load_four_runs(group + offsetof(Block, qs), sizeof(Block)), out);
+  if constexpr (kFifthBit) {
+    uint64_t low_halves = 0, high_halves = 0;  // bit 16k + j: block k's bit j, resp. j + 16
+    for (int k = 0; k < 4; ++k) {
+      uint32_t qh;
+      std::memcpy(&qh, group + k * sizeof(Block) + offsetof(Block, qh), sizeof(qh));
+      low_halves |= uint64_t{qh & 0xffff} << (16 * k);
+      high_halves |= uint64_t{qh >> 16} << (16 * k);
+    }
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    out[0] = _mm512_mask_add_epi8(out[0], _cvtu64_mask64(low_halves), out[0], sixteen);
+    out[1] = _mm512_mask_add_epi8(out[1], _cvtu64_mask64(high_halves), out[1], sixteen);
+  }
+}
+
 // Q4_0: group = 4 blocks = 72 bytes. Codes come out as two vectors, the blocks' low nibbles (elements
 // 0-15 of blocks 0-3) and high nibbles (elements 16-31), so lane l covers block l / 4 in both.
 struct Q4_0Gemv {
@@ -60,9 +80,11 @@ struct Q4_0Gemv {
   static constexpr int code_word(int j) { return 9 * (j / 8) + 1 + j % 8; }
   // The scale of lane l's block, word 9k.
   static constexpr int scale_word(int lane) { return 9 * (lane / 4); }
-  // The code bytes of the group's blocks, in code_word order, by one unaligned load per block.
-  static __m512i load_codes(const uint8_t* group) { return load_four_runs(group + offsetof(Block, qs), sizeof(Block)); }
   static void codes(__m512i bytes, __m512i out[kCodeVectors]) { split_nibbles(bytes, out); }
+  // The code vectors of the group at `group`, by one unaligned load per block.
+  static void block_code_vectors(const uint8_t* group, __m512i out[kCodeVectors]) {
+    nibble_code_vectors<Block, false>(group, out);
+  }
   // Code vector v holds, for each block in turn, its 16 consecutive elements from this one on.
   static constexpr int first_element(int v) { return 16 * v; }
 };
@@ -76,14 +98,14 @@ struct Q8_0Gemv {
   static constexpr int kOffset = 128;
   static constexpr int code_word(int j) { return 17 * (j / 16) + 1 + j % 16; }
   static constexpr int scale_word(int lane) { return 17 * (lane / 8); }
-  static __m512i load_codes(const uint8_t* group) {
+  static void codes(__m512i bytes, __m512i out[kCodeVectors]) {
+    out[0] = _mm512_xor_si512(bytes, _mm512_set1_epi8(static_cast<char>(0x80)));
+  }
+  static void block_code_vectors(const uint8_t* group, __m512i out[kCodeVectors]) {
     const auto block_codes = [group](int k) {
       return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + k * sizeof(Block) + offsetof(Block, qs)));
     };
-    return _mm512_inserti64x4(_mm512_castsi256_si512(block_codes(0)), block_codes(1), 1);
-  }
-  static void codes(__m512i bytes, __m512i out[kCodeVectors]) {
-    out[0] = _mm512_xor_si512(bytes, _mm512_set1_epi8(static_cast<char>(0x80)));
+    codes(_mm512_inserti64x4(_mm512_castsi256_si512(block_codes(0)), block_codes(1), 1), out);
   }
   static constexpr int first_element(int /*v*/) { return 0; }
 };
@@ -314,8 +336,8 @@ void multiply_rows_by_groups(const uint8_t* weight_rows, size_t row_bytes, int64
   }
 }
 
-// GemvLoads::block_loads (kernels/gemv_kernels.h): each group's codes by Format::load_codes and its
-// blocks' scales by block_scale_halves.
+// GemvLoads::block_loads (kernels/gemv_kernels.h): each group's code vectors by
+// Format::block_code_vectors (unaligned loads per block) and its blocks' scales by block_scale_halves.
 template <typename Format>
 void multiply_gemv_blocks(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
                           const GemvActivations& a, float* y) {
@@ -323,9 +345,11 @@ void multiply_gemv_blocks(const uint8_t* weight_rows, size_t row_bytes, int64_t 
   constexpr int64_t kCodeBytes = Format::kCodeVectors * 64;
   const __m256i spread = load_scale_spread<Format>();
   const auto add_group = [&](const uint8_t* group, int64_t g, __m512 acc) {
-    return add_gemv_group<Format>(Format::load_codes(group), block_scale_halves<Format>(group, spread),
-                                  a.codes.data() + g * kCodeBytes, a.sums.data() + g * kCodeLanes,
-                                  a.scales.data() + g * kCodeLanes, acc);
+    __m512i codes[Format::kCodeVectors];
+    Format::block_code_vectors(group, codes);
+    return add_gemv_code_vectors<Format>(codes, block_scale_halves<Format>(group, spread),
+                                         a.codes.data() + g * kCodeBytes, a.sums.data() + g * kCodeLanes,
+                                         a.scales.data() + g * kCodeLanes, acc);
   };
   multiply_rows_by_groups<kGroupBytes>(weight_rows, row_bytes, row_count, cols / (32 * Format::kBlocks), y, add_group);
 }
