@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "kernels/matmul.h"
 #include "core/process_memory.h"
 #include "formats/type_traits.h"
 #include "io/model_file.h"
@@ -90,7 +91,8 @@ BenchResult run_bench(const std::string& model_path, const BenchOptions& options
   {
     const std::unique_ptr<ModelFile> file = open_model(model_path);
     result.weights_in_memory = !options.use_map && file->load_weights_into_memory();
-    describe_weights(*file, result);
+    describe_weights(*file, result);  // by the file's types
+    if (result.weights_in_memory) file->relayout_loaded_weights(kernel_layout);
     const int64_t context = std::max(options.prompt_tokens, options.decode_tokens);
     if (context > file->config().context_length) {
       throw_error("{}: the model's context of {} tokens is shorter than the {} tokens to run", model_path,

@@ -1,6 +1,7 @@
 #include "io/model_file.h"
 
 #include <fcntl.h>
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,8 @@
 
 #include "core/error.h"
 #include "core/process_memory.h"
+#include "core/thread_pool.h"
+#include "formats/type_traits.h"
 #include "io/model_loaders.h"
 
 namespace lowbit {
@@ -161,6 +164,30 @@ bool ModelFile::load_weights_into_memory() {
   owned_buffers_.clear();
   loaded_weights_ = std::move(memory);
   return true;
+}
+
+void ModelFile::relayout_loaded_weights(const std::function<const LayoutConversion*(const TensorView&)>& choose) {
+  if (!loaded_weights_) return;
+  std::vector<uint8_t> original;
+  for (TensorView& tensor : tensors_) {
+    const LayoutConversion* conversion = choose(tensor);
+    if (conversion == nullptr) continue;
+    const TypeTraits& from = type_traits(tensor.type);
+    const TypeTraits& to = type_traits(conversion->to);
+    const int64_t cols = tensor.cols();
+    if (conversion->from != tensor.type || cols % from.block_size != 0 || cols % to.block_size != 0 ||
+        from.row_bytes(cols) != to.row_bytes(cols)) {
+      throw_error("{}: tensor {}: cannot convert {} to {}", path_, tensor.name, from.name, to.name);
+    }
+    // The tensor lies in loaded_weights_, which this file owns.
+    uint8_t* data = loaded_weights_->data() + (static_cast<const uint8_t*>(tensor.data) - loaded_weights_->data());
+    original.assign(data, data + tensor.bytes);
+    const size_t row_bytes = from.row_bytes(cols);
+    parallel_ranges(tensor.rows(), omp_get_max_threads(), [&](int64_t begin, int64_t end) {
+      conversion->convert(original.data() + begin * row_bytes, data + begin * row_bytes, (end - begin) * cols);
+    });
+    tensor.type = conversion->to;
+  }
 }
 
 std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensor_shapes(const ModelConfig& c) {

@@ -2,6 +2,7 @@
 // its hyper-parameters, its weights under llama.cpp's GGUF tensor names, and its vocabulary.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -10,6 +11,7 @@
 #include "core/huge_page_buffer.h"
 #include "core/mapped_file.h"
 #include "core/tensor.h"
+#include "formats/layout_conversion.h"
 #include "tokenizer/vocab.h"
 
 namespace lowbit {
@@ -63,6 +65,12 @@ class ModelFile {
   // the memory Linux reports available (the map then pages them from the file as needed). Throws
   // lowbit::Error naming the file on a failed read.
   bool load_weights_into_memory();
+
+  // After load_weights_into_memory (else nothing to do): rewrites in place each tensor for which
+  // choose(tensor) gives a conversion from its type (formats/layout_conversion.h), the same values in a
+  // layout the CPU's kernels read faster; the tensor then has the conversion's type. Rows are converted
+  // in parallel on the thread pool.
+  void relayout_loaded_weights(const std::function<const LayoutConversion*(const TensorView&)>& choose);
 
  protected:
   void add_tensor(TensorView view);

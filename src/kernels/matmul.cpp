@@ -11,6 +11,7 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "formats/lowbit_q4_0x16.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/float16_kernels.h"
 #include "kernels/gemm_kernels.h"
@@ -294,6 +295,12 @@ void matmul_same_input(std::span<const MatmulOutput> outputs, const float* x, in
     gemv->multiply(base + static_cast<size_t>(piece.begin) * row_bytes, row_bytes, piece.end - piece.begin, cols,
                    prepared, piece.output->y + piece.begin);
   });
+}
+
+const LayoutConversion* kernel_layout(const TensorView& weight) {
+  const LayoutConversion& conversion = kQ4_0ToQ4_0x16;
+  if (weight.type != conversion.from || weight.shape.size() != 2 || weight.cols() % kQ4_0x16Block != 0) return nullptr;
+  return find_gemv_kernel(conversion.to, active_cpu_level()) != nullptr ? &conversion : nullptr;
 }
 
 void matmul(const TensorView& weight, const float* x, int64_t n_tokens, float* y) {

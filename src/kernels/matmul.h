@@ -6,6 +6,7 @@
 #include <span>
 
 #include "core/tensor.h"
+#include "formats/layout_conversion.h"
 
 namespace lowbit {
 
@@ -22,6 +23,12 @@ namespace lowbit {
 // type is dequantized one row at a time and dotted with every token. Throws lowbit::Error naming the
 // tensor and its type when the type cannot be dequantized or the tensor's bytes do not fit its shape.
 void matmul(const TensorView& weight, const float* x, int64_t n_tokens, float* y);
+
+// The conversion (formats/layout_conversion.h) to apply to `weight` when a model is loaded into memory
+// (ModelFile::relayout_loaded_weights) so that this CPU's kernels read it faster: Q4_0 matrices whose rows
+// are whole lb_q4_0x16 blocks become lb_q4_0x16 where its AVX-512 decode kernel runs (decode then reads
+// them about 10% faster, formats/lowbit_q4_0x16.h); nullptr for everything else.
+const LayoutConversion* kernel_layout(const TensorView& weight);
 
 // Several products of the same input x: y_i = x . W_i^T (a layer's q, k and v, or gate and up). For one
 // token on weights of one type with a decode kernel (kernels/gemv_kernels.h) the activations are

@@ -8,13 +8,15 @@
 #include <functional>
 
 #include "io/model_file.h"
+#include "kernels/matmul.h"
 
 namespace lowbit::cli {
 
 using CommandRunner = std::function<int()>;
 
 // --mmap of the commands that run a model: set, the weights are used in place from the file's memory
-// map; unset (the default), ModelFile::load_weights_into_memory reads them into huge-page memory first.
+// map; unset (the default), ModelFile::load_weights_into_memory reads them into huge-page memory first,
+// where the matrices the CPU's kernels read faster in another layout are converted (kernel_layout).
 inline void add_mmap_flag(CLI::App& cmd, bool& use_map) {
   cmd.add_flag("--mmap", use_map,
                "Use the weights in place from the file's memory map (default: read them into huge-page memory, "
@@ -24,7 +26,10 @@ inline void add_mmap_flag(CLI::App& cmd, bool& use_map) {
 // Unless --mmap was given: the model's weights into huge-page memory, or a note on stderr where they do
 // not fit in the available memory and stay in the file's map.
 inline void load_weights_unless_mapped(ModelFile& model, bool use_map) {
-  if (!use_map && !model.load_weights_into_memory()) {
+  if (use_map) return;
+  if (model.load_weights_into_memory()) {
+    model.relayout_loaded_weights(kernel_layout);
+  } else {
     fmt::print(stderr, "note: {}: the weights exceed the available memory; using them from the file's map\n",
                model.path());
   }

@@ -25,6 +25,7 @@
 #include "formats/ggml_q8_0.h"
 #include "formats/ggml_q8_1.h"
 #include "formats/ggml_q8_k.h"
+#include "formats/lowbit_q4_0x16.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/lowbit_int_kernels.h"
 #include "kernels/x86/lowbit_int_x86.h"
@@ -72,6 +73,19 @@ struct Q4_0Codes : OneBlockPerGroup<BlockQ4_0> {
   static constexpr bool kSignedCodes = false, kHasMin = false;
   static constexpr int kOffset = 8;
   static __m256i codes(const uint8_t* row, int64_t j) { return unpack_nibbles_16(block_at(row, j).qs); }
+};
+// lb_q4_0x16: group j is block j / 16's Q4_0 block j % 16.
+struct Q4_0x16Codes {
+  static const BlockQ4_0x16& block_at(const uint8_t* row, int64_t j) {
+    return reinterpret_cast<const BlockQ4_0x16*>(row)[j / 16];
+  }
+  static const void* block_start(const uint8_t* row, int64_t j) { return &block_at(row, j); }
+  static uint16_t scale(const uint8_t* row, int64_t j) { return block_at(row, j).d[j % 16]; }
+  static constexpr bool kSignedCodes = false, kHasMin = false;
+  static constexpr int kOffset = 8;
+  static __m256i codes(const uint8_t* row, int64_t j) {
+    return unpack_q4_0x16_nibbles(block_at(row, j), static_cast<int>(j % 16));
+  }
 };
 struct Q5_0Codes : OneBlockPerGroup<BlockQ5_0> {
   static constexpr bool kSignedCodes = false, kHasMin = false;
@@ -521,6 +535,8 @@ inline float bf16_bits_to_float(uint16_t bits) {
 
 constexpr DotKernel kQ8_0 = integer_kernel<Group32Dot<Q8_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
 constexpr DotKernel kQ4_0 = integer_kernel<Group32Dot<Q4_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
+constexpr DotKernel kQ4_0x16 =
+    integer_kernel<Group32Dot<Q4_0x16Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
 constexpr DotKernel kQ5_0 = integer_kernel<Group32Dot<Q5_0Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
 constexpr DotKernel kQ4_1 = integer_kernel<Group32Dot<Q4_1Codes>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
 constexpr DotKernel kQ5_1 = integer_kernel<Group32Dot<Q5_1Codes>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
@@ -560,6 +576,7 @@ constexpr DotKernel kF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_f16, hal
 constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_bf16, bf16_bits_to_float>, nullptr};
 
 const DotKernel* find_x86_dot_kernel(TensorType weight) {
+  if (weight == kQ4_0x16Type) return &kQ4_0x16;
   switch (weight) {
     case TensorType::Q8_0: return &kQ8_0;
     case TensorType::Q4_0: return &kQ4_0;

@@ -33,6 +33,7 @@
 #include "formats/ggml_q8_1.h"
 #include "formats/ggml_q8_k.h"
 #include "formats/lowbit_int.h"
+#include "formats/lowbit_q4_0x16.h"
 #include "kernels/gemm_kernels.h"
 #include "kernels/lowbit_int_kernels.h"
 #include "kernels/x86/lowbit_int_x86.h"
@@ -165,6 +166,21 @@ struct Q4_0Gemm {
     store_256(codes, unpack_nibbles_16(b.qs));
     scales[0] = d;
     biases[0] = -8.0f * d;
+  }
+};
+
+// lb_q4_0x16: Q4_0's 16 blocks, each unpacked as Q4_0Gemm does.
+struct Q4_0x16Gemm {
+  using Block = BlockQ4_0x16;
+  static constexpr int64_t kBlockSize = kQ4_0x16Block;
+  static constexpr int kGroup = 32;
+  static constexpr TensorType kActivation = TensorType::Q8_0;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    for (int l = 0; l < 16; ++l) {
+      store_256(codes + 32 * l, unpack_q4_0x16_nibbles(b, l));
+      scales[l] = half_to_float(b.d[l]);
+      biases[l] = -8.0f * scales[l];
+    }
   }
 };
 
@@ -547,6 +563,7 @@ template <typename Format>
 constexpr GemmKernel kGemm{Format::kActivation, prepare_gemm<Format>, multiply_gemm<Format>};
 
 const GemmKernel* find_x86_gemm_kernel(TensorType weight) {
+  if (weight == kQ4_0x16Type) return &kGemm<Q4_0x16Gemm>;
   switch (weight) {
 #if defined(__AVX512VNNI__)
     case TensorType::Q8_0: return &kGemm<Q8_0Gemm>;
