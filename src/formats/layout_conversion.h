@@ -1,7 +1,9 @@
 // A lossless change of a tensor's layout: the same values, the same bytes per row, another type whose
-// layout a kernel reads faster (formats/lowbit_q4_0x16.h). Rows must be whole blocks of both types.
+// layout a kernel reads faster (formats/lowbit_q4_0x16.h, lowbit_q4_kx2.h). Rows must be whole blocks
+// of both types.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "core/tensor.h"
@@ -12,6 +14,30 @@ struct LayoutConversion {
   TensorType from, to;
   // n elements of `from` at src -> `to` at dst (not overlapping).
   void (*convert)(const void* src, void* dst, int64_t n);
+};
+
+// A layout type's quantizer and dequantizer through its source format's, one block of the layout
+// (kElements elements, kSourceBytes in the source format, kBlockBytes in the layout) at a time.
+template <int64_t kElements, size_t kSourceBytes, size_t kBlockBytes>
+struct ThroughSourceFormat {
+  // quantize(first, source): elements first .. first + kElements - 1 in the source format.
+  template <typename Quantize>
+  static void quantize(void (*to_layout)(const void*, void*, int64_t), int64_t n, void* dst, const Quantize& quantize) {
+    alignas(64) uint8_t source[kSourceBytes];
+    for (int64_t b = 0; b < n / kElements; ++b) {
+      quantize(b * kElements, source);
+      to_layout(source, static_cast<uint8_t*>(dst) + b * kBlockBytes, kElements);
+    }
+  }
+
+  static void dequantize(void (*to_source)(const void*, void*, int64_t),
+                         void (*source_to_float)(const void*, float*, int64_t), const void* src, float* y, int64_t n) {
+    alignas(64) uint8_t source[kSourceBytes];
+    for (int64_t b = 0; b < n / kElements; ++b) {
+      to_source(static_cast<const uint8_t*>(src) + b * kBlockBytes, source, kElements);
+      source_to_float(source, y + b * kElements, kElements);
+    }
+  }
 };
 
 }  // namespace lowbit

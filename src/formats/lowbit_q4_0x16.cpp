@@ -1,8 +1,5 @@
 #include "formats/lowbit_q4_0x16.h"
 
-#include <array>
-#include <cstring>
-
 #include "formats/ggml_q4_0.h"
 
 namespace lowbit {
@@ -30,39 +27,23 @@ void q4_0x16_to_q4_0(const void* src, void* dst, int64_t n) {
 }
 
 namespace {
-
-// f(x, q4_0) for one 512-element block at a time, then interleaved into dst.
-template <typename QuantizeQ4_0>
-void quantize_by_q4_0(int64_t n, void* dst, const QuantizeQ4_0& quantize_q4_0) {
-  std::array<BlockQ4_0, 16> blocks;
-  auto* out = static_cast<BlockQ4_0x16*>(dst);
-  for (int64_t b = 0; b < n / kQ4_0x16Block; ++b) {
-    quantize_q4_0(b * kQ4_0x16Block, blocks.data());
-    q4_0_to_q4_0x16(blocks.data(), &out[b], kQ4_0x16Block);
-  }
-}
-
+using ThroughQ4_0 = ThroughSourceFormat<kQ4_0x16Block, 16 * sizeof(BlockQ4_0), sizeof(BlockQ4_0x16)>;
 }  // namespace
 
 void quantize_row_q4_0x16(const float* x, void* dst, int64_t n) {
-  quantize_by_q4_0(n, dst, [x](int64_t first, BlockQ4_0* blocks) {
+  ThroughQ4_0::quantize(q4_0_to_q4_0x16, n, dst, [x](int64_t first, void* blocks) {
     quantize_row_q4_0_ref(x + first, blocks, kQ4_0x16Block);
   });
 }
 
 void quantize_row_q4_0x16_weighted(const float* x, const float* importance, void* dst, int64_t n) {
-  quantize_by_q4_0(n, dst, [x, importance](int64_t first, BlockQ4_0* blocks) {
+  ThroughQ4_0::quantize(q4_0_to_q4_0x16, n, dst, [x, importance](int64_t first, void* blocks) {
     quantize_row_q4_0_weighted(x + first, importance + first, blocks, kQ4_0x16Block);
   });
 }
 
 void dequantize_row_q4_0x16(const void* src, float* y, int64_t n) {
-  std::array<BlockQ4_0, 16> blocks;
-  const auto* in = static_cast<const BlockQ4_0x16*>(src);
-  for (int64_t b = 0; b < n / kQ4_0x16Block; ++b) {
-    q4_0x16_to_q4_0(&in[b], blocks.data(), kQ4_0x16Block);
-    dequantize_row_q4_0(blocks.data(), y + b * kQ4_0x16Block, kQ4_0x16Block);
-  }
+  ThroughQ4_0::dequantize(q4_0x16_to_q4_0, dequantize_row_q4_0, src, y, n);
 }
 
 }  // namespace lowbit

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "formats/lowbit_q4_0x16.h"
+#include "formats/lowbit_q4_kx2.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/float16_kernels.h"
 #include "kernels/gemm_kernels.h"
@@ -298,9 +299,12 @@ void matmul_same_input(std::span<const MatmulOutput> outputs, const float* x, in
 }
 
 const LayoutConversion* kernel_layout(const TensorView& weight) {
-  const LayoutConversion& conversion = kQ4_0ToQ4_0x16;
-  if (weight.type != conversion.from || weight.shape.size() != 2 || weight.cols() % kQ4_0x16Block != 0) return nullptr;
-  return find_gemv_kernel(conversion.to, active_cpu_level()) != nullptr ? &conversion : nullptr;
+  for (const LayoutConversion* conversion : {&kQ4_0ToQ4_0x16, &kQ4_KToQ4_Kx2}) {
+    if (weight.type != conversion->from || weight.shape.size() != 2) continue;
+    const bool whole_blocks = weight.cols() % type_traits(conversion->to).block_size == 0;
+    return whole_blocks && find_gemv_kernel(conversion->to, active_cpu_level()) != nullptr ? conversion : nullptr;
+  }
+  return nullptr;
 }
 
 void matmul(const TensorView& weight, const float* x, int64_t n_tokens, float* y) {

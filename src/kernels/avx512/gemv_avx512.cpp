@@ -4,7 +4,7 @@
 #include "kernels/x86/gemv_k_x86.h"
 #include "kernels/x86/gemv_legacy_x86.h"
 #include "kernels/x86/gemv_lowbit_int_x86.h"
-#include "kernels/x86/gemv_q4_0x16_x86.h"
+#include "kernels/x86/gemv_interleaved_x86.h"
 #include "kernels/x86/gemv_x86.h"
 
 namespace lowbit {
@@ -12,6 +12,7 @@ namespace lowbit {
 const GemvKernel* find_gemv_kernel_avx512(TensorType weight, GemvLoads loads) {
   const bool block_loads = loads == GemvLoads::block_loads;
   if (weight == kQ4_0x16Type) return &Q4_0x16Gemv::kKernel;
+  if (weight == kQ4_Kx2Type) return &Q4_Kx2Gemv::kKernel;
   switch (weight) {
     case TensorType::Q4_0: return block_loads ? &kQ4_0BlockLoadsGemv : &kQ4_0Gemv;
     case TensorType::Q8_0: return block_loads ? &kQ8_0BlockLoadsGemv : &kQ8_0Gemv;

@@ -21,6 +21,7 @@
 #include "formats/lowbit_block_common.h"
 #include "formats/lowbit_int.h"
 #include "formats/lowbit_q4_0x16.h"
+#include "formats/lowbit_q4_kx2.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/lowbit_int_kernels.h"
 
@@ -212,6 +213,19 @@ float dot_q4_0x16_q8_0(int64_t n, const void* weight_row, const void* activation
   return sum;
 }
 
+// lb_q4_kx2 times Q8_K: each block back in Q4_K's layout, then Q4_K's sums.
+float dot_q4_kx2_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const BlockQ4_Kx2*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_K*>(activation_row);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / kQ4_Kx2Block; ++b) {
+    BlockQ4_K blocks[2];
+    q4_kx2_to_q4_k(&w[b], blocks, kQ4_Kx2Block);
+    sum += dot_q4_5_k_q8_k<BlockQ4_K>(kQ4_Kx2Block, blocks, a + 2 * b);
+  }
+  return sum;
+}
+
 float dot_f16_f32(int64_t n, const void* weight_row, const void* activation_row) {
   const auto* w = static_cast<const uint16_t*>(weight_row);
   const auto* a = static_cast<const float*>(activation_row);
@@ -231,6 +245,7 @@ float dot_bf16_f32(int64_t n, const void* weight_row, const void* activation_row
 constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ8_0, codes_q8_0>, nullptr};
 constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ4_0, codes_q4_0>, nullptr};
 constexpr DotKernel kQ4_0x16{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q4_0x16_q8_0, nullptr};
+constexpr DotKernel kQ4_Kx2{TensorType::Q8_K, quantize_row_q8_k, dot_q4_kx2_q8_k, nullptr};
 constexpr DotKernel kQ5_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ5_0, codes_q5_0>, nullptr};
 constexpr DotKernel kQ4_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_legacy_q8_1<BlockQ4_1, codes_q4_1>, nullptr};
 constexpr DotKernel kQ5_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_legacy_q8_1<BlockQ5_1, codes_q5_1>, nullptr};
@@ -248,6 +263,7 @@ constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_bf16_f32, nullptr};
 
 const DotKernel* find_dot_kernel_scalar(TensorType weight) {
   if (weight == kQ4_0x16Type) return &kQ4_0x16;
+  if (weight == kQ4_Kx2Type) return &kQ4_Kx2;
   switch (weight) {
     case TensorType::Q8_0: return &kQ8_0;
     case TensorType::Q4_0: return &kQ4_0;

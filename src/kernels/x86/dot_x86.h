@@ -26,6 +26,7 @@
 #include "formats/ggml_q8_1.h"
 #include "formats/ggml_q8_k.h"
 #include "formats/lowbit_q4_0x16.h"
+#include "formats/lowbit_q4_kx2.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/lowbit_int_kernels.h"
 #include "kernels/x86/lowbit_int_x86.h"
@@ -84,7 +85,7 @@ struct Q4_0x16Codes {
   static constexpr bool kSignedCodes = false, kHasMin = false;
   static constexpr int kOffset = 8;
   static __m256i codes(const uint8_t* row, int64_t j) {
-    return unpack_q4_0x16_nibbles(block_at(row, j), static_cast<int>(j % 16));
+    return unpack_interleaved_nibbles(block_at(row, j).qs, static_cast<int>(j % 16));
   }
 };
 struct Q5_0Codes : OneBlockPerGroup<BlockQ5_0> {
@@ -209,18 +210,57 @@ struct Group32Dot {
   }
 };
 
-// Q4_K and Q5_K (which adds a fifth bit per quant): per super-block,
-//   d * sum_s scale_s * (q . a)_s - dmin * sum_s min_s * (sum of a over s), Q8_K keeping the sums of a.
+// Where Q4_5_KDot finds super-block b of a row: its 16-byte header (d, dmin, the 6-bit scale and min codes)
+// and the codes of sub-blocks 2k (low) and 2k + 1 (high), in element order.
 template <typename Block>
+struct ScaleMinKSuperBlocks {
+  static constexpr bool kFifthBit = std::is_same_v<Block, BlockQ5_K>;
+  static const Block& block(const uint8_t* row, int64_t b) { return reinterpret_cast<const Block*>(row)[b]; }
+  static const uint8_t* header(const uint8_t* row, int64_t b) { return reinterpret_cast<const uint8_t*>(&block(row, b)); }
+  static void prefetch(const uint8_t* row, int64_t b) { prefetch_ahead(header(row, b), sizeof(Block)); }
+  // Each 32 bytes of qs hold sub-block 2k in the low nibbles and 2k + 1 in the high ones; Q5_K's fifth
+  // bits of element l of sub-block s sit in qh[l] at bit s.
+  static void codes(const uint8_t* row, int64_t b, int k, __m256i& low, __m256i& high) {
+    const Block& w = block(row, b);
+    const __m256i low_mask = _mm256_set1_epi8(15);
+    const __m256i packed = load_256(w.qs + 32 * k);
+    low = _mm256_and_si256(packed, low_mask);
+    high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
+    if constexpr (kFifthBit) {
+      const __m256i one = _mm256_set1_epi8(1);
+      const __m256i qh = load_256(w.qh);
+      low = _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), one), 4));
+      high = _mm256_or_si256(high, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k + 1), one), 4));
+    }
+  }
+};
+
+// lb_q4_kx2: super-block b is half b % 2 of block b / 2, its sub-blocks stored as lb_q4_0x16's blocks.
+struct Q4_Kx2SuperBlocks {
+  static const BlockQ4_Kx2& block(const uint8_t* row, int64_t b) {
+    return reinterpret_cast<const BlockQ4_Kx2*>(row)[b / 2];
+  }
+  static const uint8_t* header(const uint8_t* row, int64_t b) {
+    return reinterpret_cast<const uint8_t*>(&block(row, b).headers[b % 2]);
+  }
+  static void prefetch(const uint8_t* row, int64_t b) {
+    if (b % 2 == 0) prefetch_ahead(reinterpret_cast<const uint8_t*>(&block(row, b)), sizeof(BlockQ4_Kx2));
+  }
+  static void codes(const uint8_t* row, int64_t b, int k, __m256i& low, __m256i& high) {
+    const int first = static_cast<int>(8 * (b % 2) + 2 * k);
+    low = unpack_interleaved_nibbles(block(row, b).qs, first);
+    high = unpack_interleaved_nibbles(block(row, b).qs, first + 1);
+  }
+};
+
+// Q4_K and Q5_K (which adds a fifth bit per quant), and lb_q4_kx2: per super-block,
+//   d * sum_s scale_s * (q . a)_s - dmin * sum_s min_s * (sum of a over s), Q8_K keeping the sums of a.
+template <typename SuperBlocks>
 struct Q4_5_KDot {
   template <int R, int T>
   static void run(int64_t n, const void* weight_rows, size_t weight_stride, const void* activations,
                   size_t activation_stride, float* out) {
-    constexpr bool kFifthBit = std::is_same_v<Block, BlockQ5_K>;
-    const StridedRows<Block> w{static_cast<const uint8_t*>(weight_rows), weight_stride};
     const StridedRows<BlockQ8_K> a{static_cast<const uint8_t*>(activations), activation_stride};
-    const __m256i low_mask = _mm256_set1_epi8(15);
-    const __m256i one = _mm256_set1_epi8(1);
     __m256 acc[R][T];
     for (auto& row : acc) {
       for (__m256& v : row) v = _mm256_setzero_ps();
@@ -230,25 +270,17 @@ struct Q4_5_KDot {
       __m256i sub_sums[T];
       for (int t = 0; t < T; ++t) sub_sums[t] = _mm256_madd_epi16(load_256(a[t][b].bsums), _mm256_set1_epi16(1));
       for (int r = 0; r < R; ++r) {
-        const Block& block = w[r][b];
-        prefetch_ahead(reinterpret_cast<const uint8_t*>(&block), sizeof(Block));
-        const __m128i packed_codes = unpack_scale_min_codes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&block)));
+        const uint8_t* row = static_cast<const uint8_t*>(weight_rows) + static_cast<size_t>(r) * weight_stride;
+        SuperBlocks::prefetch(row, b);
+        const uint8_t* header = SuperBlocks::header(row, b);
+        const __m128i packed_codes = unpack_scale_min_codes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(header)));
         const __m256i scales = int16_pairs(_mm256_cvtepu8_epi32(packed_codes));
         const __m256i mins = _mm256_cvtepu8_epi32(_mm_srli_si128(packed_codes, 8));
         __m256i scaled[T];
         for (int t = 0; t < T; ++t) scaled[t] = _mm256_setzero_si256();
-        // Each 32 bytes of qs hold sub-block 2k in the low nibbles and 2k + 1 in the high ones; Q5_K's
-        // fifth bits of element l of sub-block s sit in qh[l] at bit s.
         for (int k = 0; k < 4; ++k) {
-          const __m256i packed = load_256(block.qs + 32 * k);
-          __m256i low = _mm256_and_si256(packed, low_mask);
-          __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
-          if constexpr (kFifthBit) {
-            const __m256i qh = load_256(block.qh);
-            low = _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), one), 4));
-            high =
-                _mm256_or_si256(high, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k + 1), one), 4));
-          }
+          __m256i low, high;
+          SuperBlocks::codes(row, b, k, low, high);
           const __m256i scale_low = _mm256_permutevar8x32_epi32(scales, _mm256_set1_epi32(2 * k));
           const __m256i scale_high = _mm256_permutevar8x32_epi32(scales, _mm256_set1_epi32(2 * k + 1));
           for (int t = 0; t < T; ++t) {
@@ -256,7 +288,10 @@ struct Q4_5_KDot {
             scaled[t] = _mm256_add_epi32(scaled[t], scaled_dot_u8_s8(high, load_256(a[t][b].qs + 64 * k + 32), scale_high));
           }
         }
-        const __m256 d = broadcast_half(block.d), dmin = broadcast_half(block.dmin);
+        uint16_t d_bits, dmin_bits;
+        std::memcpy(&d_bits, header, sizeof d_bits);
+        std::memcpy(&dmin_bits, header + 2, sizeof dmin_bits);
+        const __m256 d = broadcast_half(d_bits), dmin = broadcast_half(dmin_bits);
         for (int t = 0; t < T; ++t) {
           const __m256 act_scale = _mm256_set1_ps(a[t][b].d);
           acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(act_scale, d), _mm256_cvtepi32_ps(scaled[t]), acc[r][t]);
@@ -543,8 +578,11 @@ constexpr DotKernel kQ5_1 = integer_kernel<Group32Dot<Q5_1Codes>, true>(TensorTy
 template <LowbitIntFormat F>
 constexpr DotKernel kLowbitInt =
     integer_kernel<Group32Dot<LowbitIntCodes<F>>, true>(TensorType::Q8_1, quantize_row_q8_1_ref);
-constexpr DotKernel kQ4_K = integer_kernel<Q4_5_KDot<BlockQ4_K>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
-constexpr DotKernel kQ5_K = integer_kernel<Q4_5_KDot<BlockQ5_K>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
+constexpr DotKernel kQ4_K =
+    integer_kernel<Q4_5_KDot<ScaleMinKSuperBlocks<BlockQ4_K>>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
+constexpr DotKernel kQ5_K =
+    integer_kernel<Q4_5_KDot<ScaleMinKSuperBlocks<BlockQ5_K>>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
+constexpr DotKernel kQ4_Kx2 = integer_kernel<Q4_5_KDot<Q4_Kx2SuperBlocks>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kQ2_K = integer_kernel<SubBlock16Dot<Q2_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kQ3_K = integer_kernel<SubBlock16Dot<Q3_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kQ6_K = integer_kernel<SubBlock16Dot<Q6_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
@@ -577,6 +615,7 @@ constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_bf16, b
 
 const DotKernel* find_x86_dot_kernel(TensorType weight) {
   if (weight == kQ4_0x16Type) return &kQ4_0x16;
+  if (weight == kQ4_Kx2Type) return &kQ4_Kx2;
   switch (weight) {
     case TensorType::Q8_0: return &kQ8_0;
     case TensorType::Q4_0: return &kQ4_0;

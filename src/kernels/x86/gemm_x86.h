@@ -34,6 +34,7 @@
 #include "formats/ggml_q8_k.h"
 #include "formats/lowbit_int.h"
 #include "formats/lowbit_q4_0x16.h"
+#include "formats/lowbit_q4_kx2.h"
 #include "kernels/gemm_kernels.h"
 #include "kernels/lowbit_int_kernels.h"
 #include "kernels/x86/lowbit_int_x86.h"
@@ -177,7 +178,7 @@ struct Q4_0x16Gemm {
   static constexpr TensorType kActivation = TensorType::Q8_0;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     for (int l = 0; l < 16; ++l) {
-      store_256(codes + 32 * l, unpack_q4_0x16_nibbles(b, l));
+      store_256(codes + 32 * l, unpack_interleaved_nibbles(b.qs, l));
       scales[l] = half_to_float(b.d[l]);
       biases[l] = -8.0f * scales[l];
     }
@@ -270,6 +271,18 @@ inline void unpack_scale_min_codes(const uint8_t* packed, int32_t* scale, int32_
 // Q4_K and Q5_K: 8 sub-blocks of 32, element = d * scale_s * code - dmin * min_s. Each 32 bytes of qs
 // hold sub-block 2k in the low nibbles and 2k + 1 in the high ones; Q5_K's fifth bit of element l of
 // sub-block s is bit s of qh[l].
+// The scales and biases of the 8 groups of a Q4_K or Q5_K super-block from its header fields.
+inline void scale_min_groups(uint16_t d_bits, uint16_t dmin_bits, const uint8_t* scale_codes, float* scales,
+                             float* biases) {
+  int32_t scale[8], min[8];
+  unpack_scale_min_codes(scale_codes, scale, min);
+  const float d = half_to_float(d_bits), dmin = half_to_float(dmin_bits);
+  for (int s = 0; s < 8; ++s) {
+    scales[s] = d * static_cast<float>(scale[s]);
+    biases[s] = -dmin * static_cast<float>(min[s]);
+  }
+}
+
 template <typename BlockType>
 struct Q4_5_KGemm {
   using Block = BlockType;
@@ -288,12 +301,21 @@ struct Q4_5_KGemm {
       store_256(codes + 64 * k, low);
       store_256(codes + 64 * k + 32, high);
     }
-    int32_t scale[8], min[8];
-    unpack_scale_min_codes(b.scales, scale, min);
-    const float d = half_to_float(b.d), dmin = half_to_float(b.dmin);
-    for (int s = 0; s < 8; ++s) {
-      scales[s] = d * static_cast<float>(scale[s]);
-      biases[s] = -dmin * static_cast<float>(min[s]);
+    scale_min_groups(b.d, b.dmin, b.scales, scales, biases);
+  }
+};
+
+// lb_q4_kx2: its 16 sub-blocks' codes as lb_q4_0x16's blocks', then each super-block's groups.
+struct Q4_Kx2Gemm {
+  using Block = BlockQ4_Kx2;
+  static constexpr int64_t kBlockSize = kQ4_Kx2Block;
+  static constexpr int kGroup = 32;
+  static constexpr TensorType kActivation = TensorType::Q8_K;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    for (int s = 0; s < 16; ++s) store_256(codes + 32 * s, unpack_interleaved_nibbles(b.qs, s));
+    for (int h = 0; h < 2; ++h) {
+      const Q4_KHeader& header = b.headers[h];
+      scale_min_groups(header.d, header.dmin, header.scales, scales + 8 * h, biases + 8 * h);
     }
   }
 };
@@ -564,6 +586,7 @@ constexpr GemmKernel kGemm{Format::kActivation, prepare_gemm<Format>, multiply_g
 
 const GemmKernel* find_x86_gemm_kernel(TensorType weight) {
   if (weight == kQ4_0x16Type) return &kGemm<Q4_0x16Gemm>;
+  if (weight == kQ4_Kx2Type) return &kGemm<Q4_Kx2Gemm>;
   switch (weight) {
 #if defined(__AVX512VNNI__)
     case TensorType::Q8_0: return &kGemm<Q8_0Gemm>;

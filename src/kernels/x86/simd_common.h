@@ -62,10 +62,10 @@ inline __m256i unpack_nibbles_16(const uint8_t* bytes) {
   return unpack_nibbles_16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes)));
 }
 
-// The 32 codes of Q4_0 block l of an lb_q4_0x16 block (its nibble bytes lie four at a time 64 bytes apart)
-// as unpack_nibbles_16 gives a Q4_0 block's.
-inline __m256i unpack_q4_0x16_nibbles(const BlockQ4_0x16& block, int l) {
-  const uint8_t* first = block.qs + q4_0x16_index(l, 0);
+// The 32 codes of block l of lb_q4_0x16's (or sub-block l of lb_q4_kx2's) interleaved nibbles `qs` (its
+// bytes lie four at a time 64 bytes apart), as unpack_nibbles_16 gives a Q4_0 block's.
+inline __m256i unpack_interleaved_nibbles(const uint8_t* qs, int l) {
+  const uint8_t* first = qs + q4_0x16_index(l, 0);
   const auto word = [first](int k) {
     int32_t w;
     std::memcpy(&w, first + 64 * k, sizeof w);

@@ -1,5 +1,6 @@
-// lb_q4_0x16 (formats/lowbit_q4_0x16.h): exactly Q4_0's values, bytes and quantizers in the interleaved
-// layout, which the kernels' tests (tests/kernels/) multiply against the scalar reference.
+// lb_q4_0x16 and lb_q4_kx2 (formats/lowbit_q4_0x16.h, lowbit_q4_kx2.h): exactly Q4_0's and Q4_K's
+// values, bytes and quantizers in the interleaved layouts, which the kernels' tests (tests/kernels/)
+// multiply against the scalar reference.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -7,8 +8,11 @@
 #include <vector>
 
 #include "core/half.h"
+#include "formats/ggml_k_layout.h"
 #include "formats/ggml_q4_0.h"
+#include "formats/ggml_q4_k.h"
 #include "formats/lowbit_q4_0x16.h"
+#include "formats/lowbit_q4_kx2.h"
 #include "formats/type_traits.h"
 
 namespace lowbit {
@@ -95,6 +99,70 @@ TEST(LowbitQ4_0x16, QuantizersAndValuesAreQ4_0s) {
   t.to_float(expected.data(), values.data(), kElements);
   dequantize_row_q4_0(q4_0_bytes(x).data(), q4_0_values.data(), kElements);
   EXPECT_EQ(values, q4_0_values);
+}
+
+TEST(LowbitQ4_Kx2, TableRowIsQ4_KsSize) {
+  const TypeTraits& t = type_traits(kQ4_Kx2Type);
+  EXPECT_STREQ(t.name, "lb_q4_kx2");
+  EXPECT_EQ(find_type_traits("lb_q4_kx2"), &t);
+  EXPECT_EQ(t.block_size, 512);
+  EXPECT_EQ(t.block_bytes, 288u);
+  EXPECT_EQ(t.row_bytes(2048), type_traits(TensorType::Q4_K).row_bytes(2048));
+}
+
+// Element i of sub-block s of super-block h lies in qs[q4_0x16_index(8h + s, i % 16)], in the low nibble
+// for i < 16; the headers are the super-blocks' first 16 bytes.
+TEST(LowbitQ4_Kx2, LayoutStoresSubBlocksAsLbQ4_0x16Blocks) {
+  std::mt19937 rng(5);
+  std::vector<BlockQ4_K> blocks(2);
+  for (BlockQ4_K& block : blocks) {
+    auto* bytes = reinterpret_cast<uint8_t*>(&block);
+    for (size_t i = 0; i < sizeof block; ++i) bytes[i] = static_cast<uint8_t>(rng());
+  }
+  BlockQ4_Kx2 out;
+  q4_k_to_q4_kx2(blocks.data(), &out, kQ4_Kx2Block);
+  for (int h = 0; h < 2; ++h) {
+    EXPECT_EQ(std::memcmp(&out.headers[h], &blocks[h], 16), 0);
+    for (int e = 0; e < 256; ++e) {
+      const int code = (blocks[h].qs[nibble_byte(e)] >> nibble_shift(e)) & 15;
+      const int s = e / 32, i = e % 32;
+      const uint8_t byte = out.qs[q4_0x16_index(8 * h + s, i % 16)];
+      ASSERT_EQ(i < 16 ? byte & 15 : byte >> 4, code) << h << " " << e;
+    }
+  }
+}
+
+TEST(LowbitQ4_Kx2, ConversionIsExactBothWays) {
+  std::mt19937 rng(9);
+  std::vector<uint8_t> q4_k(type_traits(TensorType::Q4_K).row_bytes(kElements));
+  for (uint8_t& byte : q4_k) byte = static_cast<uint8_t>(rng());
+  std::vector<uint8_t> interleaved(q4_k.size()), back(q4_k.size());
+  q4_k_to_q4_kx2(q4_k.data(), interleaved.data(), kElements);
+  q4_kx2_to_q4_k(interleaved.data(), back.data(), kElements);
+  EXPECT_EQ(back, q4_k);
+}
+
+TEST(LowbitQ4_Kx2, QuantizersAndValuesAreQ4_Ks) {
+  const std::vector<float> x = random_values(13);
+  const size_t bytes_count = type_traits(TensorType::Q4_K).row_bytes(kElements);
+  std::vector<uint8_t> q4_k(bytes_count), expected(bytes_count), bytes(bytes_count);
+  quantize_row_q4_k(x.data(), q4_k.data(), kElements);
+  q4_k_to_q4_kx2(q4_k.data(), expected.data(), kElements);
+  const TypeTraits& t = type_traits(kQ4_Kx2Type);
+  t.from_float(x.data(), bytes.data(), kElements);
+  EXPECT_EQ(bytes, expected);
+
+  std::vector<float> importance(x.size());
+  for (size_t i = 0; i < importance.size(); ++i) importance[i] = 1.0f + static_cast<float>(i % 5);
+  quantize_row_q4_k_weighted(x.data(), importance.data(), q4_k.data(), kElements);
+  q4_k_to_q4_kx2(q4_k.data(), expected.data(), kElements);
+  t.from_float_weighted(x.data(), importance.data(), bytes.data(), kElements);
+  EXPECT_EQ(bytes, expected);
+
+  std::vector<float> values(x.size()), q4_k_values(x.size());
+  t.to_float(bytes.data(), values.data(), kElements);
+  dequantize_row_q4_k(q4_k.data(), q4_k_values.data(), kElements);
+  EXPECT_EQ(values, q4_k_values);
 }
 
 }  // namespace
