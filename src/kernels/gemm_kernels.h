@@ -32,8 +32,13 @@ inline constexpr int64_t kGemmColumnStep = 512;
 inline constexpr int64_t kGemmTokenBlock = 4;
 
 // Below this many tokens unpacking the weights costs more than the GEMM saves over the one-token kernels'
-// token groups (measured at 4096 x 4096: about even at 8 tokens, 1.1-1.5x faster at 16, 2x at 32).
+// token groups (measured at 4096 x 4096: about even at 8 tokens, 1.1-1.5x faster at 16, 2x at 32), for
+// the formats whose unpacking takes more than a nibble split or a copy (GemmKernel::min_tokens).
 inline constexpr int64_t kMinGemmTokens = 16;
+// Q8_0, Q4_0 and the interleaved layouts unpack so cheaply that the GEMM wins from 8 tokens: TinyLlama
+// prefill of 8 tokens, 2 threads, AVX-512 (lowbit bench -p 8): Q8_0 40 -> 68 t/s, Q4_0 (as lb_q4_0x16)
+// 48 -> 83, Q4_K_M 63 -> 79; at 4 tokens the K types lost (Q4_K_M 55 -> 50, Q5_K_M 71 -> 47).
+inline constexpr int64_t kMinGemmTokensCheapUnpack = 8;
 
 // A batch of activations in a GEMM kernel's form (its level's interleaving and its group size).
 struct GemmActivations {
@@ -47,6 +52,7 @@ struct GemmActivations {
 
 struct GemmKernel {
   TensorType activation_type;  // as the weight type's DotKernel: Q8_0, Q8_1 or Q8_K
+  int64_t min_tokens;          // fewer tokens go through the dot products' token groups (kMinGemmTokens)
   // quantized: n_tokens rows of activation_type, row_bytes apart, cols each -> out.
   void (*prepare)(const uint8_t* quantized, size_t row_bytes, int64_t n_tokens, int64_t cols, GemmActivations& out);
   // y[t * y_stride + r] = row r . token t for r < row_count, t < n_tokens (n_tokens <= a.tokens), with

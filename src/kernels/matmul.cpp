@@ -223,8 +223,8 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
     return;
   }
 
-  const GemmKernel* gemm = n_tokens >= kMinGemmTokens ? find_gemm_kernel(weight.type, active_cpu_level()) : nullptr;
-  if (gemm != nullptr) {
+  const GemmKernel* gemm = find_gemm_kernel(weight.type, active_cpu_level());
+  if (gemm != nullptr && n_tokens >= gemm->min_tokens) {
     GemmActivations prepared;
     gemm->prepare(activations, activation_row_bytes, n_tokens, cols, prepared);
     // Each thread multiplies an equal share of the rows, its tiles' scratch allocated once, on decode's

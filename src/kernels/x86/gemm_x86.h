@@ -162,6 +162,7 @@ struct Q4_0Gemm {
   static constexpr int64_t kBlockSize = 32;
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_0;
+  static constexpr bool kCheapUnpack = true;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     const float d = half_to_float(b.d);
     store_256(codes, unpack_nibbles_16(b.qs));
@@ -176,6 +177,7 @@ struct Q4_0x16Gemm {
   static constexpr int64_t kBlockSize = kQ4_0x16Block;
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_0;
+  static constexpr bool kCheapUnpack = true;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     for (int l = 0; l < 16; ++l) {
       store_256(codes + 32 * l, unpack_interleaved_nibbles(b.qs, l));
@@ -204,6 +206,7 @@ struct Q8_0Gemm {
   static constexpr int64_t kBlockSize = 32;
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_0;
+  static constexpr bool kCheapUnpack = true;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     const float d = half_to_float(b.d);
     store_256(codes, _mm256_xor_si256(load_256(b.qs), _mm256_set1_epi8(static_cast<char>(0x80))));
@@ -311,6 +314,7 @@ struct Q4_Kx2Gemm {
   static constexpr int64_t kBlockSize = kQ4_Kx2Block;
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_K;
+  static constexpr bool kCheapUnpack = true;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     for (int s = 0; s < 16; ++s) store_256(codes + 32 * s, unpack_interleaved_nibbles(b.qs, s));
     for (int h = 0; h < 2; ++h) {
@@ -581,8 +585,15 @@ void multiply_gemm(const uint8_t* weight_rows, size_t row_bytes, int64_t row_cou
   }
 }
 
+// Formats whose unpacking is a nibble split or a copy say so with kCheapUnpack.
 template <typename Format>
-constexpr GemmKernel kGemm{Format::kActivation, prepare_gemm<Format>, multiply_gemm<Format>};
+constexpr int64_t min_gemm_tokens() {
+  if constexpr (requires { Format::kCheapUnpack; }) return kMinGemmTokensCheapUnpack;
+  return kMinGemmTokens;
+}
+
+template <typename Format>
+constexpr GemmKernel kGemm{Format::kActivation, min_gemm_tokens<Format>(), prepare_gemm<Format>, multiply_gemm<Format>};
 
 const GemmKernel* find_x86_gemm_kernel(TensorType weight) {
   if (weight == kQ4_0x16Type) return &kGemm<Q4_0x16Gemm>;
