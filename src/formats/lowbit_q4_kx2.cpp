@@ -14,12 +14,21 @@ void q4_k_to_q4_kx2(const void* src, void* dst, int64_t n) {
   const auto* blocks = static_cast<const BlockQ4_K*>(src);
   auto* out = static_cast<BlockQ4_Kx2*>(dst);
   for (int64_t b = 0; b < n / kQ4_Kx2Block; ++b, blocks += 2) {
+    Q4_Kx2Scales& scales = out[b].scales;
+    std::memset(&scales, 0, sizeof scales);
     for (int h = 0; h < 2; ++h) {
-      std::memcpy(&out[b].headers[h], &blocks[h], sizeof(Q4_KHeader));
+      scales.d[h] = blocks[h].d;
+      scales.dmin[h] = blocks[h].dmin;
       for (int s = 0; s < 8; ++s) {
         const auto code = [&](int i) { return (blocks[h].qs[nibble_byte(32 * s + i)] >> nibble_shift(32 * s + i)) & 15; };
         for (int j = 0; j < 16; ++j) {
           out[b].qs[q4_0x16_index(8 * h + s, j)] = static_cast<uint8_t>(code(j) | code(j + 16) << 4);
+        }
+        const auto [scale, min] = unpack_scale_min_6bit(blocks[h].scales, s);
+        const int sub_block = 8 * h + s;
+        scales.low[sub_block] = static_cast<uint8_t>((scale & 15) | (min & 15) << 4);
+        for (const auto& [c, value] : {std::pair{sub_block, scale}, std::pair{16 + sub_block, min}}) {
+          scales.high[c % 8] |= static_cast<uint8_t>((value >> 4) << (2 * (c / 8)));
         }
       }
     }
@@ -30,8 +39,16 @@ void q4_kx2_to_q4_k(const void* src, void* dst, int64_t n) {
   const auto* blocks = static_cast<const BlockQ4_Kx2*>(src);
   auto* out = static_cast<BlockQ4_K*>(dst);
   for (int64_t b = 0; b < n / kQ4_Kx2Block; ++b, out += 2) {
+    const Q4_Kx2Scales& scales = blocks[b].scales;
     for (int h = 0; h < 2; ++h) {
-      std::memcpy(&out[h], &blocks[b].headers[h], sizeof(Q4_KHeader));
+      out[h].d = scales.d[h];
+      out[h].dmin = scales.dmin[h];
+      uint8_t scale_codes[8], min_codes[8];
+      for (int s = 0; s < 8; ++s) {
+        scale_codes[s] = static_cast<uint8_t>(q4_kx2_code(scales, 8 * h + s));
+        min_codes[s] = static_cast<uint8_t>(q4_kx2_code(scales, 16 + 8 * h + s));
+      }
+      pack_scale_min_6bit(scale_codes, min_codes, out[h].scales);
       std::memset(out[h].qs, 0, sizeof out[h].qs);
       for (int s = 0; s < 8; ++s) {
         for (int j = 0; j < 16; ++j) {

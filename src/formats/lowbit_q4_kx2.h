@@ -7,9 +7,11 @@
 // stored as a Q4_0 block's are (byte j: element j in the low nibble, element j + 16 in the high one),
 // and the 16 sub-blocks interleaved exactly as lb_q4_0x16 interleaves its blocks (formats/
 // lowbit_q4_0x16.h: four bytes of each per 32-bit lane), so each dot product lane sums one whole
-// sub-block and one scaling per 16 lanes serves the block. The two super-blocks' 16-byte headers (d,
-// dmin, the 12 bytes of 6-bit scale and min codes) follow unchanged. Same 4.5 bits per weight; the
-// conversion from Q4_K is exact (kernels/matmul.h: kernel_layout converts Q4_K matrices at load).
+// sub-block and one scaling per 16 lanes serves the block. The two super-blocks' scales and 6-bit
+// scale and min codes follow in 32 bytes, as Q4_K's two headers take, but packed so that all 32 codes
+// come apart in a few vector operations (Q4_K packs them for a scalar unpacking of eight). Same 4.5
+// bits per weight; the conversion from Q4_K is exact (kernels/matmul.h: kernel_layout converts Q4_K
+// matrices at load).
 #pragma once
 
 #include <cstdint>
@@ -21,16 +23,23 @@ namespace lowbit {
 
 inline constexpr int64_t kQ4_Kx2Block = 512;
 
-struct Q4_KHeader {
-  uint16_t d, dmin;    // FP16 scales of the scale and min codes
-  uint8_t scales[12];  // as BlockQ4_K's (formats/ggml_k_layout.h)
+// Sub-block s (< 16) belongs to super-block s / 8. Code c is scale code c (c < 16) or min code c - 16.
+struct Q4_Kx2Scales {
+  uint16_t d[2], dmin[2];  // FP16 scales of each super-block's scale and min codes
+  uint8_t low[16];         // byte s: scale code s's low 4 bits, min code s's in the high nibble
+  uint8_t high[8];         // code c's top 2 bits at bit 2 (c / 8) of byte c % 8
 };
 
 struct BlockQ4_Kx2 {
-  uint8_t qs[256];          // sub-block s's Q4_0-style byte j at qs[q4_0x16_index(s, j)]
-  Q4_KHeader headers[2];    // super-block h covers sub-blocks 8h .. 8h + 7
+  uint8_t qs[256];  // sub-block s's Q4_0-style byte j at qs[q4_0x16_index(s, j)]
+  Q4_Kx2Scales scales;
 };
-static_assert(sizeof(BlockQ4_Kx2) == 288);
+
+inline int q4_kx2_code(const Q4_Kx2Scales& scales, int c) {
+  const int low = c < 16 ? scales.low[c] & 15 : scales.low[c - 16] >> 4;
+  return low | ((scales.high[c % 8] >> (2 * (c / 8))) & 3) << 4;
+}
+static_assert(sizeof(Q4_Kx2Scales) == 32 && sizeof(BlockQ4_Kx2) == 288);
 
 // Offset 98 of lowbit's ids (formats/lowbit_block_common.h).
 inline constexpr TensorType kQ4_Kx2Type = static_cast<TensorType>(kLowbitTypeBase + 98);

@@ -111,7 +111,7 @@ TEST(LowbitQ4_Kx2, TableRowIsQ4_KsSize) {
 }
 
 // Element i of sub-block s of super-block h lies in qs[q4_0x16_index(8h + s, i % 16)], in the low nibble
-// for i < 16; the headers are the super-blocks' first 16 bytes.
+// for i < 16; its scale and min codes are codes 8h + s and 16 + 8h + s of the block's scales.
 TEST(LowbitQ4_Kx2, LayoutStoresSubBlocksAsLbQ4_0x16Blocks) {
   std::mt19937 rng(5);
   std::vector<BlockQ4_K> blocks(2);
@@ -122,7 +122,13 @@ TEST(LowbitQ4_Kx2, LayoutStoresSubBlocksAsLbQ4_0x16Blocks) {
   BlockQ4_Kx2 out;
   q4_k_to_q4_kx2(blocks.data(), &out, kQ4_Kx2Block);
   for (int h = 0; h < 2; ++h) {
-    EXPECT_EQ(std::memcmp(&out.headers[h], &blocks[h], 16), 0);
+    EXPECT_EQ(out.scales.d[h], blocks[h].d);
+    EXPECT_EQ(out.scales.dmin[h], blocks[h].dmin);
+    for (int s = 0; s < 8; ++s) {
+      const ScaleMinCodes codes = unpack_scale_min_6bit(blocks[h].scales, s);
+      EXPECT_EQ(q4_kx2_code(out.scales, 8 * h + s), codes.scale) << h << " " << s;
+      EXPECT_EQ(q4_kx2_code(out.scales, 16 + 8 * h + s), codes.min) << h << " " << s;
+    }
     for (int e = 0; e < 256; ++e) {
       const int code = (blocks[h].qs[nibble_byte(e)] >> nibble_shift(e)) & 15;
       const int s = e / 32, i = e % 32;

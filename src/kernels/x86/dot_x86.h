@@ -210,14 +210,21 @@ struct Group32Dot {
   }
 };
 
-// Where Q4_5_KDot finds super-block b of a row: its 16-byte header (d, dmin, the 6-bit scale and min codes)
-// and the codes of sub-blocks 2k (low) and 2k + 1 (high), in element order.
+// Where Q4_5_KDot finds super-block b of a row: its scale and min codes (scale_min_codes: bytes 0-7 the
+// sub-blocks' scale codes, 8-15 their min codes), the FP16 d and dmin, and the codes of sub-blocks 2k
+// (low) and 2k + 1 (high), in element order.
 template <typename Block>
 struct ScaleMinKSuperBlocks {
   static constexpr bool kFifthBit = std::is_same_v<Block, BlockQ5_K>;
   static const Block& block(const uint8_t* row, int64_t b) { return reinterpret_cast<const Block*>(row)[b]; }
-  static const uint8_t* header(const uint8_t* row, int64_t b) { return reinterpret_cast<const uint8_t*>(&block(row, b)); }
-  static void prefetch(const uint8_t* row, int64_t b) { prefetch_ahead(header(row, b), sizeof(Block)); }
+  static __m128i scale_min_codes(const uint8_t* row, int64_t b) {
+    return unpack_scale_min_codes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&block(row, b))));
+  }
+  static uint16_t d(const uint8_t* row, int64_t b) { return block(row, b).d; }
+  static uint16_t dmin(const uint8_t* row, int64_t b) { return block(row, b).dmin; }
+  static void prefetch(const uint8_t* row, int64_t b) {
+    prefetch_ahead(reinterpret_cast<const uint8_t*>(&block(row, b)), sizeof(Block));
+  }
   // Each 32 bytes of qs hold sub-block 2k in the low nibbles and 2k + 1 in the high ones; Q5_K's fifth
   // bits of element l of sub-block s sit in qh[l] at bit s.
   static void codes(const uint8_t* row, int64_t b, int k, __m256i& low, __m256i& high) {
@@ -240,9 +247,13 @@ struct Q4_Kx2SuperBlocks {
   static const BlockQ4_Kx2& block(const uint8_t* row, int64_t b) {
     return reinterpret_cast<const BlockQ4_Kx2*>(row)[b / 2];
   }
-  static const uint8_t* header(const uint8_t* row, int64_t b) {
-    return reinterpret_cast<const uint8_t*>(&block(row, b).headers[b % 2]);
+  static __m128i scale_min_codes(const uint8_t* row, int64_t b) {
+    __m128i scale_codes, min_codes;
+    unpack_q4_kx2_codes(block(row, b).scales, scale_codes, min_codes);
+    return b % 2 == 0 ? _mm_unpacklo_epi64(scale_codes, min_codes) : _mm_unpackhi_epi64(scale_codes, min_codes);
   }
+  static uint16_t d(const uint8_t* row, int64_t b) { return block(row, b).scales.d[b % 2]; }
+  static uint16_t dmin(const uint8_t* row, int64_t b) { return block(row, b).scales.dmin[b % 2]; }
   static void prefetch(const uint8_t* row, int64_t b) {
     if (b % 2 == 0) prefetch_ahead(reinterpret_cast<const uint8_t*>(&block(row, b)), sizeof(BlockQ4_Kx2));
   }
@@ -272,8 +283,7 @@ struct Q4_5_KDot {
       for (int r = 0; r < R; ++r) {
         const uint8_t* row = static_cast<const uint8_t*>(weight_rows) + static_cast<size_t>(r) * weight_stride;
         SuperBlocks::prefetch(row, b);
-        const uint8_t* header = SuperBlocks::header(row, b);
-        const __m128i packed_codes = unpack_scale_min_codes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(header)));
+        const __m128i packed_codes = SuperBlocks::scale_min_codes(row, b);
         const __m256i scales = int16_pairs(_mm256_cvtepu8_epi32(packed_codes));
         const __m256i mins = _mm256_cvtepu8_epi32(_mm_srli_si128(packed_codes, 8));
         __m256i scaled[T];
@@ -288,10 +298,7 @@ struct Q4_5_KDot {
             scaled[t] = _mm256_add_epi32(scaled[t], scaled_dot_u8_s8(high, load_256(a[t][b].qs + 64 * k + 32), scale_high));
           }
         }
-        uint16_t d_bits, dmin_bits;
-        std::memcpy(&d_bits, header, sizeof d_bits);
-        std::memcpy(&dmin_bits, header + 2, sizeof dmin_bits);
-        const __m256 d = broadcast_half(d_bits), dmin = broadcast_half(dmin_bits);
+        const __m256 d = broadcast_half(SuperBlocks::d(row, b)), dmin = broadcast_half(SuperBlocks::dmin(row, b));
         for (int t = 0; t < T; ++t) {
           const __m256 act_scale = _mm256_set1_ps(a[t][b].d);
           acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(act_scale, d), _mm256_cvtepi32_ps(scaled[t]), acc[r][t]);

@@ -274,18 +274,6 @@ inline void unpack_scale_min_codes(const uint8_t* packed, int32_t* scale, int32_
 // Q4_K and Q5_K: 8 sub-blocks of 32, element = d * scale_s * code - dmin * min_s. Each 32 bytes of qs
 // hold sub-block 2k in the low nibbles and 2k + 1 in the high ones; Q5_K's fifth bit of element l of
 // sub-block s is bit s of qh[l].
-// The scales and biases of the 8 groups of a Q4_K or Q5_K super-block from its header fields.
-inline void scale_min_groups(uint16_t d_bits, uint16_t dmin_bits, const uint8_t* scale_codes, float* scales,
-                             float* biases) {
-  int32_t scale[8], min[8];
-  unpack_scale_min_codes(scale_codes, scale, min);
-  const float d = half_to_float(d_bits), dmin = half_to_float(dmin_bits);
-  for (int s = 0; s < 8; ++s) {
-    scales[s] = d * static_cast<float>(scale[s]);
-    biases[s] = -dmin * static_cast<float>(min[s]);
-  }
-}
-
 template <typename BlockType>
 struct Q4_5_KGemm {
   using Block = BlockType;
@@ -304,11 +292,17 @@ struct Q4_5_KGemm {
       store_256(codes + 64 * k, low);
       store_256(codes + 64 * k + 32, high);
     }
-    scale_min_groups(b.d, b.dmin, b.scales, scales, biases);
+    int32_t scale[8], min[8];
+    unpack_scale_min_codes(b.scales, scale, min);
+    const float d = half_to_float(b.d), dmin = half_to_float(b.dmin);
+    for (int s = 0; s < 8; ++s) {
+      scales[s] = d * static_cast<float>(scale[s]);
+      biases[s] = -dmin * static_cast<float>(min[s]);
+    }
   }
 };
 
-// lb_q4_kx2: its 16 sub-blocks' codes as lb_q4_0x16's blocks', then each super-block's groups.
+// lb_q4_kx2: its 16 sub-blocks' codes as lb_q4_0x16's blocks', each with its super-block's d and dmin.
 struct Q4_Kx2Gemm {
   using Block = BlockQ4_Kx2;
   static constexpr int64_t kBlockSize = kQ4_Kx2Block;
@@ -317,9 +311,9 @@ struct Q4_Kx2Gemm {
   static constexpr bool kCheapUnpack = true;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     for (int s = 0; s < 16; ++s) store_256(codes + 32 * s, unpack_interleaved_nibbles(b.qs, s));
-    for (int h = 0; h < 2; ++h) {
-      const Q4_KHeader& header = b.headers[h];
-      scale_min_groups(header.d, header.dmin, header.scales, scales + 8 * h, biases + 8 * h);
+    for (int s = 0; s < 16; ++s) {
+      scales[s] = half_to_float(b.scales.d[s / 8]) * static_cast<float>(q4_kx2_code(b.scales, s));
+      biases[s] = -half_to_float(b.scales.dmin[s / 8]) * static_cast<float>(q4_kx2_code(b.scales, 16 + s));
     }
   }
 };

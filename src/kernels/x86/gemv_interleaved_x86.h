@@ -132,27 +132,26 @@ struct Q4_Kx2Gemv {
 
   static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
                        const GemvActivations& a, float* y) {
-    // Lanes 0-7 take super-block 0's d (or dmin), lanes 8-15 super-block 1's, from [d0, dmin0, d1, dmin1].
-    const __m512i d_lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
-    const __m512i dmin_lanes = _mm512_add_epi32(d_lanes, _mm512_set1_epi32(1));
+    // Lanes 0-7 take super-block 0's d (or dmin), lanes 8-15 super-block 1's, from [d0, d1, dmin0, dmin1].
+    const __m512i d_lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m512i dmin_lanes = _mm512_add_epi32(d_lanes, _mm512_set1_epi32(2));
     multiply_interleaved_rows<BlockQ4_Kx2>(weight_rows, row_bytes, row_count, cols, y,
                                           [&](const BlockQ4_Kx2& block, int64_t b, __m512 acc) {
       const __m512i dots =
           interleaved_dots(block.qs, a.codes.data() + b * kInterleavedBlock, _mm512_setzero_si512());
-      const auto header = [&](int h) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(&block.headers[h])); };
-      const __m128i first = header(0), second = header(1);
-      // Bytes 0-7 of each: its sub-blocks' scale codes, 8-15 their min codes.
-      const __m128i codes_first = unpack_scale_min_codes(first), codes_second = unpack_scale_min_codes(second);
-      const __m512 scale_codes = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_unpacklo_epi64(codes_first, codes_second)));
-      const __m512i min_codes = _mm512_cvtepu8_epi32(_mm_unpackhi_epi64(codes_first, codes_second));
-      const __m512 d_dmin = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_unpacklo_epi32(first, second)));
+      __m128i scale_codes, min_codes;
+      unpack_q4_kx2_codes(block.scales, scale_codes, min_codes);
+      const __m512 d_dmin = _mm512_castps128_ps512(
+          _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block.scales.d))));
       const __m512 activation_scales = _mm512_load_ps(a.scales.data() + b * kInterleavedGroups);
       const __m512 d = _mm512_mul_ps(_mm512_permutexvar_ps(d_lanes, d_dmin), activation_scales);
       const __m512 dmin = _mm512_mul_ps(_mm512_permutexvar_ps(dmin_lanes, d_dmin), activation_scales);
       // A min code (< 64) times a sub-block's sum (|sum| < 2^15) in one 16-bit multiply-add.
-      const __m512i min_products = _mm512_madd_epi16(min_codes, _mm512_load_si512(a.sums.data() + b * kInterleavedGroups));
+      const __m512i min_products =
+          _mm512_madd_epi16(_mm512_cvtepu8_epi32(min_codes), _mm512_load_si512(a.sums.data() + b * kInterleavedGroups));
       acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(min_products), dmin, acc);
-      return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), _mm512_mul_ps(d, scale_codes), acc);
+      const __m512 scales = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(scale_codes)));
+      return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scales, acc);
     });
   }
 

@@ -11,6 +11,7 @@
 
 #include "formats/ggml_q3_k.h"
 #include "formats/lowbit_q4_0x16.h"
+#include "formats/lowbit_q4_kx2.h"
 
 namespace lowbit {
 namespace {
@@ -116,6 +117,21 @@ inline __m128i q3_k_scale_codes(const BlockQ3_K& block) {
   const __m128i tops = _mm_shuffle_epi8(packed, _mm_setr_epi8(8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11));
   const __m128i high = _mm_and_si128(_mm_srlv_epi32(tops, _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
   return _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
+}
+
+// lb_q4_kx2's 16 scale codes (byte s: sub-block s's) and 16 min codes, from formats/lowbit_q4_kx2.h's
+// packing: the low 4 bits of both in one byte, the top 2 bits of code c at bit 2 (c / 8) of byte c % 8.
+inline void unpack_q4_kx2_codes(const Q4_Kx2Scales& scales, __m128i& scale_codes, __m128i& min_codes) {
+  const __m128i nibbles = _mm_set1_epi8(15), crumbs = _mm_set1_epi8(3);
+  const __m128i low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales.low));
+  int64_t high_bits;
+  std::memcpy(&high_bits, scales.high, sizeof high_bits);
+  const __m128i high = _mm_set1_epi64x(high_bits);
+  const auto top = [&](int first_shift) {
+    return _mm_slli_epi16(_mm_and_si128(_mm_srlv_epi64(high, _mm_set_epi64x(first_shift + 2, first_shift)), crumbs), 4);
+  };
+  scale_codes = _mm_or_si128(_mm_and_si128(low, nibbles), top(0));
+  min_codes = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(low, 4), nibbles), top(4));
 }
 
 // How far ahead of the byte being multiplied the decode kernels ask for lines into L2. A kernel doing
