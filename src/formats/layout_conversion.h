@@ -1,5 +1,5 @@
 // A lossless change of a tensor's layout: the same values, the same bytes per row, another type whose
-// layout a kernel reads faster (formats/lowbit_q4_0x16.h, lowbit_q4_kx2.h). Rows must be whole blocks
+// layout a kernel reads faster (formats/lowbit_q4_0x16.h, lowbit_q4_kx2.h, lowbit_q8_0x16.h). Rows must be whole blocks
 // of both types.
 #pragma once
 
@@ -15,6 +15,11 @@ struct LayoutConversion {
   // n elements of `from` at src -> `to` at dst (not overlapping).
   void (*convert)(const void* src, void* dst, int64_t n);
 };
+
+// The interleaved layouts keep 16 groups of codes four bytes at a time per 32-bit lane of each 64-byte
+// vector, so that a u8 x s8 dot product instruction sums one group per lane: byte `byte` of group `group`
+// (< 16) lies at this offset.
+constexpr int interleaved_byte(int group, int byte) { return 64 * (byte / 4) + 4 * group + byte % 4; }
 
 // A layout type's quantizer and dequantizer through its source format's, one block of the layout
 // (kElements elements, kSourceBytes in the source format, kBlockBytes in the layout) at a time.

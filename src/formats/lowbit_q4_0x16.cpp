@@ -10,7 +10,7 @@ void q4_0_to_q4_0x16(const void* src, void* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQ4_0x16Block; ++b, blocks += 16) {
     for (int l = 0; l < 16; ++l) {
       out[b].d[l] = blocks[l].d;
-      for (int byte = 0; byte < 16; ++byte) out[b].qs[q4_0x16_index(l, byte)] = blocks[l].qs[byte];
+      for (int byte = 0; byte < 16; ++byte) out[b].qs[interleaved_byte(l, byte)] = blocks[l].qs[byte];
     }
   }
 }
@@ -21,7 +21,7 @@ void q4_0x16_to_q4_0(const void* src, void* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQ4_0x16Block; ++b, out += 16) {
     for (int l = 0; l < 16; ++l) {
       out[l].d = blocks[b].d[l];
-      for (int byte = 0; byte < 16; ++byte) out[l].qs[byte] = blocks[b].qs[q4_0x16_index(l, byte)];
+      for (int byte = 0; byte < 16; ++byte) out[l].qs[byte] = blocks[b].qs[interleaved_byte(l, byte)];
     }
   }
 }

@@ -3,7 +3,8 @@
 //
 // A Q4_0 block keeps its FP16 scale beside its 16 bytes of nibbles, so a 512-bit vector of codes spans
 // four blocks at an 18-byte stride and must be gathered and its scales picked out (kernels/x86/gemv_x86.h).
-// Here the 16 blocks' nibble bytes come first, four bytes of each block per 32-bit lane:
+// Here the 16 blocks' nibble bytes come first, four bytes of each block per 32-bit lane
+// (formats/layout_conversion.h: interleaved_byte):
 //   qs[64k + 4l + i] = block l's qs[4k + i]   (k < 4, l < 16, i < 4),
 // so vector k holds elements 4k..4k+3 of every block in its low nibbles and 16+4k..16+4k+3 in its high
 // nibbles, one block per lane, and a u8 x s8 dot product instruction sums whole blocks lane by lane; the
@@ -30,8 +31,6 @@ static_assert(sizeof(BlockQ4_0x16) == 288);
 // Offset 97 of lowbit's ids (formats/lowbit_block_common.h).
 inline constexpr TensorType kQ4_0x16Type = static_cast<TensorType>(kLowbitTypeBase + 97);
 
-// Byte qs[index] of a block holds qs byte `byte` of Q4_0 block `block`.
-constexpr int q4_0x16_index(int block, int byte) { return 64 * (byte / 4) + 4 * block + byte % 4; }
 
 // n elements (a multiple of 512) between the two layouts.
 void q4_0_to_q4_0x16(const void* src, void* dst, int64_t n);

@@ -22,7 +22,7 @@ void q4_k_to_q4_kx2(const void* src, void* dst, int64_t n) {
       for (int s = 0; s < 8; ++s) {
         const auto code = [&](int i) { return (blocks[h].qs[nibble_byte(32 * s + i)] >> nibble_shift(32 * s + i)) & 15; };
         for (int j = 0; j < 16; ++j) {
-          out[b].qs[q4_0x16_index(8 * h + s, j)] = static_cast<uint8_t>(code(j) | code(j + 16) << 4);
+          out[b].qs[interleaved_byte(8 * h + s, j)] = static_cast<uint8_t>(code(j) | code(j + 16) << 4);
         }
         const auto [scale, min] = unpack_scale_min_6bit(blocks[h].scales, s);
         const int sub_block = 8 * h + s;
@@ -52,7 +52,7 @@ void q4_kx2_to_q4_k(const void* src, void* dst, int64_t n) {
       std::memset(out[h].qs, 0, sizeof out[h].qs);
       for (int s = 0; s < 8; ++s) {
         for (int j = 0; j < 16; ++j) {
-          const uint8_t byte = blocks[b].qs[q4_0x16_index(8 * h + s, j)];
+          const uint8_t byte = blocks[b].qs[interleaved_byte(8 * h + s, j)];
           for (const auto& [i, code] : {std::pair{j, byte & 15}, std::pair{j + 16, byte >> 4}}) {
             out[h].qs[nibble_byte(32 * s + i)] |= static_cast<uint8_t>(code << nibble_shift(32 * s + i));
           }

@@ -31,7 +31,7 @@ struct Q4_Kx2Scales {
 };
 
 struct BlockQ4_Kx2 {
-  uint8_t qs[256];  // sub-block s's Q4_0-style byte j at qs[q4_0x16_index(s, j)]
+  uint8_t qs[256];  // sub-block s's Q4_0-style byte j at qs[interleaved_byte(s, j)]
   Q4_Kx2Scales scales;
 };
 

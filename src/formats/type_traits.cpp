@@ -25,6 +25,7 @@
 #include "formats/lowbit_int.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "formats/lowbit_w8_row.h"
 
 namespace lowbit {
@@ -73,7 +74,7 @@ constexpr std::array kGgmlRows = {
 // lowbit's own formats (ids from kLowbitTypeBase; llama.cpp cannot read them). An id is stored in
 // files: never renumber a row, append new ones. Offsets 0-35: integer groups, 112-127: per-row integer
 // formats (both listed in formats/lowbit_int.h), 64-79: code books (formats/lowbit_codebook.h), 80-95:
-// FP8 (formats/lowbit_fp8.h), 96: lb_w8_row, 97: lb_q4_0x16, 98: lb_q4_kx2.
+// FP8 (formats/lowbit_fp8.h), 96: lb_w8_row, 97: lb_q4_0x16, 98: lb_q4_kx2, 99: lb_q8_0x16.
 template <size_t... I>
 constexpr std::array<TypeTraits, sizeof...(I)> lowbit_int_rows(std::index_sequence<I...>) {
   return {lowbit_int_traits<kLowbitIntTypes[I].format>(kLowbitIntTypes[I].type, kLowbitIntTypes[I].name)...};
@@ -96,6 +97,9 @@ constexpr std::array kOtherLowbitRows = {
     // 98: Q4_K, two super-blocks interleaved (formats/lowbit_q4_kx2.h).
     TypeTraits{kQ4_Kx2Type, "lb_q4_kx2", kQ4_Kx2Block, sizeof(BlockQ4_Kx2), true, dequantize_row_q4_kx2,
                quantize_row_q4_kx2, quantize_row_q4_kx2_weighted},
+    // 99: Q8_0 interleaved 16 blocks at a time (formats/lowbit_q8_0x16.h).
+    TypeTraits{kQ8_0x16Type, "lb_q8_0x16", kQ8_0x16Block, sizeof(BlockQ8_0x16), true, dequantize_row_q8_0x16,
+               quantize_row_q8_0x16, quantize_row_q8_0x16_weighted},
 };
 
 template <size_t... N>

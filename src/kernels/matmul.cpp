@@ -13,6 +13,7 @@
 #include "core/thread_pool.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/float16_kernels.h"
 #include "kernels/gemm_kernels.h"
@@ -299,7 +300,7 @@ void matmul_same_input(std::span<const MatmulOutput> outputs, const float* x, in
 }
 
 const LayoutConversion* kernel_layout(const TensorView& weight) {
-  for (const LayoutConversion* conversion : {&kQ4_0ToQ4_0x16, &kQ4_KToQ4_Kx2}) {
+  for (const LayoutConversion* conversion : {&kQ4_0ToQ4_0x16, &kQ4_KToQ4_Kx2, &kQ8_0ToQ8_0x16}) {
     if (weight.type != conversion->from || weight.shape.size() != 2) continue;
     const bool whole_blocks = weight.cols() % type_traits(conversion->to).block_size == 0;
     return whole_blocks && find_gemv_kernel(conversion->to, active_cpu_level()) != nullptr ? conversion : nullptr;

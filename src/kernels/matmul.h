@@ -25,9 +25,10 @@ namespace lowbit {
 void matmul(const TensorView& weight, const float* x, int64_t n_tokens, float* y);
 
 // The conversion (formats/layout_conversion.h) to apply to `weight` when a model is loaded into memory
-// (ModelFile::relayout_loaded_weights) so that this CPU's kernels read it faster: Q4_0 and Q4_K matrices
-// whose rows are whole blocks of 512 become lb_q4_0x16 and lb_q4_kx2 where their AVX-512 decode kernels
-// run (formats/lowbit_q4_0x16.h, lowbit_q4_kx2.h); nullptr for everything else.
+// (ModelFile::relayout_loaded_weights) so that this CPU's kernels read it faster: Q4_0, Q4_K and Q8_0
+// matrices whose rows are whole blocks of 512 become lb_q4_0x16, lb_q4_kx2 and lb_q8_0x16 where their
+// AVX-512 decode kernels run (formats/lowbit_q4_0x16.h, lowbit_q4_kx2.h, lowbit_q8_0x16.h); nullptr
+// for everything else.
 const LayoutConversion* kernel_layout(const TensorView& weight);
 
 // Several products of the same input x: y_i = x . W_i^T (a layer's q, k and v, or gate and up). For one

@@ -1,6 +1,6 @@
-// lb_q4_0x16 and lb_q4_kx2 (formats/lowbit_q4_0x16.h, lowbit_q4_kx2.h): exactly Q4_0's and Q4_K's
-// values, bytes and quantizers in the interleaved layouts, which the kernels' tests (tests/kernels/)
-// multiply against the scalar reference.
+// lb_q4_0x16, lb_q4_kx2 and lb_q8_0x16 (formats/lowbit_q4_0x16.h, lowbit_q4_kx2.h, lowbit_q8_0x16.h):
+// exactly Q4_0's, Q4_K's and Q8_0's values, bytes and quantizers in the interleaved layouts, which the
+// kernels' tests (tests/kernels/) multiply against the scalar reference.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -11,8 +11,10 @@
 #include "formats/ggml_k_layout.h"
 #include "formats/ggml_q4_0.h"
 #include "formats/ggml_q4_k.h"
+#include "formats/ggml_q8_0.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "formats/type_traits.h"
 
 namespace lowbit {
@@ -110,7 +112,7 @@ TEST(LowbitQ4_Kx2, TableRowIsQ4_KsSize) {
   EXPECT_EQ(t.row_bytes(2048), type_traits(TensorType::Q4_K).row_bytes(2048));
 }
 
-// Element i of sub-block s of super-block h lies in qs[q4_0x16_index(8h + s, i % 16)], in the low nibble
+// Element i of sub-block s of super-block h lies in qs[interleaved_byte(8h + s, i % 16)], in the low nibble
 // for i < 16; its scale and min codes are codes 8h + s and 16 + 8h + s of the block's scales.
 TEST(LowbitQ4_Kx2, LayoutStoresSubBlocksAsLbQ4_0x16Blocks) {
   std::mt19937 rng(5);
@@ -132,7 +134,7 @@ TEST(LowbitQ4_Kx2, LayoutStoresSubBlocksAsLbQ4_0x16Blocks) {
     for (int e = 0; e < 256; ++e) {
       const int code = (blocks[h].qs[nibble_byte(e)] >> nibble_shift(e)) & 15;
       const int s = e / 32, i = e % 32;
-      const uint8_t byte = out.qs[q4_0x16_index(8 * h + s, i % 16)];
+      const uint8_t byte = out.qs[interleaved_byte(8 * h + s, i % 16)];
       ASSERT_EQ(i < 16 ? byte & 15 : byte >> 4, code) << h << " " << e;
     }
   }
@@ -169,6 +171,49 @@ TEST(LowbitQ4_Kx2, QuantizersAndValuesAreQ4_Ks) {
   t.to_float(bytes.data(), values.data(), kElements);
   dequantize_row_q4_k(q4_k.data(), q4_k_values.data(), kElements);
   EXPECT_EQ(values, q4_k_values);
+}
+
+TEST(LowbitQ8_0x16, TableRowAndLayout) {
+  const TypeTraits& t = type_traits(kQ8_0x16Type);
+  EXPECT_STREQ(t.name, "lb_q8_0x16");
+  EXPECT_EQ(t.block_bytes, 544u);
+  EXPECT_EQ(t.row_bytes(2048), type_traits(TensorType::Q8_0).row_bytes(2048));
+  std::vector<BlockQ8_0> blocks(16);
+  for (int l = 0; l < 16; ++l) {
+    blocks[l].d = static_cast<uint16_t>(2000 + l);
+    for (int j = 0; j < 32; ++j) blocks[l].qs[j] = static_cast<int8_t>(l * 7 - j);
+  }
+  BlockQ8_0x16 out;
+  q8_0_to_q8_0x16(blocks.data(), &out, kQ8_0x16Block);
+  for (int l = 0; l < 16; ++l) {
+    EXPECT_EQ(out.d[l], 2000 + l);
+    for (int j = 0; j < 32; ++j) ASSERT_EQ(out.qs[64 * (j / 4) + 4 * l + j % 4], l * 7 - j) << l << " " << j;
+  }
+}
+
+TEST(LowbitQ8_0x16, ConversionQuantizersAndValuesAreQ8_0s) {
+  const std::vector<float> x = random_values(17);
+  const size_t bytes_count = type_traits(TensorType::Q8_0).row_bytes(kElements);
+  std::vector<uint8_t> q8_0(bytes_count), expected(bytes_count), bytes(bytes_count), back(bytes_count);
+  quantize_row_q8_0_ref(x.data(), q8_0.data(), kElements);
+  q8_0_to_q8_0x16(q8_0.data(), expected.data(), kElements);
+  q8_0x16_to_q8_0(expected.data(), back.data(), kElements);
+  EXPECT_EQ(back, q8_0);
+  const TypeTraits& t = type_traits(kQ8_0x16Type);
+  t.from_float(x.data(), bytes.data(), kElements);
+  EXPECT_EQ(bytes, expected);
+
+  std::vector<float> importance(x.size());
+  for (size_t i = 0; i < importance.size(); ++i) importance[i] = 1.0f + static_cast<float>(i % 3);
+  quantize_row_q8_0_weighted(x.data(), importance.data(), q8_0.data(), kElements);
+  q8_0_to_q8_0x16(q8_0.data(), expected.data(), kElements);
+  t.from_float_weighted(x.data(), importance.data(), bytes.data(), kElements);
+  EXPECT_EQ(bytes, expected);
+
+  std::vector<float> values(x.size()), q8_0_values(x.size());
+  t.to_float(bytes.data(), values.data(), kElements);
+  dequantize_row_q8_0(q8_0.data(), q8_0_values.data(), kElements);
+  EXPECT_EQ(values, q8_0_values);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "formats/lowbit_int.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "formats/type_traits.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/float16_kernels.h"
@@ -25,12 +26,12 @@
 namespace lowbit {
 namespace {
 
-// ggml's integer and 16-bit float types, every lowbit integer type, and Q4_0 and Q4_K as lb_q4_0x16 and lb_q4_kx2.
+// ggml's integer and 16-bit float types, every lowbit integer type, and the interleaved layouts.
 const std::vector<TensorType> kFastTypes = [] {
   std::vector<TensorType> types = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_1,
                                    TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
                                    TensorType::Q5_K, TensorType::Q6_K, TensorType::F16,  TensorType::BF16,
-                                   kQ4_0x16Type,     kQ4_Kx2Type};
+                                   kQ4_0x16Type,     kQ4_Kx2Type,      kQ8_0x16Type};
   for (const LowbitIntType& entry : kLowbitIntTypes) types.push_back(entry.type);
   return types;
 }();

@@ -13,6 +13,7 @@
 #include "formats/lowbit_int.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "formats/type_traits.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/gemm_kernels.h"
@@ -22,11 +23,11 @@
 namespace lowbit {
 namespace {
 
-// ggml's integer types, every lowbit integer type, and Q4_0 and Q4_K as lb_q4_0x16 and lb_q4_kx2.
+// ggml's integer types, every lowbit integer type, and the interleaved layouts.
 const std::vector<TensorType> kIntegerTypes = [] {
   std::vector<TensorType> types = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_1,
                                    TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
-                                   TensorType::Q5_K, TensorType::Q6_K, kQ4_0x16Type, kQ4_Kx2Type};
+                                   TensorType::Q5_K, TensorType::Q6_K, kQ4_0x16Type, kQ4_Kx2Type, kQ8_0x16Type};
   for (const LowbitIntType& entry : kLowbitIntTypes) types.push_back(entry.type);
   return types;
 }();

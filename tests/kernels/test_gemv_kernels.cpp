@@ -15,6 +15,7 @@
 #include "formats/lowbit_int.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "formats/type_traits.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/gemv_kernels.h"
@@ -36,6 +37,7 @@ const TensorType kTypes[] = {TensorType::Q4_0,
                              TensorType::Q6_K,
                              kQ4_0x16Type,
                              kQ4_Kx2Type,
+                             kQ8_0x16Type,
                              find_type_traits("lb_i4_sym_g32")->type,
                              find_type_traits("lb_i4_asym_g32")->type,
                              find_type_traits("lb_i4_asym_g64")->type,

@@ -1,6 +1,7 @@
 // Loading a model converts the matrices this CPU's kernels read faster in another layout (kernel_layout,
-// ModelFile::relayout_loaded_weights): Q4_0 and Q4_K become lb_q4_0x16 and lb_q4_kx2 where their decode
-// kernels run, with the same values, and the engine gives the same logits as on the file's own layout.
+// ModelFile::relayout_loaded_weights): Q4_0, Q4_K and Q8_0 become lb_q4_0x16, lb_q4_kx2 and lb_q8_0x16
+// where their decode kernels run, with the same values, and the engine gives the same logits as on the
+// file's own layout.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "core/error.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "formats/type_traits.h"
 #include "kernels/gemv_kernels.h"
 #include "kernels/matmul.h"
@@ -38,7 +40,11 @@ ModelConfig blocks_config() {
 }
 
 const LayoutConversion* conversion_from(TensorType type) {
-  return type == TensorType::Q4_0 ? &kQ4_0ToQ4_0x16 : &kQ4_KToQ4_Kx2;
+  switch (type) {
+    case TensorType::Q4_0: return &kQ4_0ToQ4_0x16;
+    case TensorType::Q8_0: return &kQ8_0ToQ8_0x16;
+    default: return &kQ4_KToQ4_Kx2;
+  }
 }
 
 bool converts_here(TensorType type) {
@@ -52,7 +58,7 @@ std::vector<float> values_of(const TensorView& t) {
 }
 
 TEST(KernelLayout, ChoosesTheInterleavedLayoutForRowsOfWholeBlocksWhereItsKernelRuns) {
-  for (TensorType type : {TensorType::Q4_0, TensorType::Q4_K}) {
+  for (TensorType type : {TensorType::Q4_0, TensorType::Q4_K, TensorType::Q8_0}) {
     SCOPED_TRACE(type_traits(type).name);
     TensorView weight{"w", type, {8, 1024}, nullptr, 0};
     EXPECT_EQ(kernel_layout(weight), converts_here(type) ? conversion_from(type) : nullptr);
@@ -61,7 +67,7 @@ TEST(KernelLayout, ChoosesTheInterleavedLayoutForRowsOfWholeBlocksWhereItsKernel
     weight.shape = {1024};
     EXPECT_EQ(kernel_layout(weight), nullptr);
   }
-  EXPECT_EQ(kernel_layout(TensorView{"w", TensorType::Q8_0, {8, 1024}, nullptr, 0}), nullptr);
+  EXPECT_EQ(kernel_layout(TensorView{"w", TensorType::Q5_0, {8, 1024}, nullptr, 0}), nullptr);
 }
 
 class KernelLayoutModel : public ::testing::TestWithParam<TensorType> {};
@@ -114,7 +120,7 @@ TEST_P(KernelLayoutModel, LoadedModelKeepsItsValuesAndLogits) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, KernelLayoutModel, ::testing::Values(TensorType::Q4_0, TensorType::Q4_K),
+INSTANTIATE_TEST_SUITE_P(Types, KernelLayoutModel, ::testing::Values(TensorType::Q4_0, TensorType::Q4_K, TensorType::Q8_0),
                          [](const auto& info) { return std::string(type_traits(info.param).name); });
 
 TEST(KernelLayout, RelayoutNeedsLoadedWeightsAndAMatchingType) {

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "formats/type_traits.h"
 #include "io/gguf.h"
 #include "quant/quantize_model.h"
@@ -26,9 +27,12 @@ const std::string kStories = LOWBIT_SOURCE_DIR "/testdata/stories260K/stories260
 std::vector<const TypeTraits*> lowbit_rows() {
   std::vector<const TypeTraits*> rows;
   for (uint32_t id = kLowbitTypeBase; id < 2 * kLowbitTypeBase; ++id) {
-    // lb_q4_0x16 and lb_q4_kx2 are Q4_0 and Q4_K (ggml's rounding, non-finite values kept) in other
-    // layouts: their own tests are in tests/formats/test_interleaved_layouts.cpp.
-    if (id == static_cast<uint32_t>(kQ4_0x16Type) || id == static_cast<uint32_t>(kQ4_Kx2Type)) continue;
+    // lb_q4_0x16, lb_q4_kx2 and lb_q8_0x16 are ggml's types (their rounding, non-finite values kept) in
+    // other layouts: their own tests are in tests/formats/test_interleaved_layouts.cpp.
+    if (id == static_cast<uint32_t>(kQ4_0x16Type) || id == static_cast<uint32_t>(kQ4_Kx2Type) ||
+        id == static_cast<uint32_t>(kQ8_0x16Type)) {
+      continue;
+    }
     if (const TypeTraits* t = find_type_traits(id)) rows.push_back(t);
   }
   return rows;

@@ -13,6 +13,7 @@ const GemvKernel* find_gemv_kernel_avx512(TensorType weight, GemvLoads loads) {
   const bool block_loads = loads == GemvLoads::block_loads;
   if (weight == kQ4_0x16Type) return &Q4_0x16Gemv::kKernel;
   if (weight == kQ4_Kx2Type) return &Q4_Kx2Gemv::kKernel;
+  if (weight == kQ8_0x16Type) return &Q8_0x16Gemv::kKernel;
   switch (weight) {
     case TensorType::Q4_0: return block_loads ? &kQ4_0BlockLoadsGemv : &kQ4_0Gemv;
     case TensorType::Q8_0: return block_loads ? &kQ8_0BlockLoadsGemv : &kQ8_0Gemv;

@@ -22,6 +22,7 @@
 #include "formats/lowbit_int.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/lowbit_int_kernels.h"
 
@@ -213,6 +214,19 @@ float dot_q4_0x16_q8_0(int64_t n, const void* weight_row, const void* activation
   return sum;
 }
 
+// lb_q8_0x16 times Q8_0: each block back in Q8_0's layout, then Q8_0's sums.
+float dot_q8_0x16_q8_0(int64_t n, const void* weight_row, const void* activation_row) {
+  const auto* w = static_cast<const BlockQ8_0x16*>(weight_row);
+  const auto* a = static_cast<const BlockQ8_0*>(activation_row);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < n / kQ8_0x16Block; ++b) {
+    BlockQ8_0 blocks[16];
+    q8_0x16_to_q8_0(&w[b], blocks, kQ8_0x16Block);
+    sum += dot_legacy_q8_0<BlockQ8_0, codes_q8_0>(kQ8_0x16Block, blocks, a + 16 * b);
+  }
+  return sum;
+}
+
 // lb_q4_kx2 times Q8_K: each block back in Q4_K's layout, then Q4_K's sums.
 float dot_q4_kx2_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
   const auto* w = static_cast<const BlockQ4_Kx2*>(weight_row);
@@ -245,6 +259,7 @@ float dot_bf16_f32(int64_t n, const void* weight_row, const void* activation_row
 constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ8_0, codes_q8_0>, nullptr};
 constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ4_0, codes_q4_0>, nullptr};
 constexpr DotKernel kQ4_0x16{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q4_0x16_q8_0, nullptr};
+constexpr DotKernel kQ8_0x16{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q8_0x16_q8_0, nullptr};
 constexpr DotKernel kQ4_Kx2{TensorType::Q8_K, quantize_row_q8_k, dot_q4_kx2_q8_k, nullptr};
 constexpr DotKernel kQ5_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ5_0, codes_q5_0>, nullptr};
 constexpr DotKernel kQ4_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_legacy_q8_1<BlockQ4_1, codes_q4_1>, nullptr};
@@ -264,6 +279,7 @@ constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_bf16_f32, nullptr};
 const DotKernel* find_dot_kernel_scalar(TensorType weight) {
   if (weight == kQ4_0x16Type) return &kQ4_0x16;
   if (weight == kQ4_Kx2Type) return &kQ4_Kx2;
+  if (weight == kQ8_0x16Type) return &kQ8_0x16;
   switch (weight) {
     case TensorType::Q8_0: return &kQ8_0;
     case TensorType::Q4_0: return &kQ4_0;

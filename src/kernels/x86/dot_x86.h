@@ -27,6 +27,7 @@
 #include "formats/ggml_q8_k.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "kernels/dot_kernels.h"
 #include "kernels/lowbit_int_kernels.h"
 #include "kernels/x86/lowbit_int_x86.h"
@@ -74,6 +75,19 @@ struct Q4_0Codes : OneBlockPerGroup<BlockQ4_0> {
   static constexpr bool kSignedCodes = false, kHasMin = false;
   static constexpr int kOffset = 8;
   static __m256i codes(const uint8_t* row, int64_t j) { return unpack_nibbles_16(block_at(row, j).qs); }
+};
+// lb_q8_0x16: group j is block j / 16's Q8_0 block j % 16.
+struct Q8_0x16Codes {
+  static const BlockQ8_0x16& block_at(const uint8_t* row, int64_t j) {
+    return reinterpret_cast<const BlockQ8_0x16*>(row)[j / 16];
+  }
+  static const void* block_start(const uint8_t* row, int64_t j) { return &block_at(row, j); }
+  static uint16_t scale(const uint8_t* row, int64_t j) { return block_at(row, j).d[j % 16]; }
+  static constexpr bool kSignedCodes = true, kHasMin = false;
+  static constexpr int kOffset = 0;
+  static __m256i codes(const uint8_t* row, int64_t j) {
+    return interleaved_bytes_32(block_at(row, j).qs, static_cast<int>(j % 16));
+  }
 };
 // lb_q4_0x16: group j is block j / 16's Q4_0 block j % 16.
 struct Q4_0x16Codes {
@@ -589,6 +603,8 @@ constexpr DotKernel kQ4_K =
     integer_kernel<Q4_5_KDot<ScaleMinKSuperBlocks<BlockQ4_K>>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kQ5_K =
     integer_kernel<Q4_5_KDot<ScaleMinKSuperBlocks<BlockQ5_K>>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
+constexpr DotKernel kQ8_0x16 =
+    integer_kernel<Group32Dot<Q8_0x16Codes>, true>(TensorType::Q8_0, quantize_row_q8_0_simd);
 constexpr DotKernel kQ4_Kx2 = integer_kernel<Q4_5_KDot<Q4_Kx2SuperBlocks>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kQ2_K = integer_kernel<SubBlock16Dot<Q2_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kQ3_K = integer_kernel<SubBlock16Dot<Q3_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
@@ -623,6 +639,7 @@ constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_bf16, b
 const DotKernel* find_x86_dot_kernel(TensorType weight) {
   if (weight == kQ4_0x16Type) return &kQ4_0x16;
   if (weight == kQ4_Kx2Type) return &kQ4_Kx2;
+  if (weight == kQ8_0x16Type) return &kQ8_0x16;
   switch (weight) {
     case TensorType::Q8_0: return &kQ8_0;
     case TensorType::Q4_0: return &kQ4_0;

@@ -35,6 +35,7 @@
 #include "formats/lowbit_int.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "kernels/gemm_kernels.h"
 #include "kernels/lowbit_int_kernels.h"
 #include "kernels/x86/lowbit_int_x86.h"
@@ -212,6 +213,22 @@ struct Q8_0Gemm {
     store_256(codes, _mm256_xor_si256(load_256(b.qs), _mm256_set1_epi8(static_cast<char>(0x80))));
     scales[0] = d;
     biases[0] = -128.0f * d;
+  }
+};
+
+// lb_q8_0x16: Q8_0's 16 blocks, each unpacked as Q8_0Gemm does (so on AVX-512 only).
+struct Q8_0x16Gemm {
+  using Block = BlockQ8_0x16;
+  static constexpr int64_t kBlockSize = kQ8_0x16Block;
+  static constexpr int kGroup = 32;
+  static constexpr TensorType kActivation = TensorType::Q8_0;
+  static constexpr bool kCheapUnpack = true;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    for (int l = 0; l < 16; ++l) {
+      store_256(codes + 32 * l, _mm256_xor_si256(interleaved_bytes_32(b.qs, l), _mm256_set1_epi8(static_cast<char>(0x80))));
+      scales[l] = half_to_float(b.d[l]);
+      biases[l] = -128.0f * scales[l];
+    }
   }
 };
 
@@ -592,6 +609,9 @@ constexpr GemmKernel kGemm{Format::kActivation, min_gemm_tokens<Format>(), prepa
 const GemmKernel* find_x86_gemm_kernel(TensorType weight) {
   if (weight == kQ4_0x16Type) return &kGemm<Q4_0x16Gemm>;
   if (weight == kQ4_Kx2Type) return &kGemm<Q4_Kx2Gemm>;
+#if defined(__AVX512VNNI__)
+  if (weight == kQ8_0x16Type) return &kGemm<Q8_0x16Gemm>;
+#endif
   switch (weight) {
 #if defined(__AVX512VNNI__)
     case TensorType::Q8_0: return &kGemm<Q8_0Gemm>;

@@ -1,7 +1,8 @@
-// The AVX-512 decode kernels (kernels/gemv_kernels.h) for the interleaved layouts lb_q4_0x16 and
-// lb_q4_kx2 (formats/lowbit_q4_0x16.h, lowbit_q4_kx2.h): per 512-weight block, four 64-byte loads of
-// codes, each split into its low and high nibbles by one AND apiece, and eight u8 x s8 dot products that
-// leave one 32-code group's sum (a Q4_0 block, a Q4_K sub-block) in each int32 lane; then one scaling of
+// The AVX-512 decode kernels (kernels/gemv_kernels.h) for the interleaved layouts lb_q4_0x16, lb_q4_kx2
+// and lb_q8_0x16 (formats/lowbit_q4_0x16.h, lowbit_q4_kx2.h, lowbit_q8_0x16.h). Per 512-weight block,
+// four 64-byte loads of nibbles, each split into its low and high nibbles by one AND apiece (or eight
+// loads of bytes, each with its sign bit flipped), and eight u8 x s8 dot products that leave one
+// 32-code group's sum (a Q4_0 or Q8_0 block, a Q4_K sub-block) in each int32 lane; then one scaling of
 // the 16 lanes. lb_q4_0x16 takes about 23 vector operations per 288 bytes where the Q4_0 kernel
 // (x86/gemv_x86.h) takes about 15 per 72: with rows in L2 one core ran 47 GB/s against 19-22, and two
 // threads streaming from DRAM read 29-31 GB/s, as fast as a plain read loop, against 25-27 (Intel VM).
@@ -16,6 +17,7 @@
 #include "formats/ggml_q8_k.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "kernels/gemv_kernels.h"
 #include "kernels/x86/simd_common.h"
 
@@ -25,16 +27,14 @@ namespace {
 constexpr int kInterleavedGroups = 16;  // 32-code groups per 512-weight block, one per int32 lane
 constexpr int kInterleavedBlock = 512;
 
-// One block's activation codes in the order of its weight codes: vector v (< 4) lane s holds elements
-// 4v..4v+3 of group s (multiplying the low nibbles), vector 4 + v elements 16+4v..16+4v+3 (the high
-// ones); code(s, e) is element e of group s.
+// One block's activation codes in the order of the weight codes, element e of group s at
+// interleaved_byte(s, e) (formats/layout_conversion.h): vector v lane s holds elements 4v..4v+3 of group
+// s. The nibble layouts' vector v (< 4) thus meets their low nibbles (elements 4v..4v+3) and vector
+// 4 + v their high ones (16+4v..16+4v+3). code(s, e) is element e of group s.
 template <typename Code>
 void interleave_activation_codes(int8_t* codes, const Code& code) {
   for (int s = 0; s < kInterleavedGroups; ++s) {
-    for (int j = 0; j < 16; ++j) {
-      codes[q4_0x16_index(s, j)] = code(s, j);
-      codes[256 + q4_0x16_index(s, j)] = code(s, 16 + j);
-    }
+    for (int e = 0; e < 32; ++e) codes[interleaved_byte(s, e)] = code(s, e);
   }
 }
 
@@ -54,6 +54,20 @@ inline __m512i interleaved_dots(const uint8_t* qs, const int8_t* codes, __m512i 
   return _mm512_add_epi32(low, _mm512_srai_epi32(high, 4));
 }
 
+// The same for lb_q8_0x16's signed codes (eight 64-byte vectors), made unsigned by adding 128 (a sign-bit
+// flip): start must take 128 times each group's sum of activations back out.
+inline __m512i interleaved_byte_dots(const int8_t* qs, const int8_t* codes, __m512i start) {
+  const __m512i sign_bits = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512i even = start, odd = _mm512_setzero_si512();
+  for (int v = 0; v < 8; v += 2) {
+    even = _mm512_dpbusd_epi32(even, _mm512_xor_si512(_mm512_loadu_si512(qs + 64 * v), sign_bits),
+                               _mm512_load_si512(codes + 64 * v));
+    odd = _mm512_dpbusd_epi32(odd, _mm512_xor_si512(_mm512_loadu_si512(qs + 64 * v + 64), sign_bits),
+                              _mm512_load_si512(codes + 64 * v + 64));
+  }
+  return _mm512_add_epi32(even, odd);
+}
+
 // y[r] = sum over the row's blocks of add_block(block, b, acc) (acc: 16 float lanes, summed at the end).
 template <typename Block, typename AddBlock>
 void multiply_interleaved_rows(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
@@ -70,26 +84,38 @@ void multiply_interleaved_rows(const uint8_t* weight_rows, size_t row_bytes, int
   }
 }
 
-// lb_q4_0x16 times Q8_0 activations. Per lane (Q4_0 block): sums holds the Q4_0 offset, -8 times the
-// block's sum of activation codes, and scales the activation block's scale.
+// Q8_0 activations for the legacy layouts (lb_q4_0x16, lb_q8_0x16): per block the interleaved codes, and
+// per lane (Q8_0 block) in sums the weight format's offset times the block's sum of codes (offset: -8
+// for Q4_0's q + 8, -128 for the sign-bit flip of Q8_0's codes), in scales the block's scale.
+inline void prepare_legacy_interleaved(const uint8_t* quantized, int64_t cols, int32_t offset, GemvActivations& out) {
+  const int64_t blocks = cols / kInterleavedBlock;
+  out.codes.resize(static_cast<size_t>(blocks * kInterleavedBlock));
+  out.sums.resize(static_cast<size_t>(blocks * kInterleavedGroups));
+  out.scales.resize(static_cast<size_t>(blocks * kInterleavedGroups));
+  const auto* a = reinterpret_cast<const BlockQ8_0*>(quantized);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const BlockQ8_0* group = a + b * kInterleavedGroups;
+    interleave_activation_codes(out.codes.data() + b * kInterleavedBlock,
+                                [group](int s, int e) { return group[s].qs[e]; });
+    for (int s = 0; s < kInterleavedGroups; ++s) {
+      int32_t sum = 0;
+      for (int8_t code : group[s].qs) sum += code;
+      out.sums[b * kInterleavedGroups + s] = offset * sum;
+      out.scales[b * kInterleavedGroups + s] = half_to_float(group[s].d);
+    }
+  }
+}
+
+// acc plus the 16 lanes' dots times their weight blocks' FP16 scales and their activation scales.
+inline __m512 add_scaled_dots(__m512i dots, const uint16_t* weight_scales, const float* activation_scales, __m512 acc) {
+  const __m512 weight = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(weight_scales)));
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), _mm512_mul_ps(weight, _mm512_load_ps(activation_scales)), acc);
+}
+
+// lb_q4_0x16 times Q8_0 activations (prepare_legacy_interleaved's, with Q4_0's offset of 8).
 struct Q4_0x16Gemv {
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
-    const int64_t blocks = cols / kInterleavedBlock;
-    out.codes.resize(static_cast<size_t>(blocks * kInterleavedBlock));
-    out.sums.resize(static_cast<size_t>(blocks * kInterleavedGroups));
-    out.scales.resize(static_cast<size_t>(blocks * kInterleavedGroups));
-    const auto* a = reinterpret_cast<const BlockQ8_0*>(quantized);
-    for (int64_t b = 0; b < blocks; ++b) {
-      const BlockQ8_0* group = a + b * kInterleavedGroups;
-      interleave_activation_codes(out.codes.data() + b * kInterleavedBlock,
-                                  [group](int s, int e) { return group[s].qs[e]; });
-      for (int s = 0; s < kInterleavedGroups; ++s) {
-        int32_t sum = 0;
-        for (int8_t code : group[s].qs) sum += code;
-        out.sums[b * kInterleavedGroups + s] = -8 * sum;
-        out.scales[b * kInterleavedGroups + s] = half_to_float(group[s].d);
-      }
-    }
+    prepare_legacy_interleaved(quantized, cols, -8, out);
   }
 
   static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
@@ -98,13 +124,30 @@ struct Q4_0x16Gemv {
                                            [&](const BlockQ4_0x16& block, int64_t b, __m512 acc) {
       const __m512i dots = interleaved_dots(block.qs, a.codes.data() + b * kInterleavedBlock,
                                             _mm512_load_si512(a.sums.data() + b * kInterleavedGroups));
-      const __m512 weight_scales = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.d)));
-      const __m512 scales = _mm512_mul_ps(weight_scales, _mm512_load_ps(a.scales.data() + b * kInterleavedGroups));
-      return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scales, acc);
+      return add_scaled_dots(dots, block.d, a.scales.data() + b * kInterleavedGroups, acc);
     });
   }
 
   static constexpr GemvKernel kKernel{TensorType::Q8_0, kQ4_0x16Block, 1, prepare, multiply};
+};
+
+// lb_q8_0x16 times Q8_0 activations, as Q4_0x16Gemv with Q8_0's offset of 128 (the sign-bit flip).
+struct Q8_0x16Gemv {
+  static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
+    prepare_legacy_interleaved(quantized, cols, -128, out);
+  }
+
+  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                       const GemvActivations& a, float* y) {
+    multiply_interleaved_rows<BlockQ8_0x16>(weight_rows, row_bytes, row_count, cols, y,
+                                           [&](const BlockQ8_0x16& block, int64_t b, __m512 acc) {
+      const __m512i dots = interleaved_byte_dots(block.qs, a.codes.data() + b * kInterleavedBlock,
+                                                 _mm512_load_si512(a.sums.data() + b * kInterleavedGroups));
+      return add_scaled_dots(dots, block.d, a.scales.data() + b * kInterleavedGroups, acc);
+    });
+  }
+
+  static constexpr GemvKernel kKernel{TensorType::Q8_0, kQ8_0x16Block, 1, prepare, multiply};
 };
 
 // lb_q4_kx2 times Q8_K activations (two super-blocks per block). Per lane (Q4_K sub-block): sums holds the

@@ -63,16 +63,24 @@ inline __m256i unpack_nibbles_16(const uint8_t* bytes) {
   return unpack_nibbles_16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes)));
 }
 
-// The 32 codes of block l of lb_q4_0x16's (or sub-block l of lb_q4_kx2's) interleaved nibbles `qs` (its
-// bytes lie four at a time 64 bytes apart), as unpack_nibbles_16 gives a Q4_0 block's.
+// Bytes 4k .. 4k + 3 of group l of an interleaved block's codes `qs` (formats/layout_conversion.h).
+inline int32_t interleaved_word(const uint8_t* qs, int l, int k) {
+  int32_t word;
+  std::memcpy(&word, qs + interleaved_byte(l, 4 * k), sizeof word);
+  return word;
+}
+
+// The 32 codes of block l of lb_q4_0x16's (or sub-block l of lb_q4_kx2's) interleaved nibbles `qs`, as
+// unpack_nibbles_16 gives a Q4_0 block's.
 inline __m256i unpack_interleaved_nibbles(const uint8_t* qs, int l) {
-  const uint8_t* first = qs + q4_0x16_index(l, 0);
-  const auto word = [first](int k) {
-    int32_t w;
-    std::memcpy(&w, first + 64 * k, sizeof w);
-    return w;
-  };
+  const auto word = [&](int k) { return interleaved_word(qs, l, k); };
   return unpack_nibbles_16(_mm_setr_epi32(word(0), word(1), word(2), word(3)));
+}
+
+// The 32 codes of block l of lb_q8_0x16's interleaved codes `qs`, in order.
+inline __m256i interleaved_bytes_32(const int8_t* qs, int l) {
+  const auto word = [&](int k) { return interleaved_word(reinterpret_cast<const uint8_t*>(qs), l, k); };
+  return _mm256_setr_epi32(word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7));
 }
 
 // 32 bytes, byte i = 16 where bit i of the little-endian 32-bit word at `qh` is set, else 0: the fifth
