@@ -21,6 +21,35 @@ struct LayoutConversion {
 // (< 16) lies at this offset.
 constexpr int interleaved_byte(int group, int byte) { return 64 * (byte / 4) + 4 * group + byte % 4; }
 
+// ggml's 32-element blocks without a minimum (an FP16 d, then the code bytes qs: Q4_0, Q8_0) to and from
+// their interleaved layout (`Interleaved`: the 16 blocks' code bytes qs by interleaved_byte, then their
+// 16 scales d), n elements (a multiple of 16 blocks).
+template <typename Block, typename Interleaved>
+void interleave_blocks(const void* src, void* dst, int64_t n) {
+  constexpr int kBytes = sizeof(Block::qs);
+  const auto* blocks = static_cast<const Block*>(src);
+  auto* out = static_cast<Interleaved*>(dst);
+  for (int64_t b = 0; b < n / (16 * 32); ++b, blocks += 16) {
+    for (int l = 0; l < 16; ++l) {
+      out[b].d[l] = blocks[l].d;
+      for (int j = 0; j < kBytes; ++j) out[b].qs[interleaved_byte(l, j)] = blocks[l].qs[j];
+    }
+  }
+}
+
+template <typename Block, typename Interleaved>
+void deinterleave_blocks(const void* src, void* dst, int64_t n) {
+  constexpr int kBytes = sizeof(Block::qs);
+  const auto* blocks = static_cast<const Interleaved*>(src);
+  auto* out = static_cast<Block*>(dst);
+  for (int64_t b = 0; b < n / (16 * 32); ++b, out += 16) {
+    for (int l = 0; l < 16; ++l) {
+      out[l].d = blocks[b].d[l];
+      for (int j = 0; j < kBytes; ++j) out[l].qs[j] = blocks[b].qs[interleaved_byte(l, j)];
+    }
+  }
+}
+
 // A layout type's quantizer and dequantizer through its source format's, one block of the layout
 // (kElements elements, kSourceBytes in the source format, kBlockBytes in the layout) at a time.
 template <int64_t kElements, size_t kSourceBytes, size_t kBlockBytes>

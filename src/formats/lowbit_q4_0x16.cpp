@@ -4,27 +4,9 @@
 
 namespace lowbit {
 
-void q4_0_to_q4_0x16(const void* src, void* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ4_0*>(src);
-  auto* out = static_cast<BlockQ4_0x16*>(dst);
-  for (int64_t b = 0; b < n / kQ4_0x16Block; ++b, blocks += 16) {
-    for (int l = 0; l < 16; ++l) {
-      out[b].d[l] = blocks[l].d;
-      for (int byte = 0; byte < 16; ++byte) out[b].qs[interleaved_byte(l, byte)] = blocks[l].qs[byte];
-    }
-  }
-}
+void q4_0_to_q4_0x16(const void* src, void* dst, int64_t n) { interleave_blocks<BlockQ4_0, BlockQ4_0x16>(src, dst, n); }
 
-void q4_0x16_to_q4_0(const void* src, void* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ4_0x16*>(src);
-  auto* out = static_cast<BlockQ4_0*>(dst);
-  for (int64_t b = 0; b < n / kQ4_0x16Block; ++b, out += 16) {
-    for (int l = 0; l < 16; ++l) {
-      out[l].d = blocks[b].d[l];
-      for (int byte = 0; byte < 16; ++byte) out[l].qs[byte] = blocks[b].qs[interleaved_byte(l, byte)];
-    }
-  }
-}
+void q4_0x16_to_q4_0(const void* src, void* dst, int64_t n) { deinterleave_blocks<BlockQ4_0, BlockQ4_0x16>(src, dst, n); }
 
 namespace {
 using ThroughQ4_0 = ThroughSourceFormat<kQ4_0x16Block, 16 * sizeof(BlockQ4_0), sizeof(BlockQ4_0x16)>;

@@ -4,27 +4,9 @@
 
 namespace lowbit {
 
-void q8_0_to_q8_0x16(const void* src, void* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ8_0*>(src);
-  auto* out = static_cast<BlockQ8_0x16*>(dst);
-  for (int64_t b = 0; b < n / kQ8_0x16Block; ++b, blocks += 16) {
-    for (int l = 0; l < 16; ++l) {
-      out[b].d[l] = blocks[l].d;
-      for (int j = 0; j < 32; ++j) out[b].qs[interleaved_byte(l, j)] = blocks[l].qs[j];
-    }
-  }
-}
+void q8_0_to_q8_0x16(const void* src, void* dst, int64_t n) { interleave_blocks<BlockQ8_0, BlockQ8_0x16>(src, dst, n); }
 
-void q8_0x16_to_q8_0(const void* src, void* dst, int64_t n) {
-  const auto* blocks = static_cast<const BlockQ8_0x16*>(src);
-  auto* out = static_cast<BlockQ8_0*>(dst);
-  for (int64_t b = 0; b < n / kQ8_0x16Block; ++b, out += 16) {
-    for (int l = 0; l < 16; ++l) {
-      out[l].d = blocks[b].d[l];
-      for (int j = 0; j < 32; ++j) out[l].qs[j] = blocks[b].qs[interleaved_byte(l, j)];
-    }
-  }
-}
+void q8_0x16_to_q8_0(const void* src, void* dst, int64_t n) { deinterleave_blocks<BlockQ8_0, BlockQ8_0x16>(src, dst, n); }
 
 namespace {
 using ThroughQ8_0 = ThroughSourceFormat<kQ8_0x16Block, 16 * sizeof(BlockQ8_0), sizeof(BlockQ8_0x16)>;
