@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "formats/ggml_q8_0.h"
 #include "formats/ggml_q8_k.h"
@@ -30,11 +31,13 @@ constexpr int kInterleavedBlock = 512;
 // One block's activation codes in the order of the weight codes, element e of group s at
 // interleaved_byte(s, e) (formats/layout_conversion.h): vector v lane s holds elements 4v..4v+3 of group
 // s. The nibble layouts' vector v (< 4) thus meets their low nibbles (elements 4v..4v+3) and vector
-// 4 + v their high ones (16+4v..16+4v+3). code(s, e) is element e of group s.
-template <typename Code>
-void interleave_activation_codes(int8_t* codes, const Code& code) {
+// 4 + v their high ones (16+4v..16+4v+3). group(s) points to group s's 32 codes; they move four at a
+// time (decode lays out every product's activations while the other threads wait).
+template <typename Group>
+void interleave_activation_codes(int8_t* codes, const Group& group) {
   for (int s = 0; s < kInterleavedGroups; ++s) {
-    for (int e = 0; e < 32; ++e) codes[interleaved_byte(s, e)] = code(s, e);
+    const int8_t* source = group(s);
+    for (int k = 0; k < 8; ++k) std::memcpy(codes + interleaved_byte(s, 4 * k), source + 4 * k, 4);
   }
 }
 
@@ -96,7 +99,7 @@ inline void prepare_legacy_interleaved(const uint8_t* quantized, int64_t cols, i
   for (int64_t b = 0; b < blocks; ++b) {
     const BlockQ8_0* group = a + b * kInterleavedGroups;
     interleave_activation_codes(out.codes.data() + b * kInterleavedBlock,
-                                [group](int s, int e) { return group[s].qs[e]; });
+                                [group](int s) { return group[s].qs; });
     for (int s = 0; s < kInterleavedGroups; ++s) {
       int32_t sum = 0;
       for (int8_t code : group[s].qs) sum += code;
@@ -164,7 +167,7 @@ struct Q4_Kx2Gemv {
     for (int64_t b = 0; b < blocks; ++b) {
       const BlockQ8_K* pair = a + 2 * b;
       interleave_activation_codes(out.codes.data() + b * kInterleavedBlock,
-                                  [pair](int s, int e) { return pair[s / 8].qs[32 * (s % 8) + e]; });
+                                  [pair](int s) { return pair[s / 8].qs + 32 * (s % 8); });
       for (int s = 0; s < kInterleavedGroups; ++s) {
         const BlockQ8_K& half = pair[s / 8];
         out.sums[b * kInterleavedGroups + s] = half.bsums[2 * (s % 8)] + half.bsums[2 * (s % 8) + 1];
