@@ -271,10 +271,16 @@ struct Q4_Kx2SuperBlocks {
   static void prefetch(const uint8_t* row, int64_t b) {
     if (b % 2 == 0) prefetch_ahead(reinterpret_cast<const uint8_t*>(&block(row, b)), sizeof(BlockQ4_Kx2));
   }
+  // Sub-blocks 2k and 2k + 1 sit side by side in every 64-byte vector: one 8-byte load per vector gathers
+  // both, one permute separates them.
   static void codes(const uint8_t* row, int64_t b, int k, __m256i& low, __m256i& high) {
-    const int first = static_cast<int>(8 * (b % 2) + 2 * k);
-    low = unpack_interleaved_nibbles(block(row, b).qs, first);
-    high = unpack_interleaved_nibbles(block(row, b).qs, first + 1);
+    const uint8_t* first = block(row, b).qs + interleaved_byte(static_cast<int>(8 * (b % 2) + 2 * k), 0);
+    const auto pair = [first](int v) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(first + 64 * v)); };
+    const __m256i pairs = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi64(pair(0), pair(1))),
+                                                  _mm_unpacklo_epi64(pair(2), pair(3)), 1);
+    const __m256i both = _mm256_permutevar8x32_epi32(pairs, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+    low = unpack_nibbles_16(_mm256_castsi256_si128(both));
+    high = unpack_nibbles_16(_mm256_extracti128_si256(both, 1));
   }
 };
 

@@ -63,24 +63,22 @@ inline __m256i unpack_nibbles_16(const uint8_t* bytes) {
   return unpack_nibbles_16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes)));
 }
 
-// Bytes 4k .. 4k + 3 of group l of an interleaved block's codes `qs` (formats/layout_conversion.h).
-inline int32_t interleaved_word(const uint8_t* qs, int l, int k) {
-  int32_t word;
-  std::memcpy(&word, qs + interleaved_byte(l, 4 * k), sizeof word);
-  return word;
+// Bytes 4k .. 4k + 15 of group l of an interleaved block's codes `qs` (formats/layout_conversion.h), in
+// order: four 4-byte loads 64 bytes apart, put together in registers (a vector built from scalars through
+// memory would stall on store forwarding).
+inline __m128i interleaved_words(const uint8_t* qs, int l, int k) {
+  const auto word = [&](int j) { return _mm_loadu_si32(qs + interleaved_byte(l, 4 * (k + j))); };
+  return _mm_unpacklo_epi64(_mm_unpacklo_epi32(word(0), word(1)), _mm_unpacklo_epi32(word(2), word(3)));
 }
 
 // The 32 codes of block l of lb_q4_0x16's (or sub-block l of lb_q4_kx2's) interleaved nibbles `qs`, as
 // unpack_nibbles_16 gives a Q4_0 block's.
-inline __m256i unpack_interleaved_nibbles(const uint8_t* qs, int l) {
-  const auto word = [&](int k) { return interleaved_word(qs, l, k); };
-  return unpack_nibbles_16(_mm_setr_epi32(word(0), word(1), word(2), word(3)));
-}
+inline __m256i unpack_interleaved_nibbles(const uint8_t* qs, int l) { return unpack_nibbles_16(interleaved_words(qs, l, 0)); }
 
 // The 32 codes of block l of lb_q8_0x16's interleaved codes `qs`, in order.
 inline __m256i interleaved_bytes_32(const int8_t* qs, int l) {
-  const auto word = [&](int k) { return interleaved_word(reinterpret_cast<const uint8_t*>(qs), l, k); };
-  return _mm256_setr_epi32(word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7));
+  const auto* bytes = reinterpret_cast<const uint8_t*>(qs);
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(interleaved_words(bytes, l, 0)), interleaved_words(bytes, l, 4), 1);
 }
 
 // 32 bytes, byte i = 16 where bit i of the little-endian 32-bit word at `qh` is set, else 0: the fifth
