@@ -13,6 +13,9 @@
 
 #include "core/cpu_features.h"
 #include "core/tensor.h"
+#include "formats/lowbit_q4_0x16.h"
+#include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "formats/lowbit_w8_row.h"
 #include "formats/type_traits.h"
 #include "kernels/matmul.h"
@@ -69,7 +72,9 @@ const int registered = [] {
                               TensorType::Q5_K, TensorType::Q6_K, lowbit::kW8RowType,
                               lowbit::find_type_traits("lb_i4_asym_g32")->type,
                               lowbit::find_type_traits("lb_i4_sym_g128")->type,
-                              lowbit::find_type_traits("lb_i8_sym_g32")->type};
+                              lowbit::find_type_traits("lb_i8_sym_g32")->type,
+                              // Q4_0, Q4_K and Q8_0 in the layouts the engine converts them to at load.
+                              lowbit::kQ4_0x16Type, lowbit::kQ4_Kx2Type, lowbit::kQ8_0x16Type};
   const std::pair<int64_t, int64_t> shapes[] = {{4096, 4096}, {4096, 14336}};
   for (TensorType type : types) {
     for (auto [rows, cols] : shapes) {
