@@ -11,10 +11,10 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "kernels/matmul.h"
 #include "core/process_memory.h"
 #include "formats/type_traits.h"
 #include "io/model_file.h"
+#include "kernels/matmul.h"
 #include "model/transformer.h"
 
 namespace lowbit {

@@ -1,6 +1,6 @@
 // A lossless change of a tensor's layout: the same values, the same bytes per row, another type whose
-// layout a kernel reads faster (formats/lowbit_q4_0x16.h, lowbit_q4_kx2.h, lowbit_q8_0x16.h). Rows must be whole blocks
-// of both types.
+// layout a kernel reads faster (formats/lowbit_q4_0x16.h, lowbit_q4_kx2.h, lowbit_q8_0x16.h). Rows must
+// be whole blocks of both types.
 #pragma once
 
 #include <cstddef>

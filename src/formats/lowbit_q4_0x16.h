@@ -31,7 +31,6 @@ static_assert(sizeof(BlockQ4_0x16) == 288);
 // Offset 97 of lowbit's ids (formats/lowbit_block_common.h).
 inline constexpr TensorType kQ4_0x16Type = static_cast<TensorType>(kLowbitTypeBase + 97);
 
-
 // n elements (a multiple of 512) between the two layouts.
 void q4_0_to_q4_0x16(const void* src, void* dst, int64_t n);
 void q4_0x16_to_q4_0(const void* src, void* dst, int64_t n);

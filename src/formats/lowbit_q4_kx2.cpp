@@ -5,7 +5,6 @@
 
 #include "formats/ggml_k_layout.h"
 #include "formats/ggml_q4_k.h"
-#include "formats/lowbit_q4_0x16.h"
 
 namespace lowbit {
 

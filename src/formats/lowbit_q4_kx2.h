@@ -35,11 +35,13 @@ struct BlockQ4_Kx2 {
   Q4_Kx2Scales scales;
 };
 
+static_assert(sizeof(Q4_Kx2Scales) == 32 && sizeof(BlockQ4_Kx2) == 288);
+
+// Code c of a block's scales (see Q4_Kx2Scales).
 inline int q4_kx2_code(const Q4_Kx2Scales& scales, int c) {
   const int low = c < 16 ? scales.low[c] & 15 : scales.low[c - 16] >> 4;
   return low | ((scales.high[c % 8] >> (2 * (c / 8))) & 3) << 4;
 }
-static_assert(sizeof(Q4_Kx2Scales) == 32 && sizeof(BlockQ4_Kx2) == 288);
 
 // Offset 98 of lowbit's ids (formats/lowbit_block_common.h).
 inline constexpr TensorType kQ4_Kx2Type = static_cast<TensorType>(kLowbitTypeBase + 98);

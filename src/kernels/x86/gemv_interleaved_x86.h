@@ -131,7 +131,7 @@ struct Q4_0x16Gemv {
     });
   }
 
-  static constexpr GemvKernel kKernel{TensorType::Q8_0, kQ4_0x16Block, 1, prepare, multiply};
+  static constexpr GemvKernel kKernel{TensorType::Q8_0, kQ4_0x16Block, alignof(BlockQ4_0x16), prepare, multiply};
 };
 
 // lb_q8_0x16 times Q8_0 activations, as Q4_0x16Gemv with Q8_0's offset of 128 (the sign-bit flip).
@@ -150,7 +150,7 @@ struct Q8_0x16Gemv {
     });
   }
 
-  static constexpr GemvKernel kKernel{TensorType::Q8_0, kQ8_0x16Block, 1, prepare, multiply};
+  static constexpr GemvKernel kKernel{TensorType::Q8_0, kQ8_0x16Block, alignof(BlockQ8_0x16), prepare, multiply};
 };
 
 // lb_q4_kx2 times Q8_K activations (two super-blocks per block). Per lane (Q4_K sub-block): sums holds the
@@ -201,7 +201,7 @@ struct Q4_Kx2Gemv {
     });
   }
 
-  static constexpr GemvKernel kKernel{TensorType::Q8_K, kQ4_Kx2Block, 1, prepare, multiply};
+  static constexpr GemvKernel kKernel{TensorType::Q8_K, kQ4_Kx2Block, alignof(BlockQ4_Kx2), prepare, multiply};
 };
 
 }  // namespace
