@@ -15,7 +15,8 @@
 namespace lowbit {
 namespace {
 
-// Rows of 256 (the K-quant block) everywhere, so that every type lowbit writes applies to "tiny" too.
+// Rows of 256 (the K-quant block) everywhere, so that every ggml type lowbit writes applies to "tiny" too
+// (the interleaved layouts, lb_q4_0x16 and its kin, need rows of 512).
 const std::array<SynthShape, 3> kShapes = {{
     {"tiny", "2 layers, hidden 256, FFN 512, vocab 512: for tests", llama_model_config(256, 512, 2, 4, 2, 512, 256)},
     {"tinyllama-1.1b", "TinyLlama 1.1B: hidden 2048, 22 layers, 32 heads, 4 KV heads, FFN 5632, vocab 32000",
