@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "formats/ggml_q8_0.h"
 #include "formats/ggml_q8_k.h"
@@ -115,43 +116,35 @@ inline __m512 add_scaled_dots(__m512i dots, const uint16_t* weight_scales, const
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), _mm512_mul_ps(weight, _mm512_load_ps(activation_scales)), acc);
 }
 
-// lb_q4_0x16 times Q8_0 activations (prepare_legacy_interleaved's, with Q4_0's offset of 8).
-struct Q4_0x16Gemv {
+// lb_q4_0x16 (offset 8, the stored q + 8) and lb_q8_0x16 (offset 128, the sign-bit flip) times Q8_0
+// activations, laid out by prepare_legacy_interleaved.
+template <typename Block, int kOffset>
+struct LegacyInterleavedGemv {
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
-    prepare_legacy_interleaved(quantized, cols, -8, out);
+    prepare_legacy_interleaved(quantized, cols, -kOffset, out);
   }
 
   static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
                        const GemvActivations& a, float* y) {
-    multiply_interleaved_rows<BlockQ4_0x16>(weight_rows, row_bytes, row_count, cols, y,
-                                           [&](const BlockQ4_0x16& block, int64_t b, __m512 acc) {
-      const __m512i dots = interleaved_dots(block.qs, a.codes.data() + b * kInterleavedBlock,
-                                            _mm512_load_si512(a.sums.data() + b * kInterleavedGroups));
+    const auto add_block = [&](const Block& block, int64_t b, __m512 acc) {
+      const int8_t* codes = a.codes.data() + b * kInterleavedBlock;
+      const __m512i offsets = _mm512_load_si512(a.sums.data() + b * kInterleavedGroups);
+      __m512i dots;
+      if constexpr (std::is_same_v<Block, BlockQ8_0x16>) {
+        dots = interleaved_byte_dots(block.qs, codes, offsets);
+      } else {
+        dots = interleaved_dots(block.qs, codes, offsets);
+      }
       return add_scaled_dots(dots, block.d, a.scales.data() + b * kInterleavedGroups, acc);
-    });
+    };
+    multiply_interleaved_rows<Block>(weight_rows, row_bytes, row_count, cols, y, add_block);
   }
 
-  static constexpr GemvKernel kKernel{TensorType::Q8_0, kQ4_0x16Block, alignof(BlockQ4_0x16), prepare, multiply};
+  static constexpr GemvKernel kKernel{TensorType::Q8_0, kInterleavedBlock, alignof(Block), prepare, multiply};
 };
 
-// lb_q8_0x16 times Q8_0 activations, as Q4_0x16Gemv with Q8_0's offset of 128 (the sign-bit flip).
-struct Q8_0x16Gemv {
-  static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
-    prepare_legacy_interleaved(quantized, cols, -128, out);
-  }
-
-  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                       const GemvActivations& a, float* y) {
-    multiply_interleaved_rows<BlockQ8_0x16>(weight_rows, row_bytes, row_count, cols, y,
-                                           [&](const BlockQ8_0x16& block, int64_t b, __m512 acc) {
-      const __m512i dots = interleaved_byte_dots(block.qs, a.codes.data() + b * kInterleavedBlock,
-                                                 _mm512_load_si512(a.sums.data() + b * kInterleavedGroups));
-      return add_scaled_dots(dots, block.d, a.scales.data() + b * kInterleavedGroups, acc);
-    });
-  }
-
-  static constexpr GemvKernel kKernel{TensorType::Q8_0, kQ8_0x16Block, alignof(BlockQ8_0x16), prepare, multiply};
-};
+using Q4_0x16Gemv = LegacyInterleavedGemv<BlockQ4_0x16, 8>;
+using Q8_0x16Gemv = LegacyInterleavedGemv<BlockQ8_0x16, 128>;
 
 // lb_q4_kx2 times Q8_K activations (two super-blocks per block). Per lane (Q4_K sub-block): sums holds the
 // sub-block's sum of activation codes (what its min code multiplies), scales its super-block's
