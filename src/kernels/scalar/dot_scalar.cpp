@@ -201,41 +201,20 @@ float dot_lowbit_int_q8_1(int64_t n, const void* weight_row, const void* activat
   return sum;
 }
 
-// lb_q4_0x16 times Q8_0: each block back in Q4_0's layout, then Q4_0's sums.
-float dot_q4_0x16_q8_0(int64_t n, const void* weight_row, const void* activation_row) {
-  const auto* w = static_cast<const BlockQ4_0x16*>(weight_row);
-  const auto* a = static_cast<const BlockQ8_0*>(activation_row);
+// An interleaved layout (formats/layout_conversion.h) times its source format's activations: each
+// 512-element block back in the source layout (kSourceBlocks blocks), then the source format's sums.
+// An activation block covers kActivationElements.
+template <typename Layout, typename Source, int kSourceBlocks, void (*to_source)(const void*, void*, int64_t),
+          float (*source_dot)(int64_t, const void*, const void*), typename Activation, int kActivationElements>
+float dot_through_source(int64_t n, const void* weight_row, const void* activation_row) {
+  constexpr int64_t kElements = 512;
+  const auto* w = static_cast<const Layout*>(weight_row);
+  const auto* a = static_cast<const Activation*>(activation_row);
   float sum = 0.0f;
-  for (int64_t b = 0; b < n / kQ4_0x16Block; ++b) {
-    BlockQ4_0 blocks[16];
-    q4_0x16_to_q4_0(&w[b], blocks, kQ4_0x16Block);
-    sum += dot_legacy_q8_0<BlockQ4_0, codes_q4_0>(kQ4_0x16Block, blocks, a + 16 * b);
-  }
-  return sum;
-}
-
-// lb_q8_0x16 times Q8_0: each block back in Q8_0's layout, then Q8_0's sums.
-float dot_q8_0x16_q8_0(int64_t n, const void* weight_row, const void* activation_row) {
-  const auto* w = static_cast<const BlockQ8_0x16*>(weight_row);
-  const auto* a = static_cast<const BlockQ8_0*>(activation_row);
-  float sum = 0.0f;
-  for (int64_t b = 0; b < n / kQ8_0x16Block; ++b) {
-    BlockQ8_0 blocks[16];
-    q8_0x16_to_q8_0(&w[b], blocks, kQ8_0x16Block);
-    sum += dot_legacy_q8_0<BlockQ8_0, codes_q8_0>(kQ8_0x16Block, blocks, a + 16 * b);
-  }
-  return sum;
-}
-
-// lb_q4_kx2 times Q8_K: each block back in Q4_K's layout, then Q4_K's sums.
-float dot_q4_kx2_q8_k(int64_t n, const void* weight_row, const void* activation_row) {
-  const auto* w = static_cast<const BlockQ4_Kx2*>(weight_row);
-  const auto* a = static_cast<const BlockQ8_K*>(activation_row);
-  float sum = 0.0f;
-  for (int64_t b = 0; b < n / kQ4_Kx2Block; ++b) {
-    BlockQ4_K blocks[2];
-    q4_kx2_to_q4_k(&w[b], blocks, kQ4_Kx2Block);
-    sum += dot_q4_5_k_q8_k<BlockQ4_K>(kQ4_Kx2Block, blocks, a + 2 * b);
+  for (int64_t b = 0; b < n / kElements; ++b) {
+    Source blocks[kSourceBlocks];
+    to_source(&w[b], blocks, kElements);
+    sum += source_dot(kElements, blocks, a + b * (kElements / kActivationElements));
   }
   return sum;
 }
@@ -258,9 +237,17 @@ float dot_bf16_f32(int64_t n, const void* weight_row, const void* activation_row
 
 constexpr DotKernel kQ8_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ8_0, codes_q8_0>, nullptr};
 constexpr DotKernel kQ4_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ4_0, codes_q4_0>, nullptr};
-constexpr DotKernel kQ4_0x16{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q4_0x16_q8_0, nullptr};
-constexpr DotKernel kQ8_0x16{TensorType::Q8_0, quantize_row_q8_0_ref, dot_q8_0x16_q8_0, nullptr};
-constexpr DotKernel kQ4_Kx2{TensorType::Q8_K, quantize_row_q8_k, dot_q4_kx2_q8_k, nullptr};
+constexpr DotKernel kQ4_0x16{
+    TensorType::Q8_0, quantize_row_q8_0_ref,
+    dot_through_source<BlockQ4_0x16, BlockQ4_0, 16, q4_0x16_to_q4_0, dot_legacy_q8_0<BlockQ4_0, codes_q4_0>, BlockQ8_0, 32>,
+    nullptr};
+constexpr DotKernel kQ8_0x16{
+    TensorType::Q8_0, quantize_row_q8_0_ref,
+    dot_through_source<BlockQ8_0x16, BlockQ8_0, 16, q8_0x16_to_q8_0, dot_legacy_q8_0<BlockQ8_0, codes_q8_0>, BlockQ8_0, 32>,
+    nullptr};
+constexpr DotKernel kQ4_Kx2{
+    TensorType::Q8_K, quantize_row_q8_k,
+    dot_through_source<BlockQ4_Kx2, BlockQ4_K, 2, q4_kx2_to_q4_k, dot_q4_5_k_q8_k<BlockQ4_K>, BlockQ8_K, 256>, nullptr};
 constexpr DotKernel kQ5_0{TensorType::Q8_0, quantize_row_q8_0_ref, dot_legacy_q8_0<BlockQ5_0, codes_q5_0>, nullptr};
 constexpr DotKernel kQ4_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_legacy_q8_1<BlockQ4_1, codes_q4_1>, nullptr};
 constexpr DotKernel kQ5_1{TensorType::Q8_1, quantize_row_q8_1_ref, dot_legacy_q8_1<BlockQ5_1, codes_q5_1>, nullptr};

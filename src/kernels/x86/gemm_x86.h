@@ -241,21 +241,15 @@ struct Q8_0Gemm {
   }
 };
 
-// lb_q8_0x16: Q8_0's 16 blocks, each unpacked as Q8_0Gemm does (so on AVX-512 only).
+#if defined(__AVX512VNNI__)
+// lb_q8_0x16, like Q8_0 on AVX-512 only (codes up to 255). A block is one span already in the span's
+// order: only the sign bits flip.
 struct Q8_0x16Gemm {
   using Block = BlockQ8_0x16;
   static constexpr int64_t kBlockSize = kQ8_0x16Block;
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_0;
   static constexpr bool kCheapUnpack = true;
-  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
-    for (int l = 0; l < 16; ++l) {
-      store_256(codes + 32 * l, _mm256_xor_si256(interleaved_bytes_32(b.qs, l), _mm256_set1_epi8(static_cast<char>(0x80))));
-    }
-    legacy_group_scales(b.d, 128.0f, scales, biases);
-  }
-#if defined(__AVX512F__)
-  // Already the span's order: only the sign bits flip.
   static void unpack_span(const Block& b, uint8_t* codes, float* scales, float* biases) {
     for (int v = 0; v < 8; ++v) {
       _mm512_storeu_si512(codes + 64 * v, _mm512_xor_si512(_mm512_loadu_si512(b.qs + 64 * v),
@@ -263,8 +257,8 @@ struct Q8_0x16Gemm {
     }
     legacy_group_scales(b.d, 128.0f, scales, biases);
   }
-#endif
 };
+#endif
 
 struct Q4_1Gemm {
   using Block = BlockQ4_1;
