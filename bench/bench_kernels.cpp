@@ -78,8 +78,9 @@ const int registered = [] {
   const std::pair<int64_t, int64_t> shapes[] = {{4096, 4096}, {4096, 14336}};
   for (TensorType type : types) {
     for (auto [rows, cols] : shapes) {
-      // n = 8: a short prompt or a speculative batch: the GEMM for the formats with kMinGemmTokensCheapUnpack
-      // (kernels/gemm_kernels.h), the dot products' token groups for the others.
+      // n = 8: a short prompt or a speculative batch: the batched decode kernels for the interleaved
+      // layouts, the GEMM for the other formats with kMinGemmTokensCheapUnpack (kernels/gemm_kernels.h),
+      // the dot products' token groups for the rest.
       for (int64_t n : {int64_t{1}, int64_t{8}, int64_t{512}}) {
         const std::string name = std::string("matmul/") + lowbit::type_traits(type).name + "/" +
                                  std::to_string(rows) + "x" + std::to_string(cols) + "/n=" + std::to_string(n);

@@ -37,7 +37,8 @@ inline constexpr int64_t kGemmTokenBlock = 4;
 inline constexpr int64_t kMinGemmTokens = 16;
 // Q8_0, Q4_0 and the interleaved layouts unpack so cheaply that the GEMM wins from 8 tokens: TinyLlama
 // prefill of 8 tokens, 2 threads, AVX-512 (lowbit bench -p 8): Q8_0 40 -> 68 t/s, Q4_0 (as lb_q4_0x16)
-// 48 -> 83, Q4_K_M 63 -> 79; at 4 tokens the K types lost (Q4_K_M 55 -> 50, Q5_K_M 71 -> 47).
+// 48 -> 83, Q4_K_M 63 -> 79; at 4 tokens the K types lost (Q4_K_M 55 -> 50, Q5_K_M 71 -> 47). (Measured
+// before the interleaved layouts' batched decode kernels replaced their GEMM kernels at AVX-512.)
 inline constexpr int64_t kMinGemmTokensCheapUnpack = 8;
 
 // A batch of activations in a GEMM kernel's form (its level's interleaving and its group size).

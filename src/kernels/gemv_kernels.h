@@ -40,6 +40,10 @@ struct GemvKernel {
   // y[r] = row r . activations for r < row_count, row r at weight_rows + r * row_bytes. Single-threaded.
   void (*multiply)(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
                    const GemvActivations& a, float* y);
+  // Where not null, the same for n_tokens tokens at once, each row read once for all of them:
+  // y[t * y_stride + r] = row r . tokens[t]. For batches too small for the GEMM kernels (kernels/gemm_kernels.h).
+  void (*multiply_tokens)(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
+                          const GemvActivations* tokens, int64_t n_tokens, float* y, int64_t y_stride) = nullptr;
 };
 
 // How the Q4_0 and Q8_0 kernels read a group of blocks (the other formats have one way: block_loads for

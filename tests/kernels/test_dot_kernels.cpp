@@ -143,7 +143,8 @@ TEST_P(DotKernelTest, MatmulMatchesScalarReferenceOnAwkwardShapes) {
   const int64_t block = traits.block_size == 1 ? 32 : traits.block_size;
   const DotKernel& reference = *find_dot_kernel(type, CpuLevel::scalar);
   std::mt19937 rng(11);
-  // 9 tokens: the GEMM for the formats that unpack cheaply, the token groups for the others.
+  // 9 tokens: the batched decode kernels for the interleaved layouts (at AVX-512), the GEMM for the other
+  // formats that unpack cheaply, the token groups for the rest.
   for (Shape shape : {Shape{1, 1, 1}, Shape{1, 1, 70}, Shape{17, 1, 1}, Shape{17, 3, 5}, Shape{19, 2, 9},
                       Shape{33, 2, 130}, Shape{1100, 4096 / block, 1}, Shape{301, 1024 / block, 20}}) {
     const int64_t cols = shape.blocks * block;

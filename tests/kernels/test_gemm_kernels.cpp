@@ -4,6 +4,8 @@
 // of columns, and more columns than one chunk.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <random>
 #include <string>
@@ -23,11 +25,15 @@
 namespace lowbit {
 namespace {
 
-// ggml's integer types, every lowbit integer type, and the interleaved layouts.
+// The interleaved layouts, which have GEMM kernels at AVX2 only: at AVX-512 their decode kernels'
+// batched products serve every batch (tests/kernels/test_gemv_kernels.cpp).
+const TensorType kAvx2OnlyTypes[] = {kQ4_0x16Type, kQ4_Kx2Type};
+
+// ggml's integer types, every lowbit integer type, and the interleaved layouts with GEMM kernels.
 const std::vector<TensorType> kIntegerTypes = [] {
   std::vector<TensorType> types = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_1,
                                    TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
-                                   TensorType::Q5_K, TensorType::Q6_K, kQ4_0x16Type, kQ4_Kx2Type, kQ8_0x16Type};
+                                   TensorType::Q5_K, TensorType::Q6_K, kQ4_0x16Type, kQ4_Kx2Type};
   for (const LowbitIntType& entry : kLowbitIntTypes) types.push_back(entry.type);
   return types;
 }();
@@ -92,11 +98,15 @@ TEST_P(GemmKernelTest, MatchesScalarDotProductsOnAwkwardShapes) {
   }
 }
 
-TEST(GemmKernels, Avx512CoversEveryIntegerTypeAndScalarNone) {
+TEST(GemmKernels, Avx512CoversEveryIntegerTypeButTheInterleavedAndScalarNone) {
   for (TensorType type : kIntegerTypes) {
-    EXPECT_NE(find_gemm_kernel(type, CpuLevel::avx512), nullptr) << type_traits(type).name;
+    const bool avx2_only = std::ranges::find(kAvx2OnlyTypes, type) != std::end(kAvx2OnlyTypes);
+    EXPECT_EQ(find_gemm_kernel(type, CpuLevel::avx512) != nullptr, !avx2_only) << type_traits(type).name;
     EXPECT_EQ(find_gemm_kernel(type, CpuLevel::scalar), nullptr) << type_traits(type).name;
   }
+  for (TensorType type : kAvx2OnlyTypes) EXPECT_NE(find_gemm_kernel(type, CpuLevel::avx2), nullptr);
+  EXPECT_EQ(find_gemm_kernel(kQ8_0x16Type, CpuLevel::avx2), nullptr);
+  EXPECT_EQ(find_gemm_kernel(kQ8_0x16Type, CpuLevel::avx512), nullptr);
   EXPECT_EQ(find_gemm_kernel(TensorType::F32, CpuLevel::avx512), nullptr);
 }
 

@@ -133,6 +133,48 @@ TEST_P(GemvKernelTest, MatchesScalarDotAtEveryPhase) {
   }
 }
 
+// The batched products, where a kernel has them, for every batch size up to two chunks of tokens: each
+// token's outputs at its stride, against the scalar dot products.
+TEST_P(GemvKernelTest, TokenBatchesMatchScalarDot) {
+  const TensorType type = GetParam();
+  const DotKernel& reference = *find_dot_kernel(type, CpuLevel::scalar);
+  const TypeTraits& traits = type_traits(type);
+  std::mt19937 rng(11);
+  for (CpuLevel level : simd_levels()) {
+    const GemvKernel* gemv = find_gemv_kernel(type, level);
+    if (gemv == nullptr || gemv->multiply_tokens == nullptr) continue;
+    const int64_t cols = 2 * gemv->column_step;
+    const int64_t rows = 5;
+    const int64_t y_stride = rows + 3;
+    const size_t row_bytes = traits.row_bytes(cols);
+    const std::vector<uint8_t> w = quantize_rows(type, rows, cols, rng);
+    CacheLineVector<uint8_t> weights(w.size());  // exactly the rows: a sanitizer build reports reads past them
+    std::memcpy(weights.data(), w.data(), w.size());
+    for (int64_t n_tokens = 1; n_tokens <= 9; ++n_tokens) {
+      std::vector<std::vector<uint8_t>> a;
+      std::vector<GemvActivations> prepared(static_cast<size_t>(n_tokens));
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        a.push_back(prepare_activations(reference, random_values(cols, rng), cols));
+        gemv->prepare(a[t].data(), cols, prepared[t]);
+      }
+      std::vector<float> y(static_cast<size_t>(n_tokens * y_stride), -1.0f);
+      gemv->multiply_tokens(weights.data(), row_bytes, rows, cols, prepared.data(), n_tokens, y.data(), y_stride);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        for (int64_t r = 0; r < y_stride; ++r) {
+          if (r >= rows) {
+            EXPECT_EQ(y[t * y_stride + r], -1.0f) << "wrote past the rows, token " << t;
+            continue;
+          }
+          const float expected = reference.dot(cols, &w[r * row_bytes], a[t].data());
+          const double tolerance = 1e-5 * magnitude(type, reference, cols, &w[r * row_bytes], a[t].data()) + 1e-6;
+          EXPECT_NEAR(y[t * y_stride + r], expected, tolerance)
+              << cpu_level_name(level) << " tokens " << n_tokens << " token " << t << " row " << r;
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, GemvKernelTest, ::testing::ValuesIn(kTypes),
                          [](const auto& info) { return std::string(type_traits(info.param).name); });
 

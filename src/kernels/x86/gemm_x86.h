@@ -35,7 +35,6 @@
 #include "formats/lowbit_int.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
-#include "formats/lowbit_q8_0x16.h"
 #include "kernels/gemm_kernels.h"
 #include "kernels/lowbit_int_kernels.h"
 #include "kernels/x86/lowbit_int_x86.h"
@@ -172,28 +171,10 @@ struct Q4_0Gemm {
   }
 };
 
-// The 16 groups of lb_q4_0x16 or lb_q8_0x16: scale d, bias -offset * d.
-inline void legacy_group_scales(const uint16_t* d, float offset, float* scales, float* biases) {
-  for (int l = 0; l < 16; ++l) {
-    scales[l] = half_to_float(d[l]);
-    biases[l] = -offset * scales[l];
-  }
-}
-
-#if defined(__AVX512F__)
-// The 256 interleaved nibble bytes of lb_q4_0x16 or lb_q4_kx2 as a 512-bit span: vector v (< 4) the
-// low nibbles of qs vector v, vector 4 + v its high nibbles.
-inline void split_interleaved_nibbles(const uint8_t* qs, uint8_t* codes) {
-  const __m512i low_nibbles = _mm512_set1_epi8(15);
-  for (int v = 0; v < 4; ++v) {
-    const __m512i packed = _mm512_loadu_si512(qs + 64 * v);
-    _mm512_storeu_si512(codes + 64 * v, _mm512_and_si512(packed, low_nibbles));
-    _mm512_storeu_si512(codes + 256 + 64 * v, _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles));
-  }
-}
-#endif
-
-// lb_q4_0x16: Q4_0's 16 blocks, each unpacked as Q4_0Gemm does.
+#if !defined(__AVX512F__)
+// lb_q4_0x16: Q4_0's 16 blocks, each unpacked as Q4_0Gemm does. The interleaved layouts have GEMM kernels
+// at AVX2 only: at AVX-512 the batched products of their decode kernels (x86/gemv_interleaved_x86.h)
+// serve every batch.
 struct Q4_0x16Gemm {
   using Block = BlockQ4_0x16;
   static constexpr int64_t kBlockSize = kQ4_0x16Block;
@@ -202,16 +183,13 @@ struct Q4_0x16Gemm {
   static constexpr bool kCheapUnpack = true;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     for (int l = 0; l < 16; ++l) store_256(codes + 32 * l, unpack_interleaved_nibbles(b.qs, l));
-    legacy_group_scales(b.d, 8.0f, scales, biases);
+    for (int l = 0; l < 16; ++l) {
+      scales[l] = half_to_float(b.d[l]);
+      biases[l] = -8.0f * scales[l];
+    }
   }
-#if defined(__AVX512F__)
-  // Qs vector v's low nibbles are the span's vector v, its high nibbles vector 4 + v.
-  static void unpack_span(const Block& b, uint8_t* codes, float* scales, float* biases) {
-    split_interleaved_nibbles(b.qs, codes);
-    legacy_group_scales(b.d, 8.0f, scales, biases);
-  }
-#endif
 };
+#endif
 
 struct Q5_0Gemm {
   using Block = BlockQ5_0;
@@ -241,24 +219,6 @@ struct Q8_0Gemm {
   }
 };
 
-#if defined(__AVX512VNNI__)
-// lb_q8_0x16, like Q8_0 on AVX-512 only (codes up to 255). A block is one span already in the span's
-// order: only the sign bits flip.
-struct Q8_0x16Gemm {
-  using Block = BlockQ8_0x16;
-  static constexpr int64_t kBlockSize = kQ8_0x16Block;
-  static constexpr int kGroup = 32;
-  static constexpr TensorType kActivation = TensorType::Q8_0;
-  static constexpr bool kCheapUnpack = true;
-  static void unpack_span(const Block& b, uint8_t* codes, float* scales, float* biases) {
-    for (int v = 0; v < 8; ++v) {
-      _mm512_storeu_si512(codes + 64 * v, _mm512_xor_si512(_mm512_loadu_si512(b.qs + 64 * v),
-                                                           _mm512_set1_epi8(static_cast<char>(0x80))));
-    }
-    legacy_group_scales(b.d, 128.0f, scales, biases);
-  }
-};
-#endif
 
 struct Q4_1Gemm {
   using Block = BlockQ4_1;
@@ -347,6 +307,7 @@ struct Q4_5_KGemm {
   }
 };
 
+#if !defined(__AVX512F__)
 // lb_q4_kx2: its 16 sub-blocks' codes as lb_q4_0x16's blocks', each with its super-block's d and dmin.
 struct Q4_Kx2Gemm {
   using Block = BlockQ4_Kx2;
@@ -355,22 +316,14 @@ struct Q4_Kx2Gemm {
   static constexpr TensorType kActivation = TensorType::Q8_K;
   static constexpr bool kCheapUnpack = true;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
-    for (int s = 0; s < 16; ++s) store_256(codes + 32 * s, unpack_interleaved_nibbles(b.qs, s));
-    group_scales(b, scales, biases);
-  }
-  static void group_scales(const Block& b, float* scales, float* biases) {
     for (int s = 0; s < 16; ++s) {
+      store_256(codes + 32 * s, unpack_interleaved_nibbles(b.qs, s));
       scales[s] = half_to_float(b.scales.d[s / 8]) * static_cast<float>(q4_kx2_code(b.scales, s));
       biases[s] = -half_to_float(b.scales.dmin[s / 8]) * static_cast<float>(q4_kx2_code(b.scales, 16 + s));
     }
   }
-#if defined(__AVX512F__)
-  static void unpack_span(const Block& b, uint8_t* codes, float* scales, float* biases) {
-    split_interleaved_nibbles(b.qs, codes);
-    group_scales(b, scales, biases);
-  }
-#endif
 };
+#endif
 
 // The formats with 16 sub-blocks of 16 (one scale, one bias each). codes(block, half, k) gives the
 // codes of elements 128 half + 32 k + [0, 32).
@@ -527,23 +480,13 @@ void unpack_tile_row(const typename Format::Block* row, int64_t blocks, int64_t 
                      float* biases) {
   constexpr int kGroup = Format::kGroup;
   constexpr int64_t kGroupsPerBlock = Format::kBlockSize / kGroup;
-  if constexpr (requires { Format::unpack_span; }) {
-    // The interleaved layouts on 512-bit vectors: a block is one span, its codes already in span order.
-    static_assert(Format::kBlockSize == kGroup * kLanes);
-    for (int64_t b = 0; b < blocks; ++b) {
-      Format::unpack_span(row[b], codes + Format::kBlockSize * b, scales + kGroupsPerBlock * b,
-                          biases + kGroupsPerBlock * b);
-    }
-    std::fill(codes + blocks * Format::kBlockSize, codes + k_len, uint8_t{0});
-  } else {
-    alignas(64) uint8_t in_order[kChunkCols];  // the row's codes in column order
-    for (int64_t b = 0; b < blocks; ++b) {
-      Format::unpack(row[b], in_order + Format::kBlockSize * b, scales + kGroupsPerBlock * b,
-                     biases + kGroupsPerBlock * b);
-    }
-    std::fill(in_order + blocks * Format::kBlockSize, in_order + k_len, uint8_t{0});
-    for (int64_t s = 0; s < k_len; s += kGroup * kLanes) interleave_span<kGroup>(in_order + s, codes + s);
+  alignas(64) uint8_t in_order[kChunkCols];  // the row's codes in column order
+  for (int64_t b = 0; b < blocks; ++b) {
+    Format::unpack(row[b], in_order + Format::kBlockSize * b, scales + kGroupsPerBlock * b,
+                   biases + kGroupsPerBlock * b);
   }
+  std::fill(in_order + blocks * Format::kBlockSize, in_order + k_len, uint8_t{0});
+  for (int64_t s = 0; s < k_len; s += kGroup * kLanes) interleave_span<kGroup>(in_order + s, codes + s);
   std::fill(scales + blocks * kGroupsPerBlock, scales + k_len / kGroup, 0.0f);
   std::fill(biases + blocks * kGroupsPerBlock, biases + k_len / kGroup, 0.0f);
 }
@@ -654,10 +597,9 @@ template <typename Format>
 constexpr GemmKernel kGemm{Format::kActivation, min_gemm_tokens<Format>(), prepare_gemm<Format>, multiply_gemm<Format>};
 
 const GemmKernel* find_x86_gemm_kernel(TensorType weight) {
+#if !defined(__AVX512F__)
   if (weight == kQ4_0x16Type) return &kGemm<Q4_0x16Gemm>;
   if (weight == kQ4_Kx2Type) return &kGemm<Q4_Kx2Gemm>;
-#if defined(__AVX512VNNI__)
-  if (weight == kQ8_0x16Type) return &kGemm<Q8_0x16Gemm>;
 #endif
   switch (weight) {
 #if defined(__AVX512VNNI__)
