@@ -33,7 +33,9 @@ inline constexpr int64_t kGemmTokenBlock = 4;
 
 // Below this many tokens unpacking the weights costs more than the GEMM saves over the one-token kernels'
 // token groups (measured at 4096 x 4096: about even at 8 tokens, 1.1-1.5x faster at 16, 2x at 32), for
-// the formats whose unpacking takes more than a nibble split or a copy (GemmKernel::min_tokens).
+// the formats whose unpacking takes more than a nibble split or a copy (GemmKernel::min_tokens). Against
+// the batched decode kernels of Q4_K, Q5_K and Q6_K the crossing is about the same (TinyLlama -t 2 -p 16:
+// Q6_K 106-108 t/s batched against 95-98, Q5_K_M 107 against 114-118).
 inline constexpr int64_t kMinGemmTokens = 16;
 // Q8_0, Q4_0 and the interleaved layouts unpack so cheaply that the GEMM wins from 8 tokens: TinyLlama
 // prefill of 8 tokens, 2 threads, AVX-512 (lowbit bench -p 8): Q8_0 40 -> 68 t/s, Q4_0 (as lb_q4_0x16)

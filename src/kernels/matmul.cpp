@@ -225,10 +225,15 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
   }
 
   const auto activation = [&](int64_t t) { return activations + static_cast<size_t>(t) * activation_row_bytes; };
-  // A decode kernel with batched products beats the GEMM kernels at every batch size: the interleaved
-  // layouts need no unpacking into a scratch (TinyLlama -t 2 -p 128, Intel VM: Q4_0 165 -> 225-233 t/s,
-  // Q8_0 165 -> 213, Q4_K_M 150 -> 168; -p 4: Q4_K_M 55 -> 102-114).
-  if (const GemvKernel* gemv = usable_gemv_kernel(weight); gemv != nullptr && gemv->multiply_tokens != nullptr) {
+  const GemmKernel* gemm = find_gemm_kernel(weight.type, active_cpu_level());
+  const bool gemm_pays = gemm != nullptr && n_tokens >= gemm->min_tokens;
+  // Below the GEMM's batch size, and for the types without one (at AVX-512 the interleaved layouts: their
+  // decode kernels' batches beat the GEMM at every batch size, TinyLlama -t 2 -p 128 Q4_0 165 -> 225-233
+  // t/s, Q8_0 165 -> 213, Q4_K_M 150 -> 168), the decode kernel's batched products where it has them
+  // (-p 4: Q4_K_M 55 -> 102-114, Q6_K 68 -> 85; -p 32, where the GEMM serves: Q6_K 112 -> 125, Q5_K_M
+  // 110 -> 153).
+  const GemvKernel* gemv = gemm_pays ? nullptr : usable_gemv_kernel(weight);
+  if (gemv != nullptr && gemv->multiply_tokens != nullptr) {
     std::vector<GemvActivations> prepared(static_cast<size_t>(n_tokens));
     for (int64_t t = 0; t < n_tokens; ++t) gemv->prepare(activation(t), cols, prepared[t]);
     split_decode_rows(rows, cols, row_bytes, [&](int64_t begin, int64_t end) {
@@ -238,8 +243,7 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
     return;
   }
 
-  const GemmKernel* gemm = find_gemm_kernel(weight.type, active_cpu_level());
-  if (gemm != nullptr && n_tokens >= gemm->min_tokens) {
+  if (gemm_pays) {
     GemmActivations prepared;
     gemm->prepare(activations, activation_row_bytes, n_tokens, cols, prepared);
     // Each thread multiplies an equal share of the rows, its tiles' scratch allocated once, on decode's

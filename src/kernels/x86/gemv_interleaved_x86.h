@@ -11,7 +11,6 @@
 
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -22,6 +21,7 @@
 #include "formats/lowbit_q4_kx2.h"
 #include "formats/lowbit_q8_0x16.h"
 #include "kernels/gemv_kernels.h"
+#include "kernels/x86/gemv_batched_x86.h"
 #include "kernels/x86/simd_common.h"
 
 namespace lowbit {
@@ -83,58 +83,6 @@ __m512i block_dots(const BlockCodes& weights, const int8_t* codes, __m512i start
   return _mm512_add_epi32(first, kHighNibbles ? _mm512_srai_epi32(second, 4) : second);
 }
 
-// y[t * y_stride + r] for T tokens: per block, Format::unpack once, then Format::add_block per token into
-// that token's 16 float lanes (summed at the end).
-template <typename Format, int T>
-void multiply_interleaved_rows(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                               const GemvActivations* tokens, float* y, int64_t y_stride) {
-  using Block = typename Format::Block;
-  const int64_t blocks = cols / kInterleavedBlock;
-  for (int64_t r = 0; r < row_count; ++r) {
-    const auto* w = reinterpret_cast<const Block*>(weight_rows + static_cast<size_t>(r) * row_bytes);
-    __m512 acc[T];
-    for (__m512& each : acc) each = _mm512_setzero_ps();
-    for (int64_t b = 0; b < blocks; ++b) {
-      prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(Block));
-      const typename Format::Unpacked unpacked = Format::unpack(w[b]);
-      for (int t = 0; t < T; ++t) acc[t] = Format::add_block(unpacked, b, tokens[t], acc[t]);
-    }
-    for (int t = 0; t < T; ++t) y[t * y_stride + r] = _mm512_reduce_add_ps(acc[t]);
-  }
-}
-
-// The GemvKernel of an interleaved layout. Batches go four tokens at a time: four accumulators and the
-// eight unpacked vectors leave registers for the dot chains. A batch re-reads a piece of rows from
-// cache for every four tokens; with rows of 2048-5632 columns that ran 1.2-1.5 times as fast as the
-// GEMM kernels (one core's share of the weights unpacked into a scratch), at 14336 columns about as
-// fast (splitting the columns so that four tokens' codes stay in L1 changed nothing).
-template <typename Format>
-struct InterleavedGemv {
-  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                       const GemvActivations& a, float* y) {
-    multiply_interleaved_rows<Format, 1>(weight_rows, row_bytes, row_count, cols, &a, y, 0);
-  }
-
-  static void multiply_tokens(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                              const GemvActivations* tokens, int64_t n_tokens, float* y, int64_t y_stride) {
-    for (int64_t t = 0; t < n_tokens; t += 4) {
-      const auto rows = [&]<int T>() {
-        multiply_interleaved_rows<Format, T>(weight_rows, row_bytes, row_count, cols, tokens + t, y + t * y_stride,
-                                             y_stride);
-      };
-      switch (std::min<int64_t>(n_tokens - t, 4)) {
-        case 1: rows.template operator()<1>(); break;
-        case 2: rows.template operator()<2>(); break;
-        case 3: rows.template operator()<3>(); break;
-        default: rows.template operator()<4>(); break;
-      }
-    }
-  }
-
-  static constexpr GemvKernel kKernel{Format::kActivationType, kInterleavedBlock, alignof(typename Format::Block),
-                                      Format::prepare,           multiply,          multiply_tokens};
-};
-
 // Q8_0 activations for the legacy layouts (lb_q4_0x16, lb_q8_0x16): per block the interleaved codes, and
 // per lane (Q8_0 block) in sums the weight format's offset times the block's sum of codes (offset: -8
 // for Q4_0's q + 8, -128 for the sign-bit flip of Q8_0's codes), in scales the block's scale.
@@ -164,6 +112,7 @@ template <typename LegacyBlock, int kOffset>
 struct LegacyInterleaved {
   using Block = LegacyBlock;
   static constexpr TensorType kActivationType = TensorType::Q8_0;
+  static constexpr int64_t kBlockSize = kInterleavedBlock;
   static constexpr bool kNibbles = !std::is_same_v<Block, BlockQ8_0x16>;
   struct Unpacked {
     BlockCodes codes;
@@ -191,8 +140,8 @@ struct LegacyInterleaved {
   }
 };
 
-using Q4_0x16Gemv = InterleavedGemv<LegacyInterleaved<BlockQ4_0x16, 8>>;
-using Q8_0x16Gemv = InterleavedGemv<LegacyInterleaved<BlockQ8_0x16, 128>>;
+using Q4_0x16Gemv = BatchedGemv<LegacyInterleaved<BlockQ4_0x16, 8>>;
+using Q8_0x16Gemv = BatchedGemv<LegacyInterleaved<BlockQ8_0x16, 128>>;
 
 // lb_q4_kx2 times Q8_K activations (two super-blocks per block). Per lane (Q4_K sub-block): sums holds the
 // sub-block's sum of activation codes (what its min code multiplies), scales its super-block's
@@ -201,6 +150,7 @@ using Q8_0x16Gemv = InterleavedGemv<LegacyInterleaved<BlockQ8_0x16, 128>>;
 struct Q4_Kx2Interleaved {
   using Block = BlockQ4_Kx2;
   static constexpr TensorType kActivationType = TensorType::Q8_K;
+  static constexpr int64_t kBlockSize = kInterleavedBlock;
   struct Unpacked {
     BlockCodes codes;
     __m512 scales;     // d * scale code
@@ -250,7 +200,7 @@ struct Q4_Kx2Interleaved {
   }
 };
 
-using Q4_Kx2Gemv = InterleavedGemv<Q4_Kx2Interleaved>;
+using Q4_Kx2Gemv = BatchedGemv<Q4_Kx2Interleaved>;
 
 }  // namespace
 }  // namespace lowbit

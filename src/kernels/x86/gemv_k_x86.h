@@ -1,6 +1,7 @@
-// The AVX-512 decode kernels (kernels/gemv_kernels.h) for Q4_K, Q5_K and Q6_K, the types of the Q4_K_M
-// and Q5_K_M mixes: one 256-element super-block per step, 64 codes per 512-bit vector. Include only from
-// kernels/avx512/; as in x86/dot_x86.h, everything here has internal linkage.
+// The AVX-512 decode kernels (kernels/gemv_kernels.h) for the K formats: one 256-element super-block per
+// step, 64 codes per 512-bit vector. Q4_K, Q5_K and Q6_K (the types of the Q4_K_M and Q5_K_M mixes) are
+// block Formats of x86/gemv_batched_x86.h, so batches of tokens share each super-block's unpacking.
+// Include only from kernels/avx512/; as in x86/dot_x86.h, everything here has internal linkage.
 //
 // Each int32 lane of a u8 x s8 dot product instruction sums 4 codes of one sub-block, so the lanes are
 // multiplied by their sub-blocks' integer scales and summed as integers over the super-block: one
@@ -24,6 +25,7 @@
 #include "formats/ggml_q6_k.h"
 #include "formats/ggml_q8_k.h"
 #include "kernels/gemv_kernels.h"
+#include "kernels/x86/gemv_batched_x86.h"
 #include "kernels/x86/gemv_x86.h"
 #include "kernels/x86/simd_common.h"
 
@@ -47,7 +49,8 @@ inline __m512i lane_index(const std::array<int32_t, 16>& index) { return _mm512_
 template <typename Format>
 struct ScaleMinKGemv {
   using Block = typename Format::Block;
-  static constexpr int kAlignment = alignof(Block);  // its FP16 fields are read as such
+  static constexpr TensorType kActivationType = TensorType::Q8_K;
+  static constexpr int64_t kBlockSize = kSuperBlock;
   static constexpr int kActivationCodes = 4 * 64;
   // Activation element of byte j of code vector c.
   static int element_of(int c, int j) { return 128 * (c / 2) + 32 * (c % 2) + (j < 32 ? j : j + 32); }
@@ -68,8 +71,14 @@ struct ScaleMinKGemv {
     }
   }
 
-  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                       const GemvActivations& a, float* y) {
+  struct Unpacked {
+    __m512i codes[4];
+    __m512i lane_scales[4];  // code vector c's sub-blocks' scale codes, per lane
+    __m512i scale_min;       // lanes 0-7 the scale codes, 8-15 the min codes
+    float d, dmin;
+  };
+
+  static Unpacked unpack(const Block& block) {
     // Scale lanes of code vector c: sub-blocks 4 (c / 2) + c % 2 and that + 2, 8 lanes each.
     static constexpr std::array<std::array<int32_t, 16>, 4> kScaleLanes = [] {
       std::array<std::array<int32_t, 16>, 4> index{};
@@ -78,41 +87,32 @@ struct ScaleMinKGemv {
       }
       return index;
     }();
-    __m512i scale_lanes[4];
-    for (int c = 0; c < 4; ++c) scale_lanes[c] = lane_index(kScaleLanes[c]);
-    const int64_t blocks = cols / kSuperBlock;
-    for (int64_t r = 0; r < row_count; ++r) {
-      const auto* w = reinterpret_cast<const Block*>(weight_rows + static_cast<size_t>(r) * row_bytes);
-      __m512 scaled = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
-      for (int64_t b = 0; b < blocks; ++b) {
-        prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(Block));
-        const int8_t* activation_codes = a.codes.data() + b * kActivationCodes;
-        // d, dmin and the 12 bytes of scale and min codes in one load; lanes 0-7 the scale codes, 8-15 the mins.
-        const __m128i header = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&w[b]));
-        const __m512i scale_min = _mm512_cvtepu8_epi32(unpack_scale_min_codes(header));
-        __m512i total = _mm512_setzero_si512();
-        for (int v = 0; v < 2; ++v) {
-          __m512i codes[2];
-          Format::codes(w[b], v, codes);
-          for (int h = 0; h < 2; ++h) {
-            const int c = 2 * v + h;
-            const __m512i dots =
-                _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[h], _mm512_load_si512(activation_codes + 64 * c));
-            total = _mm512_dpwssd_epi32(total, dots, _mm512_permutexvar_epi32(scale_lanes[c], scale_min));
-          }
-        }
-        // sums: lane 0 the activation scale (float bits), 8-15 the sub-block sums the min codes multiply.
-        const __m512i sums = _mm512_load_si512(a.sums.data() + b * kSuperBlockLanes);
-        const __m512i min_products = _mm512_maskz_madd_epi16(0xff00, scale_min, sums);
-        const __m512 activation_scale = _mm512_broadcastss_ps(_mm512_castps512_ps128(_mm512_castsi512_ps(sums)));
-        const __m128 d_dmin = _mm_cvtph_ps(header);  // lanes 0 and 1
-        scaled = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total),
-                                 _mm512_mul_ps(_mm512_broadcastss_ps(d_dmin), activation_scale), scaled);
-        mins = _mm512_fmadd_ps(_mm512_cvtepi32_ps(min_products),
-                               _mm512_mul_ps(_mm512_broadcastss_ps(_mm_movehdup_ps(d_dmin)), activation_scale), mins);
-      }
-      y[r] = _mm512_reduce_add_ps(_mm512_sub_ps(scaled, mins));
+    Unpacked w;
+    // d, dmin and the 12 bytes of scale and min codes in one load.
+    const __m128i header = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&block));
+    w.scale_min = _mm512_cvtepu8_epi32(unpack_scale_min_codes(header));
+    for (int v = 0; v < 2; ++v) Format::codes(block, v, w.codes + 2 * v);
+    for (int c = 0; c < 4; ++c) w.lane_scales[c] = _mm512_permutexvar_epi32(lane_index(kScaleLanes[c]), w.scale_min);
+    const __m128 d_dmin = _mm_cvtph_ps(header);  // lanes 0 and 1
+    w.d = _mm_cvtss_f32(d_dmin);
+    w.dmin = _mm_cvtss_f32(_mm_movehdup_ps(d_dmin));
+    return w;
+  }
+
+  static __m512 add_block(const Unpacked& w, int64_t b, const GemvActivations& a, __m512 acc) {
+    const int8_t* activation_codes = a.codes.data() + b * kActivationCodes;
+    __m512i total = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      const __m512i dots =
+          _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.codes[c], _mm512_load_si512(activation_codes + 64 * c));
+      total = _mm512_dpwssd_epi32(total, dots, w.lane_scales[c]);
     }
+    // sums: lane 0 the activation scale (float bits), 8-15 the sub-block sums the min codes multiply.
+    const __m512i sums = _mm512_load_si512(a.sums.data() + b * kSuperBlockLanes);
+    const __m512i min_products = _mm512_maskz_madd_epi16(0xff00, w.scale_min, sums);
+    const float activation_scale = _mm_cvtss_f32(_mm512_castps512_ps128(_mm512_castsi512_ps(sums)));
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(w.d * activation_scale), acc);
+    return _mm512_fnmadd_ps(_mm512_cvtepi32_ps(min_products), _mm512_set1_ps(w.dmin * activation_scale), acc);
   }
 };
 
@@ -266,14 +266,22 @@ struct Q3_KGemv {
 // the activations stay in their own order. Sub-blocks are 16 elements, 4 lanes. Per super-block, sums
 // holds the 16 sub-block sums of the activations and scales the activation scale.
 struct Q6_KGemv {
-  static constexpr int kAlignment = alignof(BlockQ6_K);
+  using Block = BlockQ6_K;
+  static constexpr TensorType kActivationType = TensorType::Q8_K;
+  static constexpr int64_t kBlockSize = kSuperBlock;
   static constexpr int element_of(int byte) { return byte; }
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
     prepare_sixteen_element_sub_blocks<element_of>(quantized, cols, out);
   }
 
-  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                       const GemvActivations& a, float* y) {
+  struct Unpacked {
+    __m512i codes[4];
+    __m512i lane_scales[4];  // code vector c's sub-blocks' scales, per lane
+    __m512i scales;          // the 16 scales
+    float d;
+  };
+
+  static Unpacked unpack(const BlockQ6_K& block) {
     // Scale lanes of code vector 2h + n (elements 64n .. 64n+63 of half h): sub-blocks 8h + 4n + lane / 4.
     static constexpr std::array<std::array<int32_t, 16>, 4> kScaleLanes = [] {
       std::array<std::array<int32_t, 16>, 4> index{};
@@ -282,46 +290,39 @@ struct Q6_KGemv {
       }
       return index;
     }();
-    __m512i scale_lanes[4];
-    for (int c = 0; c < 4; ++c) scale_lanes[c] = lane_index(kScaleLanes[c]);
     const __m512i low_nibbles = _mm512_set1_epi8(15), top_bits = _mm512_set1_epi8(0x30);
     // Top bits of elements 32k + l sit at bit 2k of qh: k = 0, 1 for the low nibbles (shifted up to bits
     // 4-5 by 4 and 2), k = 2, 3 for the high ones (down by 0 and 2); per 256-bit half of the vector.
     const __m512i low_shift = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
     const __m512i high_shift = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
-    const int64_t blocks = cols / kSuperBlock;
-    for (int64_t r = 0; r < row_count; ++r) {
-      const auto* w = reinterpret_cast<const BlockQ6_K*>(weight_rows + static_cast<size_t>(r) * row_bytes);
-      __m512 acc = _mm512_setzero_ps();
-      for (int64_t b = 0; b < blocks; ++b) {
-        prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(BlockQ6_K));
-        const int8_t* activation_codes = a.codes.data() + b * kSuperBlock;
-        // Signed 8-bit scales in the low 16 bits of each lane, zeros above: see the file comment.
-        const __m512i scales = _mm512_and_si512(
-            _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales))),
-            _mm512_set1_epi32(0xffff));
-        // sum_s scale_s * (c . a)_s - 32 * sum_s scale_s * (sum of a over s)
-        __m512i total = _mm512_slli_epi32(
-            _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_madd_epi16(scales, load_512(a.sums.data() + b * 16))), 5);
-        for (int h = 0; h < 2; ++h) {
-          const __m512i low = load_512(w[b].ql + 64 * h);
-          const __m512i top = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qh + 32 * h)));
-          const __m512i codes[2] = {
-              _mm512_or_si512(_mm512_and_si512(low, low_nibbles),
-                              _mm512_and_si512(_mm512_sllv_epi16(top, low_shift), top_bits)),
-              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(low, 4), low_nibbles),
-                              _mm512_and_si512(_mm512_srlv_epi16(top, high_shift), top_bits))};
-          for (int n = 0; n < 2; ++n) {
-            const int c = 2 * h + n;
-            const __m512i dots =
-                _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[n], load_512(activation_codes + 64 * c));
-            total = _mm512_dpwssd_epi32(total, dots, _mm512_permutexvar_epi32(scale_lanes[c], scales));
-          }
-        }
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(half_to_float(w[b].d) * a.scales[b]), acc);
-      }
-      y[r] = _mm512_reduce_add_ps(acc);
+    Unpacked w;
+    // Signed 8-bit scales in the low 16 bits of each lane, zeros above: see the file comment.
+    w.scales = _mm512_and_si512(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block.scales))),
+                                _mm512_set1_epi32(0xffff));
+    for (int h = 0; h < 2; ++h) {
+      const __m512i low = load_512(block.ql + 64 * h);
+      const __m512i top = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qh + 32 * h)));
+      w.codes[2 * h] = _mm512_or_si512(_mm512_and_si512(low, low_nibbles),
+                                       _mm512_and_si512(_mm512_sllv_epi16(top, low_shift), top_bits));
+      w.codes[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(low, 4), low_nibbles),
+                                           _mm512_and_si512(_mm512_srlv_epi16(top, high_shift), top_bits));
     }
+    for (int c = 0; c < 4; ++c) w.lane_scales[c] = _mm512_permutexvar_epi32(lane_index(kScaleLanes[c]), w.scales);
+    w.d = half_to_float(block.d);
+    return w;
+  }
+
+  static __m512 add_block(const Unpacked& w, int64_t b, const GemvActivations& a, __m512 acc) {
+    const int8_t* activation_codes = a.codes.data() + b * kSuperBlock;
+    // sum_s scale_s * (c . a)_s - 32 * sum_s scale_s * (sum of a over s)
+    __m512i total = _mm512_slli_epi32(
+        _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_madd_epi16(w.scales, load_512(a.sums.data() + b * 16))), 5);
+    for (int c = 0; c < 4; ++c) {
+      const __m512i dots =
+          _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.codes[c], load_512(activation_codes + 64 * c));
+      total = _mm512_dpwssd_epi32(total, dots, w.lane_scales[c]);
+    }
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(w.d * a.scales[b]), acc);
   }
 };
 
@@ -330,9 +331,9 @@ constexpr GemvKernel k_gemv_kernel() {
   return {TensorType::Q8_K, kSuperBlock, Format::kAlignment, Format::prepare, Format::multiply};
 }
 
-constexpr GemvKernel kQ4_KGemv = k_gemv_kernel<ScaleMinKGemv<Q4_KCodes>>();
-constexpr GemvKernel kQ5_KGemv = k_gemv_kernel<ScaleMinKGemv<Q5_KCodes>>();
-constexpr GemvKernel kQ6_KGemv = k_gemv_kernel<Q6_KGemv>();
+constexpr GemvKernel kQ4_KGemv = BatchedGemv<ScaleMinKGemv<Q4_KCodes>>::kKernel;
+constexpr GemvKernel kQ5_KGemv = BatchedGemv<ScaleMinKGemv<Q5_KCodes>>::kKernel;
+constexpr GemvKernel kQ6_KGemv = BatchedGemv<Q6_KGemv>::kKernel;
 constexpr GemvKernel kQ2_KGemv = k_gemv_kernel<Q2_KGemv>();
 constexpr GemvKernel kQ3_KGemv = k_gemv_kernel<Q3_KGemv>();
 
