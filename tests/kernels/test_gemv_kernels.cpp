@@ -140,8 +140,8 @@ TEST_P(GemvKernelTest, TokenBatchesMatchScalarDot) {
   const TensorType type = GetParam();
   const DotKernel& reference = *find_dot_kernel(type, CpuLevel::scalar);
   const TypeTraits& traits = type_traits(type);
-  const TensorType batched_types[] = {TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,
-                                      kQ4_0x16Type,     kQ4_Kx2Type,      kQ8_0x16Type};
+  const TensorType batched_types[] = {TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K,
+                                      TensorType::Q6_K, kQ4_0x16Type,     kQ4_Kx2Type,      kQ8_0x16Type};
   const bool batched_type = std::ranges::find(batched_types, type) != std::end(batched_types);
   std::mt19937 rng(11);
   bool checked = false;

@@ -1,6 +1,6 @@
 // The AVX-512 decode kernels (kernels/gemv_kernels.h) for the K formats: one 256-element super-block per
-// step, 64 codes per 512-bit vector. Q4_K, Q5_K and Q6_K (the types of the Q4_K_M and Q5_K_M mixes) are
-// block Formats of x86/gemv_batched_x86.h, so batches of tokens share each super-block's unpacking.
+// step, 64 codes per 512-bit vector. Each is a block Format of x86/gemv_batched_x86.h, so batches of
+// tokens share each super-block's unpacking.
 // Include only from kernels/avx512/; as in x86/dot_x86.h, everything here has internal linkage.
 //
 // Each int32 lane of a u8 x s8 dot product instruction sums 4 codes of one sub-block, so the lanes are
@@ -163,11 +163,9 @@ void prepare_sixteen_element_sub_blocks(const uint8_t* quantized, int64_t cols, 
 // 8 + 2j and 9 + 2j.
 constexpr int crumb_element_of(int byte) { return 32 * (byte / 64) + byte % 64 + (byte % 64 < 32 ? 0 : 96); }
 
-// total plus, over the four code vectors, their lane dot products times the sub-blocks' scale codes
-// (`scales`: 16 lanes, the low 16 bits of each). add_bit(j, crumbs) completes code vector j.
-template <typename AddBit>
-__m512i add_crumb_vector_dots(const uint8_t* qs, const int8_t* activation_codes, __m512i scales, __m512i total,
-                              const AddBit& add_bit) {
+// Code vector j's lanes hold sub-blocks 2j, 2j + 1, 8 + 2j and 9 + 2j: each lane's scale, from the 16
+// scale codes in `scales` (the low 16 bits of each lane).
+inline void crumb_lane_scales(__m512i scales, __m512i lane_scales[4]) {
   static constexpr std::array<std::array<int32_t, 16>, 4> kScaleLanes = [] {
     std::array<std::array<int32_t, 16>, 4> index{};
     for (int j = 0; j < 4; ++j) {
@@ -175,44 +173,54 @@ __m512i add_crumb_vector_dots(const uint8_t* qs, const int8_t* activation_codes,
     }
     return index;
   }();
-  const __m512i low_bits = load_512(qs);
+  for (int j = 0; j < 4; ++j) lane_scales[j] = _mm512_permutexvar_epi32(lane_index(kScaleLanes[j]), scales);
+}
+
+// total plus, over the four code vectors, their lane dot products times their lanes' scales.
+inline __m512i add_crumb_vector_dots(const __m512i codes[4], const __m512i lane_scales[4],
+                                     const int8_t* activation_codes, __m512i total) {
   for (int j = 0; j < 4; ++j) {
-    const __m512i codes = add_bit(j, _mm512_and_si512(_mm512_srli_epi16(low_bits, 2 * j), _mm512_set1_epi8(3)));
-    const __m512i dots = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, load_512(activation_codes + 64 * j));
-    total = _mm512_dpwssd_epi32(total, dots, _mm512_permutexvar_epi32(lane_index(kScaleLanes[j]), scales));
+    const __m512i dots = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[j], load_512(activation_codes + 64 * j));
+    total = _mm512_dpwssd_epi32(total, dots, lane_scales[j]);
   }
   return total;
 }
 
 // Q2_K (layout in formats/ggml_q2_k.h): codes 0-3, a 4-bit scale code and a 4-bit min code per sub-block.
 struct Q2_KGemv {
-  static constexpr int kAlignment = alignof(BlockQ2_K);
+  using Block = BlockQ2_K;
+  static constexpr TensorType kActivationType = TensorType::Q8_K;
+  static constexpr int64_t kBlockSize = kSuperBlock;
+  struct Unpacked {
+    __m512i codes[4];
+    __m512i lane_scales[4];
+    __m512i min_codes;
+    float d, dmin;
+  };
+
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
     prepare_sixteen_element_sub_blocks<crumb_element_of>(quantized, cols, out);
   }
 
-  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                       const GemvActivations& a, float* y) {
-    const int64_t blocks = cols / kSuperBlock;
-    const auto no_extra_bit = [](int, __m512i crumbs) { return crumbs; };
-    for (int64_t r = 0; r < row_count; ++r) {
-      const auto* w = reinterpret_cast<const BlockQ2_K*>(weight_rows + static_cast<size_t>(r) * row_bytes);
-      __m512 scaled = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
-      for (int64_t b = 0; b < blocks; ++b) {
-        prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(BlockQ2_K));
-        const __m512i packed = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
-        const __m512i scale_codes = _mm512_and_si512(packed, _mm512_set1_epi32(15));
-        const __m512i min_codes = _mm512_srli_epi32(packed, 4);
-        const __m512i total =
-            add_crumb_vector_dots(w[b].qs, a.codes.data() + b * kSuperBlock, scale_codes, _mm512_setzero_si512(), no_extra_bit);
-        const __m512i min_products = _mm512_madd_epi16(min_codes, load_512(a.sums.data() + b * 16));
-        const float activation_scale = a.scales[b];
-        scaled = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(half_to_float(w[b].d) * activation_scale), scaled);
-        mins = _mm512_fmadd_ps(_mm512_cvtepi32_ps(min_products),
-                               _mm512_set1_ps(half_to_float(w[b].dmin) * activation_scale), mins);
-      }
-      y[r] = _mm512_reduce_add_ps(_mm512_sub_ps(scaled, mins));
-    }
+  static Unpacked unpack(const BlockQ2_K& block) {
+    Unpacked w;
+    const __m512i packed = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block.scales)));
+    crumb_lane_scales(_mm512_and_si512(packed, _mm512_set1_epi32(15)), w.lane_scales);
+    w.min_codes = _mm512_srli_epi32(packed, 4);
+    const __m512i low_bits = load_512(block.qs);
+    for (int j = 0; j < 4; ++j) w.codes[j] = _mm512_and_si512(_mm512_srli_epi16(low_bits, 2 * j), _mm512_set1_epi8(3));
+    w.d = half_to_float(block.d);
+    w.dmin = half_to_float(block.dmin);
+    return w;
+  }
+
+  static __m512 add_block(const Unpacked& w, int64_t b, const GemvActivations& a, __m512 acc) {
+    const __m512i total = add_crumb_vector_dots(w.codes, w.lane_scales, a.codes.data() + b * kSuperBlock,
+                                                _mm512_setzero_si512());
+    const __m512i min_products = _mm512_madd_epi16(w.min_codes, load_512(a.sums.data() + b * 16));
+    const float activation_scale = a.scales[b];
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(w.d * activation_scale), acc);
+    return _mm512_fnmadd_ps(_mm512_cvtepi32_ps(min_products), _mm512_set1_ps(w.dmin * activation_scale), acc);
   }
 };
 
@@ -220,43 +228,44 @@ struct Q2_KGemv {
 // 4 + j (32-63) of hmask[byte % 32]. Codes are q + 4 (0 to 7), so 4 times each sub-block's activation sum
 // comes off.
 struct Q3_KGemv {
-  static constexpr int kAlignment = alignof(BlockQ3_K);
+  using Block = BlockQ3_K;
+  static constexpr TensorType kActivationType = TensorType::Q8_K;
+  static constexpr int64_t kBlockSize = kSuperBlock;
+  struct Unpacked {
+    __m512i codes[4];
+    __m512i lane_scales[4];
+    __m512i scales;  // the 16 signed scale codes in the low 16 bits of their lanes (see the file comment)
+    float d;
+  };
+
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
     prepare_sixteen_element_sub_blocks<crumb_element_of>(quantized, cols, out);
   }
 
-  // The 16 signed scale codes in the low 16 bits of their lanes (zeros above: see the file comment).
-  static __m512i scale_codes(const BlockQ3_K& block) {
-    return _mm512_and_si512(_mm512_cvtepi8_epi32(q3_k_scale_codes(block)), _mm512_set1_epi32(0xffff));
+  static Unpacked unpack(const BlockQ3_K& block) {
+    Unpacked w;
+    w.scales = _mm512_and_si512(_mm512_cvtepi8_epi32(q3_k_scale_codes(block)), _mm512_set1_epi32(0xffff));
+    crumb_lane_scales(w.scales, w.lane_scales);
+    const __m512i high_bits =
+        _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.hmask)));
+    const __m512i low_bits = load_512(block.qs);
+    for (int j = 0; j < 4; ++j) {
+      const __m512i crumbs = _mm512_and_si512(_mm512_srli_epi16(low_bits, 2 * j), _mm512_set1_epi8(3));
+      const __m512i third_bit = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << j)),
+                                                   _mm256_set1_epi8(static_cast<char>(1 << (4 + j))), 1);
+      w.codes[j] = _mm512_mask_add_epi8(crumbs, _mm512_test_epi8_mask(high_bits, third_bit), crumbs,
+                                        _mm512_set1_epi8(4));
+    }
+    w.d = half_to_float(block.d);
+    return w;
   }
 
-  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                       const GemvActivations& a, float* y) {
-    __m512i third_bit[4];
-    for (int j = 0; j < 4; ++j) {
-      third_bit[j] = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << j)),
-                                        _mm256_set1_epi8(static_cast<char>(1 << (4 + j))), 1);
-    }
-    const __m512i four = _mm512_set1_epi8(4);
-    const int64_t blocks = cols / kSuperBlock;
-    for (int64_t r = 0; r < row_count; ++r) {
-      const auto* w = reinterpret_cast<const BlockQ3_K*>(weight_rows + static_cast<size_t>(r) * row_bytes);
-      __m512 acc = _mm512_setzero_ps();
-      for (int64_t b = 0; b < blocks; ++b) {
-        prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(BlockQ3_K));
-        const __m512i scales = scale_codes(w[b]);
-        const __m512i high_bits = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].hmask)));
-        const auto add_third_bit = [&](int j, __m512i crumbs) {
-          return _mm512_mask_add_epi8(crumbs, _mm512_test_epi8_mask(high_bits, third_bit[j]), crumbs, four);
-        };
-        // sum_s scale_s * (c . a)_s - 4 * sum_s scale_s * (sum of a over s)
-        const __m512i offsets = _mm512_slli_epi32(
-            _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_madd_epi16(scales, load_512(a.sums.data() + b * 16))), 2);
-        const __m512i total = add_crumb_vector_dots(w[b].qs, a.codes.data() + b * kSuperBlock, scales, offsets, add_third_bit);
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(half_to_float(w[b].d) * a.scales[b]), acc);
-      }
-      y[r] = _mm512_reduce_add_ps(acc);
-    }
+  static __m512 add_block(const Unpacked& w, int64_t b, const GemvActivations& a, __m512 acc) {
+    // sum_s scale_s * (c . a)_s - 4 * sum_s scale_s * (sum of a over s)
+    const __m512i offsets = _mm512_slli_epi32(
+        _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_madd_epi16(w.scales, load_512(a.sums.data() + b * 16))), 2);
+    const __m512i total = add_crumb_vector_dots(w.codes, w.lane_scales, a.codes.data() + b * kSuperBlock, offsets);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(w.d * a.scales[b]), acc);
   }
 };
 
@@ -326,16 +335,11 @@ struct Q6_KGemv {
   }
 };
 
-template <typename Format>
-constexpr GemvKernel k_gemv_kernel() {
-  return {TensorType::Q8_K, kSuperBlock, Format::kAlignment, Format::prepare, Format::multiply};
-}
-
 constexpr GemvKernel kQ4_KGemv = BatchedGemv<ScaleMinKGemv<Q4_KCodes>>::kKernel;
 constexpr GemvKernel kQ5_KGemv = BatchedGemv<ScaleMinKGemv<Q5_KCodes>>::kKernel;
 constexpr GemvKernel kQ6_KGemv = BatchedGemv<Q6_KGemv>::kKernel;
-constexpr GemvKernel kQ2_KGemv = k_gemv_kernel<Q2_KGemv>();
-constexpr GemvKernel kQ3_KGemv = k_gemv_kernel<Q3_KGemv>();
+constexpr GemvKernel kQ2_KGemv = BatchedGemv<Q2_KGemv>::kKernel;
+constexpr GemvKernel kQ3_KGemv = BatchedGemv<Q3_KGemv>::kKernel;
 
 }  // namespace
 }  // namespace lowbit
