@@ -143,35 +143,36 @@ struct LegacyInterleaved {
 using Q4_0x16Gemv = BatchedGemv<LegacyInterleaved<BlockQ4_0x16, 8>>;
 using Q8_0x16Gemv = BatchedGemv<LegacyInterleaved<BlockQ8_0x16, 128>>;
 
-// lb_q4_kx2 times Q8_K activations (two super-blocks per block). Per lane (Q4_K sub-block): sums holds the
-// sub-block's sum of activation codes (what its min code multiplies), scales its super-block's
-// activation scale. Per block, with d, dmin, scale and min codes per lane,
-//   acc += d * scale * a_scale * (codes . a) - dmin * min * a_scale * (sum of a).
+// lb_q4_kx2 times Q8_K activations (two super-blocks per block). Per block, scales holds 32 floats: per lane
+// (Q4_K sub-block) its super-block's activation scale, then that scale times the sub-block's sum of
+// activation codes (what its min code multiplies). Per block, with d, dmin, scale and min codes per lane,
+//   acc += d * scale * a_scale * (codes . a) - dmin * min * (a_scale * sum of a).
+// What depends on the weights alone is unpacked once for a batch's tokens; per token, a block costs its
+// eight dot products and four float operations.
 struct Q4_Kx2Interleaved {
   using Block = BlockQ4_Kx2;
   static constexpr TensorType kActivationType = TensorType::Q8_K;
   static constexpr int64_t kBlockSize = kInterleavedBlock;
   struct Unpacked {
     BlockCodes codes;
-    __m512 scales;     // d * scale code
-    __m512 dmin;
-    __m512i min_codes;  // int32
+    __m512 scales;  // d * scale code
+    __m512 mins;    // dmin * min code
   };
 
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
     const int64_t blocks = cols / kInterleavedBlock;
     out.codes.resize(static_cast<size_t>(blocks * kInterleavedBlock));
-    out.sums.resize(static_cast<size_t>(blocks * kInterleavedGroups));
-    out.scales.resize(static_cast<size_t>(blocks * kInterleavedGroups));
+    out.scales.resize(static_cast<size_t>(blocks * 2 * kInterleavedGroups));
     const auto* a = reinterpret_cast<const BlockQ8_K*>(quantized);
     for (int64_t b = 0; b < blocks; ++b) {
       const BlockQ8_K* pair = a + 2 * b;
       interleave_activation_codes(out.codes.data() + b * kInterleavedBlock,
                                   [pair](int s) { return pair[s / 8].qs + 32 * (s % 8); });
+      float* scales = out.scales.data() + b * 2 * kInterleavedGroups;
       for (int s = 0; s < kInterleavedGroups; ++s) {
         const BlockQ8_K& half = pair[s / 8];
-        out.sums[b * kInterleavedGroups + s] = half.bsums[2 * (s % 8)] + half.bsums[2 * (s % 8) + 1];
-        out.scales[b * kInterleavedGroups + s] = half.d;
+        scales[s] = half.d;
+        scales[kInterleavedGroups + s] = half.d * static_cast<float>(half.bsums[2 * (s % 8)] + half.bsums[2 * (s % 8) + 1]);
       }
     }
   }
@@ -184,19 +185,18 @@ struct Q4_Kx2Interleaved {
     unpack_q4_kx2_codes(block.scales, scale_codes, min_codes);
     const __m512 d_dmin =
         _mm512_castps128_ps512(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block.scales.d))));
-    const __m512 scales =
-        _mm512_mul_ps(_mm512_permutexvar_ps(d_lanes, d_dmin), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(scale_codes)));
-    return {unpack_nibble_codes(block.qs), scales, _mm512_permutexvar_ps(dmin_lanes, d_dmin),
-            _mm512_cvtepu8_epi32(min_codes)};
+    const auto times_codes = [](__m512 factor, __m128i codes) {
+      return _mm512_mul_ps(factor, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(codes)));
+    };
+    return {unpack_nibble_codes(block.qs), times_codes(_mm512_permutexvar_ps(d_lanes, d_dmin), scale_codes),
+            times_codes(_mm512_permutexvar_ps(dmin_lanes, d_dmin), min_codes)};
   }
 
   static __m512 add_block(const Unpacked& w, int64_t b, const GemvActivations& a, __m512 acc) {
     const __m512i dots = block_dots<true>(w.codes, a.codes.data() + b * kInterleavedBlock, _mm512_setzero_si512());
-    const __m512 activation_scales = _mm512_load_ps(a.scales.data() + b * kInterleavedGroups);
-    // A min code (< 64) times a sub-block's sum (|sum| < 2^15) in one 16-bit multiply-add.
-    const __m512i min_products = _mm512_madd_epi16(w.min_codes, _mm512_load_si512(a.sums.data() + b * kInterleavedGroups));
-    acc = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(min_products), _mm512_mul_ps(w.dmin, activation_scales), acc);
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), _mm512_mul_ps(w.scales, activation_scales), acc);
+    const float* scales = a.scales.data() + b * 2 * kInterleavedGroups;
+    acc = _mm512_fnmadd_ps(w.mins, _mm512_load_ps(scales + kInterleavedGroups), acc);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), _mm512_mul_ps(w.scales, _mm512_load_ps(scales)), acc);
   }
 };
 
