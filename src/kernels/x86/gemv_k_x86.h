@@ -186,21 +186,25 @@ inline __m512i add_crumb_vector_dots(const __m512i codes[4], const __m512i lane_
   return total;
 }
 
-// Q2_K (layout in formats/ggml_q2_k.h): codes 0-3, a 4-bit scale code and a 4-bit min code per sub-block.
-struct Q2_KGemv {
-  using Block = BlockQ2_K;
+// What Q2_K and Q3_K share as block Formats: the super-block and its activations in crumb order.
+template <typename BlockType>
+struct CrumbSuperBlocks {
+  using Block = BlockType;
   static constexpr TensorType kActivationType = TensorType::Q8_K;
   static constexpr int64_t kBlockSize = kSuperBlock;
+  static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
+    prepare_sixteen_element_sub_blocks<crumb_element_of>(quantized, cols, out);
+  }
+};
+
+// Q2_K (layout in formats/ggml_q2_k.h): codes 0-3, a 4-bit scale code and a 4-bit min code per sub-block.
+struct Q2_KGemv : CrumbSuperBlocks<BlockQ2_K> {
   struct Unpacked {
     __m512i codes[4];
     __m512i lane_scales[4];
     __m512i min_codes;
     float d, dmin;
   };
-
-  static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
-    prepare_sixteen_element_sub_blocks<crumb_element_of>(quantized, cols, out);
-  }
 
   static Unpacked unpack(const BlockQ2_K& block) {
     Unpacked w;
@@ -227,20 +231,13 @@ struct Q2_KGemv {
 // Q3_K (layout in formats/ggml_q3_k.h): the third bit of code vector j's bytes is bit j (bytes 0-31) and
 // 4 + j (32-63) of hmask[byte % 32]. Codes are q + 4 (0 to 7), so 4 times each sub-block's activation sum
 // comes off.
-struct Q3_KGemv {
-  using Block = BlockQ3_K;
-  static constexpr TensorType kActivationType = TensorType::Q8_K;
-  static constexpr int64_t kBlockSize = kSuperBlock;
+struct Q3_KGemv : CrumbSuperBlocks<BlockQ3_K> {
   struct Unpacked {
     __m512i codes[4];
     __m512i lane_scales[4];
     __m512i scales;  // the 16 signed scale codes in the low 16 bits of their lanes (see the file comment)
     float d;
   };
-
-  static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
-    prepare_sixteen_element_sub_blocks<crumb_element_of>(quantized, cols, out);
-  }
 
   static Unpacked unpack(const BlockQ3_K& block) {
     Unpacked w;
