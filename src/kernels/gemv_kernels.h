@@ -41,7 +41,8 @@ struct GemvKernel {
   void (*multiply)(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
                    const GemvActivations& a, float* y);
   // Where not null, the same for n_tokens tokens at once, each row read once for all of them:
-  // y[t * y_stride + r] = row r . tokens[t]. For batches too small for the GEMM kernels (kernels/gemm_kernels.h).
+  // y[t * y_stride + r] = row r . tokens[t]. matmul uses it for batches below the GEMM kernel's size
+  // (kernels/gemm_kernels.h), and for every batch where the type has no GEMM kernel.
   void (*multiply_tokens)(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
                           const GemvActivations* tokens, int64_t n_tokens, float* y, int64_t y_stride) = nullptr;
 };
