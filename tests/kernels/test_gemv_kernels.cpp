@@ -2,7 +2,6 @@
 // the rows against cache lines and with the rows at the very end of their buffer.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -140,16 +139,17 @@ TEST_P(GemvKernelTest, TokenBatchesMatchScalarDot) {
   const TensorType type = GetParam();
   const DotKernel& reference = *find_dot_kernel(type, CpuLevel::scalar);
   const TypeTraits& traits = type_traits(type);
-  const TensorType batched_types[] = {TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K,
-                                      TensorType::Q6_K, kQ4_0x16Type,     kQ4_Kx2Type,      kQ8_0x16Type};
-  const bool batched_type = std::ranges::find(batched_types, type) != std::end(batched_types);
+  // Every AVX-512 decode kernel has batched products but Q4_0's and Q8_0's reading aligned lines.
+  const bool reads_lines = type == TensorType::Q4_0 || type == TensorType::Q8_0;
   std::mt19937 rng(11);
   bool checked = false;
-  for (CpuLevel level : simd_levels()) {
-    const GemvKernel* gemv = find_gemv_kernel(type, level);
+  for (const auto& [level, loads] : level_and_loads()) {
+    const GemvKernel* gemv = find_gemv_kernel(type, level, loads);
     const bool batched = gemv != nullptr && gemv->multiply_tokens != nullptr;
-    ASSERT_EQ(batched, batched_type && level == CpuLevel::avx512) << cpu_level_name(level);
-    if (!batched) continue;
+    const bool expected =
+        gemv != nullptr && level == CpuLevel::avx512 && !(reads_lines && loads == GemvLoads::aligned_lines);
+    ASSERT_EQ(batched, expected) << cpu_level_name(level) << " loads " << static_cast<int>(loads);
+    if (!batched || (loads != kLoads[0] && gemv == find_gemv_kernel(type, level, kLoads[0]))) continue;
     checked = true;
     const int64_t cols = 2 * gemv->column_step;
     const int64_t rows = 5;

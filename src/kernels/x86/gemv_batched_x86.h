@@ -20,23 +20,47 @@
 namespace lowbit {
 namespace {
 
+// Accumulator chains of the one-token form: Format::kOneTokenChains where the Format sets it (formats with
+// small blocks alternate two, to hide the multiply-add latency), else one.
+template <typename Format>
+constexpr int one_token_chains() {
+  if constexpr (requires { Format::kOneTokenChains; }) {
+    return Format::kOneTokenChains;
+  } else {
+    return 1;
+  }
+}
+
 // y[t * y_stride + r] for T tokens: per block, Format::unpack once, then Format::add_block per token into
-// that token's 16 float lanes (summed at the end).
+// that token's 16 float lanes (summed at the end; with one token, consecutive blocks go to kChains
+// alternating accumulators).
 template <typename Format, int T>
 void multiply_block_rows(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
                          const GemvActivations* tokens, float* y, int64_t y_stride) {
   using Block = typename Format::Block;
+  constexpr int kChains = T == 1 ? one_token_chains<Format>() : 1;
   const int64_t blocks = cols / Format::kBlockSize;
   for (int64_t r = 0; r < row_count; ++r) {
     const auto* w = reinterpret_cast<const Block*>(weight_rows + static_cast<size_t>(r) * row_bytes);
-    __m512 acc[T];
-    for (__m512& each : acc) each = _mm512_setzero_ps();
-    for (int64_t b = 0; b < blocks; ++b) {
+    __m512 acc[kChains][T];
+    for (auto& chain : acc) {
+      for (__m512& each : chain) each = _mm512_setzero_ps();
+    }
+    const auto add = [&](int64_t b, __m512* chain) {
       prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(Block));
       const typename Format::Unpacked unpacked = Format::unpack(w[b]);
-      for (int t = 0; t < T; ++t) acc[t] = Format::add_block(unpacked, b, tokens[t], acc[t]);
+      for (int t = 0; t < T; ++t) chain[t] = Format::add_block(unpacked, b, tokens[t], chain[t]);
+    };
+    int64_t b = 0;
+    for (; b + kChains <= blocks; b += kChains) {
+      for (int c = 0; c < kChains; ++c) add(b + c, acc[c]);
     }
-    for (int t = 0; t < T; ++t) y[t * y_stride + r] = _mm512_reduce_add_ps(acc[t]);
+    for (; b < blocks; ++b) add(b, acc[0]);
+    for (int t = 0; t < T; ++t) {
+      __m512 sum = acc[0][t];
+      for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[c][t]);
+      y[t * y_stride + r] = _mm512_reduce_add_ps(sum);
+    }
   }
 }
 

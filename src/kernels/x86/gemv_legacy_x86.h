@@ -23,7 +23,7 @@
 namespace lowbit {
 namespace {
 
-// Q5_0: codes q + 16 (0 to 31), read as Q4_0's are by block loads (multiply_gemv_blocks), the activations
+// Q5_0: codes q + 16 (0 to 31), read as Q4_0's are by block loads (BlockLoadsGroups), the activations
 // laid out by prepare_gemv as for Q4_0, the offset 16.
 struct Q5_0Gemv {
   using Block = BlockQ5_0;
@@ -41,38 +41,49 @@ struct Q5_0Gemv {
 // Activations per step: prepare_q8_1_steps with the codes as for Q4_0 (place_q8_1_halves).
 template <typename BlockType, bool kFifthBit>
 struct MinimumGemv {
-  using Block = BlockType;
   static constexpr int kBlocks = 4;
+  // What block_scale_halves and load_scale_spread read: the ggml block and the blocks per group.
+  struct Scales {
+    using Block = BlockType;
+    static constexpr int kBlocks = 4;
+  };
+  // A block Format (x86/gemv_batched_x86.h) of groups of four blocks.
+  struct Block {
+    BlockType blocks[kBlocks];
+  };
+  static constexpr TensorType kActivationType = TensorType::Q8_1;
+  static constexpr int64_t kBlockSize = 32 * kBlocks;
+  static constexpr int kOneTokenChains = 2;
+  struct Unpacked {
+    __m512i codes[2];
+    __m512 scales, minimums;
+  };
 
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
     prepare_q8_1_steps(quantized, cols, out, place_q8_1_halves);
   }
 
-  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                       const GemvActivations& a, float* y) {
-    const __m256i spread = load_scale_spread<MinimumGemv>();
-    const auto add_group = [&](const uint8_t* group, int64_t g, __m512 acc) {
-      __m512i codes[2];
-      nibble_code_vectors<Block, kFifthBit>(group, codes);
-      const int8_t* activation_codes = a.codes.data() + g * 128;
-      const __m512i dots = _mm512_dpbusd_epi32(
-          _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[0], _mm512_load_si512(activation_codes)), codes[1],
-          _mm512_load_si512(activation_codes + 64));
-      const __m512 scale = _mm512_mul_ps(_mm512_cvtph_ps(block_scale_halves<MinimumGemv>(group, spread)),
-                                         _mm512_load_ps(a.scales.data() + g * kCodeLanes));
-      const __m512 minimums = _mm512_cvtph_ps(block_scale_halves<MinimumGemv>(group + offsetof(Block, m), spread));
-      const __m512 s = _mm512_castsi512_ps(_mm512_load_si512(a.sums.data() + g * kCodeLanes));
-      return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scale, _mm512_fmadd_ps(minimums, s, acc));
-    };
-    multiply_rows_by_groups<kBlocks * sizeof(Block)>(weight_rows, row_bytes, row_count, cols / 128, y, add_group);
+  static Unpacked unpack(const Block& group) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&group);
+    const __m256i spread = load_scale_spread<Scales>();
+    Unpacked w;
+    nibble_code_vectors<BlockType, kFifthBit>(bytes, w.codes);
+    w.scales = _mm512_cvtph_ps(block_scale_halves<Scales>(bytes, spread));
+    w.minimums = _mm512_cvtph_ps(block_scale_halves<Scales>(bytes + offsetof(BlockType, m), spread));
+    return w;
   }
 
-  static constexpr GemvKernel kKernel = {TensorType::Q8_1, 128, 1, prepare, multiply};
+  static __m512 add_block(const Unpacked& w, int64_t g, const GemvActivations& a, __m512 acc) {
+    const __m512i dots = q8_1_step_dots(w.codes, a, g);
+    const __m512 scale = _mm512_mul_ps(w.scales, _mm512_load_ps(a.scales.data() + g * kCodeLanes));
+    const __m512 s = _mm512_castsi512_ps(_mm512_load_si512(a.sums.data() + g * kCodeLanes));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scale, _mm512_fmadd_ps(w.minimums, s, acc));
+  }
 };
 
-constexpr GemvKernel kQ5_0Gemv = gemv_block_loads_kernel<Q5_0Gemv>();
-using Q4_1Gemv = MinimumGemv<BlockQ4_1, false>;
-using Q5_1Gemv = MinimumGemv<BlockQ5_1, true>;
+constexpr GemvKernel kQ5_0Gemv = BatchedGemv<BlockLoadsGroups<Q5_0Gemv>>::kKernel;
+using Q4_1Gemv = BatchedGemv<MinimumGemv<BlockQ4_1, false>>;
+using Q5_1Gemv = BatchedGemv<MinimumGemv<BlockQ5_1, true>>;
 
 }  // namespace
 }  // namespace lowbit

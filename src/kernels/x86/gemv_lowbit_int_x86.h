@@ -65,11 +65,20 @@ struct NibbleCodes {
   }
 };
 
+// A block Format (x86/gemv_batched_x86.h) whose blocks are steps of 128 elements.
 template <LowbitIntFormat F, typename Codes>
-struct LowbitIntGemv {
+struct LowbitIntSteps {
   using Step = LowbitIntStep<F>;
-  using Block = typename Step::Block;
-  static constexpr int kBlocks = Step::kBlocks;
+  struct Block {
+    typename Step::Block blocks[Step::kBlocks];
+  };
+  static constexpr TensorType kActivationType = TensorType::Q8_1;
+  static constexpr int64_t kBlockSize = 128;
+  static constexpr int kOneTokenChains = 2;
+  struct Unpacked {
+    __m512i codes[2];
+    __m512 scales, zero_codes;
+  };
 
   static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
     prepare_q8_1_steps(quantized, cols, out, Codes::place);
@@ -79,8 +88,8 @@ struct LowbitIntGemv {
   static __m512 zero_codes(const uint8_t* step) {
     if constexpr (F.symmetric) return _mm512_set1_ps(static_cast<float>(lowbit_int_zero_code(F, step)));
     uint32_t packed = 0;
-    for (int b = 0; b < kBlocks; ++b) {
-      packed |= static_cast<uint32_t>(lowbit_int_zero_code(F, step + b * sizeof(Block))) << (8 * b);
+    for (int b = 0; b < Step::kBlocks; ++b) {
+      packed |= static_cast<uint32_t>(lowbit_int_zero_code(F, step + b * sizeof(typename Step::Block))) << (8 * b);
     }
     // 128-bit lane k (int32 lanes 4k .. 4k + 3, all of one block) takes its block's byte of the word into
     // each int32's low byte.
@@ -95,27 +104,27 @@ struct LowbitIntGemv {
     return _mm512_cvtepi32_ps(_mm512_shuffle_epi8(_mm512_set1_epi32(static_cast<int32_t>(packed)), spread));
   }
 
-  static void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                       const GemvActivations& a, float* y) {
-    const __m256i spread = load_scale_spread<LowbitIntGemv>();
-    const auto add_step = [&](const uint8_t* step, int64_t g, __m512 acc) {
-      __m512i codes[2];
-      Codes::code_vectors(step, codes);
-      const int8_t* activation_codes = a.codes.data() + g * 128;
-      const __m512i dots = _mm512_dpbusd_epi32(
-          _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[0], _mm512_load_si512(activation_codes)), codes[1],
-          _mm512_load_si512(activation_codes + 64));
-      // Per lane d (u . q) - zu s, s only in each activation block's first lane.
-      const __m512 s = _mm512_castsi512_ps(_mm512_load_si512(a.sums.data() + g * kCodeLanes));
-      const __m512 sums = _mm512_fmsub_ps(_mm512_cvtepi32_ps(dots), _mm512_load_ps(a.scales.data() + g * kCodeLanes),
-                                          _mm512_mul_ps(zero_codes(step), s));
-      return _mm512_fmadd_ps(sums, _mm512_cvtph_ps(block_scale_halves<LowbitIntGemv>(step, spread)), acc);
-    };
-    multiply_rows_by_groups<Step::kStepBytes>(weight_rows, row_bytes, row_count, cols / 128, y, add_step);
+  static Unpacked unpack(const Block& block) {
+    const auto* step = reinterpret_cast<const uint8_t*>(&block);
+    Unpacked w;
+    Codes::code_vectors(step, w.codes);
+    w.scales = _mm512_cvtph_ps(block_scale_halves<Step>(step, load_scale_spread<Step>()));
+    w.zero_codes = zero_codes(step);
+    return w;
   }
 
-  static constexpr GemvKernel kKernel = {TensorType::Q8_1, 128, 1, prepare, multiply};
+  static __m512 add_block(const Unpacked& w, int64_t g, const GemvActivations& a, __m512 acc) {
+    const __m512i dots = q8_1_step_dots(w.codes, a, g);
+    // Per lane d (u . q) - zu s, s only in each activation block's first lane.
+    const __m512 s = _mm512_castsi512_ps(_mm512_load_si512(a.sums.data() + g * kCodeLanes));
+    const __m512 sums = _mm512_fmsub_ps(_mm512_cvtepi32_ps(dots), _mm512_load_ps(a.scales.data() + g * kCodeLanes),
+                                        _mm512_mul_ps(w.zero_codes, s));
+    return _mm512_fmadd_ps(sums, w.scales, acc);
+  }
 };
+
+template <LowbitIntFormat F, typename Codes>
+using LowbitIntGemv = BatchedGemv<LowbitIntSteps<F, Codes>>;
 
 }  // namespace
 }  // namespace lowbit

@@ -21,6 +21,7 @@
 #include "formats/ggml_q8_0.h"
 #include "formats/ggml_q8_1.h"
 #include "kernels/gemv_kernels.h"
+#include "kernels/x86/gemv_batched_x86.h"
 #include "kernels/x86/simd_common.h"
 
 namespace lowbit {
@@ -204,6 +205,14 @@ inline void place_q8_1_halves(const BlockQ8_1& block, int k, int8_t* codes) {
   for (int v = 0; v < 2; ++v) std::memcpy(codes + 64 * v + 16 * k, block.qs + 16 * v, 16);
 }
 
+// Per int32 lane, the dot of a step's two code vectors with step g's activation codes (prepare_q8_1_steps).
+inline __m512i q8_1_step_dots(const __m512i codes[2], const GemvActivations& a, int64_t g) {
+  const int8_t* activation_codes = a.codes.data() + g * 128;
+  return _mm512_dpbusd_epi32(
+      _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[0], _mm512_load_si512(activation_codes)), codes[1],
+      _mm512_load_si512(activation_codes + 64));
+}
+
 // The FP16 scales of a group's blocks, one per int32 lane (lanes of block b: b x 16 / kBlocks on), in the
 // low 256 bits: scalar loads packed into one word, spread over the lanes by a byte shuffle (scalar loads
 // and one shuffle leave the single shuffle port of an Intel core freer than a two-source permute).
@@ -236,27 +245,28 @@ __m256i block_scale_halves(const uint8_t* group, __m256i spread) {
   return _mm256_shuffle_epi8(_mm256_set1_epi64x(static_cast<int64_t>(packed_scales)), spread);
 }
 
-// One group of one weight row from its code vectors (Format::codes' output) and its blocks' FP16 scales per
+// One group of one weight row from its code vectors (Format::codes' output) and its blocks' scales per
 // lane: per lane, the integer dot scaled by the lane's weight and activation scales, added to acc.
 template <typename Format>
-__m512 add_gemv_code_vectors(const __m512i codes[Format::kCodeVectors], __m256i weight_scale_halves,
+__m512 add_gemv_code_vectors(const __m512i codes[Format::kCodeVectors], __m512 weight_scales,
                              const int8_t* activation_codes, const int32_t* offsets, const float* activation_scales,
                              __m512 acc) {
   __m512i dots = _mm512_load_si512(offsets);
   for (int v = 0; v < Format::kCodeVectors; ++v) {
     dots = _mm512_dpbusd_epi32(dots, codes[v], _mm512_load_si512(activation_codes + v * 64));
   }
-  const __m512 scale = _mm512_mul_ps(_mm512_cvtph_ps(weight_scale_halves), _mm512_load_ps(activation_scales));
+  const __m512 scale = _mm512_mul_ps(weight_scales, _mm512_load_ps(activation_scales));
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scale, acc);
 }
 
-// The same from the group's code bytes, in code_word order.
+// The same from the group's code bytes, in code_word order, and its FP16 scales.
 template <typename Format>
 __m512 add_gemv_group(__m512i code_bytes, __m256i weight_scale_halves, const int8_t* activation_codes,
                       const int32_t* offsets, const float* activation_scales, __m512 acc) {
   __m512i codes[Format::kCodeVectors];
   Format::codes(code_bytes, codes);
-  return add_gemv_code_vectors<Format>(codes, weight_scale_halves, activation_codes, offsets, activation_scales, acc);
+  return add_gemv_code_vectors<Format>(codes, _mm512_cvtph_ps(weight_scale_halves), activation_codes, offsets,
+                                       activation_scales, acc);
 }
 
 // The same with the group's bytes picked out of `first` and `second` by the indices.
@@ -318,41 +328,40 @@ void multiply_gemv(const uint8_t* weight_rows, size_t /*row_bytes*/, int64_t row
   }
 }
 
-// y[r] for each row, a row at a time: acc = add_group(group, g, acc) over its groups (kGroupBytes apart,
-// lines asked for ahead), the accumulators alternating between groups to hide the multiply-add latency.
-template <int kGroupBytes, typename AddGroup>
-void multiply_rows_by_groups(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t groups,
-                             float* y, const AddGroup& add_group) {
-  for (int64_t r = 0; r < row_count; ++r) {
-    const uint8_t* row = weight_rows + r * row_bytes;
-    __m512 acc = _mm512_setzero_ps(), other_acc = _mm512_setzero_ps();
-    for (int64_t g = 0; g < groups; ++g) {
-      const uint8_t* group = row + g * kGroupBytes;
-      prefetch_ahead(group, kGroupBytes);
-      acc = add_group(group, g, acc);
-      std::swap(acc, other_acc);
-    }
-    y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc, other_acc));
-  }
-}
-
-// GemvLoads::block_loads (kernels/gemv_kernels.h): each group's code vectors by
-// Format::block_code_vectors (unaligned loads per block) and its blocks' scales by block_scale_halves.
+// GemvLoads::block_loads (kernels/gemv_kernels.h) as a block Format (x86/gemv_batched_x86.h) of groups of
+// Format::kBlocks blocks: each group's code vectors by Format::block_code_vectors (unaligned loads per
+// block) and its blocks' scales by block_scale_halves.
 template <typename Format>
-void multiply_gemv_blocks(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, int64_t cols,
-                          const GemvActivations& a, float* y) {
-  constexpr int kGroupBytes = Format::kBlocks * sizeof(typename Format::Block);
-  constexpr int64_t kCodeBytes = Format::kCodeVectors * 64;
-  const __m256i spread = load_scale_spread<Format>();
-  const auto add_group = [&](const uint8_t* group, int64_t g, __m512 acc) {
-    __m512i codes[Format::kCodeVectors];
-    Format::block_code_vectors(group, codes);
-    return add_gemv_code_vectors<Format>(codes, block_scale_halves<Format>(group, spread),
-                                         a.codes.data() + g * kCodeBytes, a.sums.data() + g * kCodeLanes,
-                                         a.scales.data() + g * kCodeLanes, acc);
+struct BlockLoadsGroups {
+  struct Block {
+    typename Format::Block blocks[Format::kBlocks];
   };
-  multiply_rows_by_groups<kGroupBytes>(weight_rows, row_bytes, row_count, cols / (32 * Format::kBlocks), y, add_group);
-}
+  static constexpr TensorType kActivationType = TensorType::Q8_0;
+  static constexpr int64_t kBlockSize = 32 * Format::kBlocks;
+  static constexpr int kOneTokenChains = 2;
+  static constexpr int64_t kCodeBytes = Format::kCodeVectors * 64;
+  struct Unpacked {
+    __m512i codes[Format::kCodeVectors];
+    __m512 weight_scales;
+  };
+
+  static void prepare(const uint8_t* quantized, int64_t cols, GemvActivations& out) {
+    prepare_gemv<Format>(quantized, cols, out);
+  }
+
+  static Unpacked unpack(const Block& group) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&group);
+    Unpacked w;
+    Format::block_code_vectors(bytes, w.codes);
+    w.weight_scales = _mm512_cvtph_ps(block_scale_halves<Format>(bytes, load_scale_spread<Format>()));
+    return w;
+  }
+
+  static __m512 add_block(const Unpacked& w, int64_t g, const GemvActivations& a, __m512 acc) {
+    return add_gemv_code_vectors<Format>(w.codes, w.weight_scales, a.codes.data() + g * kCodeBytes,
+                                         a.sums.data() + g * kCodeLanes, a.scales.data() + g * kCodeLanes, acc);
+  }
+};
 
 template <typename Format>
 constexpr GemvKernel gemv_kernel() {
@@ -363,14 +372,8 @@ constexpr GemvKernel gemv_kernel() {
 constexpr GemvKernel kQ4_0Gemv = gemv_kernel<Q4_0Gemv>();
 constexpr GemvKernel kQ8_0Gemv = gemv_kernel<Q8_0Gemv>();
 
-// Any address: the loads are unaligned and the scales copied.
-template <typename Format>
-constexpr GemvKernel gemv_block_loads_kernel() {
-  return {TensorType::Q8_0, 32 * Format::kBlocks, 1, prepare_gemv<Format>, multiply_gemv_blocks<Format>};
-}
-
-constexpr GemvKernel kQ4_0BlockLoadsGemv = gemv_block_loads_kernel<Q4_0Gemv>();
-constexpr GemvKernel kQ8_0BlockLoadsGemv = gemv_block_loads_kernel<Q8_0Gemv>();
+constexpr GemvKernel kQ4_0BlockLoadsGemv = BatchedGemv<BlockLoadsGroups<Q4_0Gemv>>::kKernel;
+constexpr GemvKernel kQ8_0BlockLoadsGemv = BatchedGemv<BlockLoadsGroups<Q8_0Gemv>>::kKernel;
 
 }  // namespace
 }  // namespace lowbit
