@@ -4,10 +4,28 @@
 #include <cstdlib>
 #include <string_view>
 
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include "core/error.h"
 
 namespace lowbit {
 namespace {
+
+// Linux keeps the AMX tile data out of a process's register state until the process asks for it
+// (arch_prctl ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA, Linux 5.16 and later); a tile instruction
+// before that faults.
+bool request_amx_permission() {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+  constexpr int kRequestPermission = 0x1023;  // ARCH_REQ_XCOMP_PERM
+  constexpr int kTileData = 18;               // XFEATURE_XTILEDATA
+  return syscall(SYS_arch_prctl, kRequestPermission, kTileData) == 0;
+#else
+  return false;
+#endif
+}
 
 CpuFeatures detect_cpu_features() {
   CpuFeatures f;
@@ -25,6 +43,7 @@ CpuFeatures detect_cpu_features() {
   f.avx512_bf16 = __builtin_cpu_supports("avx512bf16");
   f.avx512_vbmi = __builtin_cpu_supports("avx512vbmi");
   f.intel = __builtin_cpu_is("intel");
+  f.amx_int8 = __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-int8") && request_amx_permission();
 #endif
   return f;
 }
@@ -49,6 +68,16 @@ const char* cpu_level_name(CpuLevel level) {
     case CpuLevel::avx512: return "avx512";
   }
   return "unknown";
+}
+
+std::string active_kernel_set() {
+  const CpuLevel level = active_cpu_level();
+  std::string name = cpu_level_name(level);
+  if (level == CpuLevel::avx512) {
+    if (cpu_features().avx512_vbmi) name += "+vbmi";
+    if (cpu_features().amx_int8) name += "+amx";
+  }
+  return name;
 }
 
 CpuLevel parse_cpu_level(const char* text) {

@@ -3,6 +3,8 @@
 // they run only when the level chosen here allows it.
 #pragma once
 
+#include <string>
+
 namespace lowbit {
 
 struct CpuFeatures {
@@ -11,6 +13,9 @@ struct CpuFeatures {
   bool avx512_vnni = false, avx_vnni = false, avx512_bf16 = false;
   bool avx512_vbmi = false;  // byte permutes: an extra kernel set at the avx512 level, not a level of its own
   bool intel = false;  // an Intel core: where a kernel's best instruction mix differs by vendor
+  // AMX tiles with 8-bit products, and the OS's permission to use them (Linux grants the tile state per
+  // process on request): an extra GEMM kernel set at the avx512 level (kernels/gemm_kernels.h).
+  bool amx_int8 = false;
 };
 
 // Detected once (cpuid, with the OS's register-state support), then cached.
@@ -30,6 +35,10 @@ CpuLevel supported_cpu_level(const CpuFeatures& features);
 CpuLevel active_cpu_level();
 
 const char* cpu_level_name(CpuLevel level);
+
+// The kernels this process runs: active_cpu_level()'s name, and at avx512 the extra sets this CPU has
+// ("avx512+vbmi+amx"), so that a speed figure says what produced it.
+std::string active_kernel_set();
 
 // LOWBIT_CPU's value parsed; throws lowbit::Error for any other text.
 CpuLevel parse_cpu_level(const char* text);

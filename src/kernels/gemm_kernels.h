@@ -27,7 +27,7 @@
 namespace lowbit {
 
 // Columns are padded with zero codes to a multiple of this (a span at every level), tokens to a
-// multiple of kGemmTokenBlock with zero tokens, so that no kernel has a tail.
+// multiple of kGemmTokenBlock (AMX: 16) with zero tokens, so that no kernel has a tail.
 inline constexpr int64_t kGemmColumnStep = 512;
 inline constexpr int64_t kGemmTokenBlock = 4;
 
@@ -45,12 +45,13 @@ inline constexpr int64_t kMinGemmTokensCheapUnpack = 8;
 
 // A batch of activations in a GEMM kernel's form (its level's interleaving and its group size).
 struct GemmActivations {
-  int64_t tokens = 0;       // padded to a multiple of kGemmTokenBlock
+  int64_t tokens = 0;       // padded to a multiple of kGemmTokenBlock (AMX: 16)
   int64_t padded_cols = 0;  // padded to a multiple of kGemmColumnStep
   int64_t group_size = 0;   // G
-  std::vector<int8_t> codes;      // [tokens][padded_cols], interleaved per span
+  std::vector<int8_t> codes;      // [tokens][padded_cols], interleaved per span (AMX: in column order)
   std::vector<float> scales;      // [tokens][padded_cols / G]
   std::vector<float> group_sums;  // [tokens][padded_cols / G]: what each weight group bias multiplies
+                                  // (AMX, Q8_K: without the block's d, applied once per super-block)
 };
 
 struct GemmKernel {
@@ -65,12 +66,21 @@ struct GemmKernel {
                    const GemmActivations& a, int64_t n_tokens, float* y, int64_t y_stride);
 };
 
-// The kernel for weight type `weight` at `level`; nullptr where there is none (the scalar level has
-// none: its reference is the one-token dot product of dot_kernels.h).
-const GemmKernel* find_gemm_kernel(TensorType weight, CpuLevel level);
+// What multiplies the integer codes at the avx512 level: vector instructions (vpdpbusd), or, where the
+// CPU has them (CpuFeatures::amx_int8), AMX's tile products, 16 x 16 int32 sums of 16 rows and 16 tokens
+// per instruction.
+enum class GemmUnits { vectors, amx };
+
+// amx where the CPU has it, else vectors.
+GemmUnits preferred_gemm_units();
+
+// The kernel for weight type `weight` at `level` (with `units` at avx512); nullptr where there is none
+// (the scalar level has none: its reference is the one-token dot product of dot_kernels.h).
+const GemmKernel* find_gemm_kernel(TensorType weight, CpuLevel level, GemmUnits units = preferred_gemm_units());
 
 // Per-level tables, each in a file compiled for that instruction set (kernels/<level>/).
 const GemmKernel* find_gemm_kernel_avx2(TensorType weight);
 const GemmKernel* find_gemm_kernel_avx512(TensorType weight);
+const GemmKernel* find_gemm_kernel_amx(TensorType weight);
 
 }  // namespace lowbit

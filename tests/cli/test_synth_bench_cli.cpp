@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "core/cpu_features.h"
 #include "run_lowbit.h"
 
 namespace lowbit {
@@ -56,7 +57,8 @@ TEST_F(SynthBenchCli, BenchPrintsEveryFigure) {
   ASSERT_EQ(run_lowbit("synth --shape tiny --type F16 -o " + model).exit_code, 0);
   const auto bench = run_lowbit("bench -m " + model + kQuickBench);
   ASSERT_EQ(bench.exit_code, 0) << bench.output;
-  for (const char* field : {"weights/token", "prefill pp8", "decode  tg4", "peak resident", "bandwidth", "% of the median bandwidth"}) {
+  for (const char* field : {"weights/token", "kernels", "prefill pp8", "decode  tg4", "peak resident", "bandwidth",
+                            "% of the median bandwidth"}) {
     EXPECT_NE(bench.output.find(field), std::string::npos) << field << "\n" << bench.output;
   }
 }
@@ -71,6 +73,7 @@ TEST_F(SynthBenchCli, BenchJsonParses) {
   EXPECT_GT(j["weight_bytes_per_token"].get<uint64_t>(), 0u);
   EXPECT_LT(j["weight_bytes_per_token"].get<uint64_t>(), j["model_bytes"].get<uint64_t>());
   EXPECT_EQ(j["threads"], 1);
+  EXPECT_EQ(j["kernels"].get<std::string>().rfind(cpu_level_name(active_cpu_level()), 0), 0u) << j["kernels"];
   EXPECT_EQ(j["prefill_tokens_per_second"]["samples"].size(), 2u);
   EXPECT_GT(j["prefill_tokens_per_second"]["median"].get<double>(), 0.0);
   EXPECT_GT(j["decode_tokens_per_second"]["median"].get<double>(), 0.0);

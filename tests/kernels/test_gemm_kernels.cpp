@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
 #include <cmath>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -25,18 +25,30 @@
 namespace lowbit {
 namespace {
 
-// The interleaved layouts, which have GEMM kernels at AVX2 only: at AVX-512 their decode kernels'
+// The interleaved layouts, which have no vector GEMM kernel at AVX-512: there their decode kernels'
 // batched products serve every batch (tests/kernels/test_gemv_kernels.cpp).
-const TensorType kAvx2OnlyTypes[] = {kQ4_0x16Type, kQ4_Kx2Type};
+const TensorType kInterleavedTypes[] = {kQ4_0x16Type, kQ4_Kx2Type, kQ8_0x16Type};
 
-// ggml's integer types, every lowbit integer type, and the interleaved layouts with GEMM kernels.
+// ggml's integer types, every lowbit integer type, and the interleaved layouts.
 const std::vector<TensorType> kIntegerTypes = [] {
   std::vector<TensorType> types = {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0, TensorType::Q4_1,
                                    TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
-                                   TensorType::Q5_K, TensorType::Q6_K, kQ4_0x16Type, kQ4_Kx2Type};
+                                   TensorType::Q5_K, TensorType::Q6_K, kQ4_0x16Type, kQ4_Kx2Type, kQ8_0x16Type};
   for (const LowbitIntType& entry : kLowbitIntTypes) types.push_back(entry.type);
   return types;
 }();
+
+bool is_interleaved(TensorType type) {
+  return std::ranges::find(kInterleavedTypes, type) != std::end(kInterleavedTypes);
+}
+
+// The SIMD levels this CPU runs, at avx512 with each kind of GemmUnits it has.
+std::vector<std::pair<CpuLevel, GemmUnits>> level_and_units() {
+  std::vector<std::pair<CpuLevel, GemmUnits>> out;
+  for (CpuLevel level : simd_levels()) out.emplace_back(level, GemmUnits::vectors);
+  if (cpu_features().amx_int8) out.emplace_back(CpuLevel::avx512, GemmUnits::amx);
+  return out;
+}
 
 struct Shape {
   int64_t rows, blocks, tokens;
@@ -78,10 +90,10 @@ TEST_P(GemmKernelTest, MatchesScalarDotProductsOnAwkwardShapes) {
         magnitude[t * shape.rows + r] = static_cast<float>(sum);
       }
     }
-    for (CpuLevel level : simd_levels()) {
-      const GemmKernel* gemm = find_gemm_kernel(type, level);
-      if (gemm == nullptr) continue;  // 8-bit codes at AVX2: maddubs would saturate
-      SCOPED_TRACE(cpu_level_name(level));
+    for (const auto& [level, units] : level_and_units()) {
+      const GemmKernel* gemm = find_gemm_kernel(type, level, units);
+      if (gemm == nullptr) continue;  // 8-bit codes at AVX2, the interleaved layouts' vectors at AVX-512
+      SCOPED_TRACE(::testing::Message() << cpu_level_name(level) << (units == GemmUnits::amx ? " amx" : ""));
       ASSERT_EQ(gemm->activation_type, reference.activation_type);
       GemmActivations prepared;
       gemm->prepare(quantized.data(), a_bytes, shape.tokens, cols, prepared);
@@ -98,16 +110,27 @@ TEST_P(GemmKernelTest, MatchesScalarDotProductsOnAwkwardShapes) {
   }
 }
 
-TEST(GemmKernels, Avx512CoversEveryIntegerTypeButTheInterleavedAndScalarNone) {
+TEST(GemmKernels, Avx512VectorsCoverEveryIntegerTypeButTheInterleavedAndScalarNone) {
   for (TensorType type : kIntegerTypes) {
-    const bool avx2_only = std::ranges::find(kAvx2OnlyTypes, type) != std::end(kAvx2OnlyTypes);
-    EXPECT_EQ(find_gemm_kernel(type, CpuLevel::avx512) != nullptr, !avx2_only) << type_traits(type).name;
+    EXPECT_EQ(find_gemm_kernel(type, CpuLevel::avx512, GemmUnits::vectors) != nullptr, !is_interleaved(type))
+        << type_traits(type).name;
     EXPECT_EQ(find_gemm_kernel(type, CpuLevel::scalar), nullptr) << type_traits(type).name;
   }
-  for (TensorType type : kAvx2OnlyTypes) EXPECT_NE(find_gemm_kernel(type, CpuLevel::avx2), nullptr);
+  EXPECT_NE(find_gemm_kernel(kQ4_0x16Type, CpuLevel::avx2), nullptr);
+  EXPECT_NE(find_gemm_kernel(kQ4_Kx2Type, CpuLevel::avx2), nullptr);
   EXPECT_EQ(find_gemm_kernel(kQ8_0x16Type, CpuLevel::avx2), nullptr);
-  EXPECT_EQ(find_gemm_kernel(kQ8_0x16Type, CpuLevel::avx512), nullptr);
-  EXPECT_EQ(find_gemm_kernel(TensorType::F32, CpuLevel::avx512), nullptr);
+  EXPECT_EQ(find_gemm_kernel(TensorType::F32, CpuLevel::avx512, GemmUnits::vectors), nullptr);
+}
+
+TEST(GemmKernels, AmxCoversEveryIntegerType) {
+  if (!cpu_features().amx_int8) GTEST_SKIP() << "no AMX on this CPU";
+  EXPECT_EQ(preferred_gemm_units(), GemmUnits::amx);
+  for (TensorType type : kIntegerTypes) {
+    const GemmKernel* amx = find_gemm_kernel(type, CpuLevel::avx512, GemmUnits::amx);
+    ASSERT_NE(amx, nullptr) << type_traits(type).name;
+    EXPECT_NE(amx, find_gemm_kernel(type, CpuLevel::avx512, GemmUnits::vectors)) << type_traits(type).name;
+  }
+  EXPECT_EQ(find_gemm_kernel(TensorType::F32, CpuLevel::avx512, GemmUnits::amx), nullptr);
 }
 
 // At AVX2 the u8 x s8 products go through maddubs, which would saturate on codes up to 255.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "command.h"
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "eval/bench.h"
 #include "quant/quantize_model.h"
@@ -52,6 +53,7 @@ void print_result(const BenchResult& r) {
   fmt::print("  weights/token {} bytes ({:.3f} GB: every tensor but token_embd)\n", r.weight_bytes_per_token,
              gb(static_cast<double>(r.weight_bytes_per_token)));
   fmt::print("threads         {}\n", r.threads);
+  fmt::print("kernels         {}\n", active_kernel_set());
   fmt::print("prefill pp{:<4}  {}\n", r.options.prompt_tokens, rate_text(r.prefill));
   fmt::print("decode  tg{:<4}  {}\n", r.options.decode_tokens, rate_text(r.decode));
   fmt::print("peak resident   {:.1f} MiB (weights {})\n", mib(r.peak_resident_bytes),
@@ -77,6 +79,7 @@ nlohmann::ordered_json result_json(const BenchResult& r) {
   for (const auto& [type, bytes] : r.type_bytes) out["type_bytes"][type] = bytes;
   out["weight_bytes_per_token"] = r.weight_bytes_per_token;
   out["threads"] = r.threads;
+  out["kernels"] = active_kernel_set();
   out["prompt_tokens"] = r.options.prompt_tokens;
   out["decode_tokens"] = r.options.decode_tokens;
   out["repetitions"] = r.options.repetitions;

@@ -35,6 +35,7 @@
 #include "formats/lowbit_int.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
+#include "formats/lowbit_q8_0x16.h"
 #include "kernels/gemm_kernels.h"
 #include "kernels/lowbit_int_kernels.h"
 #include "kernels/x86/lowbit_int_x86.h"
@@ -149,6 +150,16 @@ void multiply_micro_tile(const uint8_t* w_codes, const float* w_scales, const fl
 
 // ---- Unpacking one block of each weight format into the GEMM form: its codes in order, and the scale
 // and bias of each of its groups of kGroup codes (gemm_kernels.h). 256-bit operations serve both levels.
+// A format whose every bias is -kCodeOffset times its group's scale (codes stored with a fixed offset, no
+// minimum) says so with kCodeOffset: AMX then multiplies the signed codes u - kCodeOffset and drops the
+// bias term. Only with Q8_0 and Q8_K activations, whose group sums are exact: Q8_1's stored FP16 sum is
+// rounded, and the one-token kernels multiply it as stored (lowbit's symmetric formats keep their bias).
+
+template <typename Format>
+constexpr int fixed_code_offset() {
+  if constexpr (requires { Format::kCodeOffset; }) return Format::kCodeOffset;
+  return 0;
+}
 
 // Bits `shift` and up of each byte, `mask` kept.
 inline __m256i bits_of_bytes(__m256i bytes, int shift, uint8_t mask) {
@@ -157,12 +168,17 @@ inline __m256i bits_of_bytes(__m256i bytes, int shift, uint8_t mask) {
 
 // The legacy formats: one group per block; the codes are stored with the offset (q + 8, q + 16) or
 // against the minimum m, both of which become the group's bias.
-struct Q4_0Gemm {
-  using Block = BlockQ4_0;
-  static constexpr int64_t kBlockSize = 32;
+// What Q4_0 and its interleaved layout share.
+struct Q4_0Codes {
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_0;
   static constexpr bool kCheapUnpack = true;
+  static constexpr int kCodeOffset = 8;
+};
+
+struct Q4_0Gemm : Q4_0Codes {
+  using Block = BlockQ4_0;
+  static constexpr int64_t kBlockSize = 32;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     const float d = half_to_float(b.d);
     store_256(codes, unpack_nibbles_16(b.qs));
@@ -171,16 +187,14 @@ struct Q4_0Gemm {
   }
 };
 
-#if !defined(__AVX512F__)
-// lb_q4_0x16: Q4_0's 16 blocks, each unpacked as Q4_0Gemm does. The interleaved layouts have GEMM kernels
-// at AVX2 only: at AVX-512 the batched products of their decode kernels (x86/gemv_interleaved_x86.h)
-// serve every batch.
-struct Q4_0x16Gemm {
+// lb_q4_0x16: Q4_0's 16 blocks, each unpacked as Q4_0Gemm does. The interleaved layouts (kInterleaved)
+// have no vector GEMM kernel at AVX-512, where the batched products of their decode kernels
+// (x86/gemv_interleaved_x86.h) ran faster; AVX2 has one, and AMX one for batches of kMinAmxTokensInterleaved
+// tokens or more (x86/gemm_amx_x86.h).
+struct Q4_0x16Gemm : Q4_0Codes {
   using Block = BlockQ4_0x16;
   static constexpr int64_t kBlockSize = kQ4_0x16Block;
-  static constexpr int kGroup = 32;
-  static constexpr TensorType kActivation = TensorType::Q8_0;
-  static constexpr bool kCheapUnpack = true;
+  static constexpr bool kInterleaved = true;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     for (int l = 0; l < 16; ++l) store_256(codes + 32 * l, unpack_interleaved_nibbles(b.qs, l));
     for (int l = 0; l < 16; ++l) {
@@ -189,13 +203,13 @@ struct Q4_0x16Gemm {
     }
   }
 };
-#endif
 
 struct Q5_0Gemm {
   using Block = BlockQ5_0;
   static constexpr int64_t kBlockSize = 32;
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_0;
+  static constexpr int kCodeOffset = 16;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     const float d = half_to_float(b.d);
     store_256(codes, _mm256_or_si256(unpack_nibbles_16(b.qs), fifth_bits(b.qh)));
@@ -204,21 +218,39 @@ struct Q5_0Gemm {
   }
 };
 
-// q + 128 reaches 255: only vpdpbusd multiplies it without saturating.
-struct Q8_0Gemm {
-  using Block = BlockQ8_0;
-  static constexpr int64_t kBlockSize = 32;
+// What Q8_0 and its interleaved layout share: codes q + 128, which reach 255 (kEightBitCodes): only
+// vpdpbusd and AMX multiply them without saturating.
+struct Q8_0Codes {
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_0;
   static constexpr bool kCheapUnpack = true;
-  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
-    const float d = half_to_float(b.d);
-    store_256(codes, _mm256_xor_si256(load_256(b.qs), _mm256_set1_epi8(static_cast<char>(0x80))));
-    scales[0] = d;
-    biases[0] = -128.0f * d;
+  static constexpr bool kEightBitCodes = true;
+  static constexpr int kCodeOffset = 128;
+  // One block's 32 codes q (signed) with its FP16 scale d.
+  static void unpack_block(__m256i q, uint16_t d, uint8_t* codes, float* scale, float* bias) {
+    store_256(codes, _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80))));
+    *scale = half_to_float(d);
+    *bias = -128.0f * *scale;
   }
 };
 
+struct Q8_0Gemm : Q8_0Codes {
+  using Block = BlockQ8_0;
+  static constexpr int64_t kBlockSize = 32;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    unpack_block(load_256(b.qs), b.d, codes, scales, biases);
+  }
+};
+
+// lb_q8_0x16: Q8_0's 16 blocks, each unpacked as Q8_0Gemm does.
+struct Q8_0x16Gemm : Q8_0Codes {
+  using Block = BlockQ8_0x16;
+  static constexpr int64_t kBlockSize = kQ8_0x16Block;
+  static constexpr bool kInterleaved = true;
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    for (int l = 0; l < 16; ++l) unpack_block(interleaved_bytes_32(b.qs, l), b.d[l], codes + 32 * l, scales + l, biases + l);
+  }
+};
 
 struct Q4_1Gemm {
   using Block = BlockQ4_1;
@@ -255,6 +287,7 @@ struct LowbitIntGemm {
   static constexpr int64_t kBlockSize = F.group;
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_1;
+  static constexpr bool kEightBitCodes = F.bits == 8;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     const float scale = half_to_float(Layout::scale(b.bytes));
     const float bias = -scale * static_cast<float>(lowbit_int_zero_code(F, b.bytes));
@@ -307,7 +340,6 @@ struct Q4_5_KGemm {
   }
 };
 
-#if !defined(__AVX512F__)
 // lb_q4_kx2: its 16 sub-blocks' codes as lb_q4_0x16's blocks', each with its super-block's d and dmin.
 struct Q4_Kx2Gemm {
   using Block = BlockQ4_Kx2;
@@ -315,6 +347,7 @@ struct Q4_Kx2Gemm {
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_K;
   static constexpr bool kCheapUnpack = true;
+  static constexpr bool kInterleaved = true;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     for (int s = 0; s < 16; ++s) {
       store_256(codes + 32 * s, unpack_interleaved_nibbles(b.qs, s));
@@ -323,7 +356,6 @@ struct Q4_Kx2Gemm {
     }
   }
 };
-#endif
 
 // The formats with 16 sub-blocks of 16 (one scale, one bias each). codes(block, half, k) gives the
 // codes of elements 128 half + 32 k + [0, 32).
@@ -333,6 +365,7 @@ struct SixteenSubBlockGemm {
   static constexpr int64_t kBlockSize = 256;
   static constexpr int kGroup = 16;
   static constexpr TensorType kActivation = TensorType::Q8_K;
+  static constexpr int kCodeOffset = fixed_code_offset<Format>();
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     for (int half = 0; half < 2; ++half) {
       for (int k = 0; k < 4; ++k) store_256(codes + 128 * half + 32 * k, Format::codes(b, half, k));
@@ -345,6 +378,7 @@ struct SixteenSubBlockGemm {
 // l + 32 (k % 2)), top 2 bits in qh[l] at bit 2k.
 struct Q6_KLayout {
   using Block = BlockQ6_K;
+  static constexpr int kCodeOffset = 32;
   static __m256i codes(const Block& b, int half, int k) {
     const __m256i low = bits_of_bytes(load_256(b.ql + 64 * half + 32 * (k % 2)), 4 * (k / 2), 15);
     const __m256i top = bits_of_bytes(load_256(b.qh + 32 * half), 2 * k, 3);
@@ -361,6 +395,7 @@ struct Q6_KLayout {
 // bytes 8-11 (ggml_q3_k.h).
 struct Q3_KLayout {
   using Block = BlockQ3_K;
+  static constexpr int kCodeOffset = 4;
   static __m256i codes(const Block& b, int half, int k) {
     const __m256i low = bits_of_bytes(load_256(b.qs + 32 * half), 2 * k, 3);
     const __m256i top = bits_of_bytes(load_256(b.hmask), 4 * half + k, 1);
@@ -443,12 +478,10 @@ constexpr SpanTranspose make_span_transpose() {
   return t;
 }
 
-template <>
-void interleave_span<32>(const uint8_t* groups, uint8_t* span) {
+// x[k] holds groups 2k and 2k + 1.
+inline void transpose_span(const __m512i x[8], uint8_t* span) {
   static constexpr SpanTranspose kIndex = make_span_transpose();
   const auto index = [](const int32_t* p) { return _mm512_loadu_si512(p); };
-  __m512i x[8];
-  for (int k = 0; k < 8; ++k) x[k] = _mm512_loadu_si512(groups + 64 * k);
   __m512i r1[4][2];
   for (int k = 0; k < 4; ++k) {
     for (int h = 0; h < 2; ++h) r1[k][h] = _mm512_permutex2var_epi32(x[k], index(kIndex.round1[h]), x[k + 4]);
@@ -469,6 +502,13 @@ void interleave_span<32>(const uint8_t* groups, uint8_t* span) {
       }
     }
   }
+}
+
+template <>
+void interleave_span<32>(const uint8_t* groups, uint8_t* span) {
+  __m512i x[8];
+  for (int k = 0; k < 8; ++k) x[k] = _mm512_loadu_si512(groups + 64 * k);
+  transpose_span(x, span);
 }
 #endif
 
@@ -491,9 +531,20 @@ void unpack_tile_row(const typename Format::Block* row, int64_t blocks, int64_t 
   std::fill(biases + blocks * kGroupsPerBlock, biases + k_len / kGroup, 0.0f);
 }
 
-// One token's quantized row (cols of Format's activation type) into the GEMM form.
-template <typename Format>
-void prepare_token(const uint8_t* quantized, int64_t cols, int8_t* codes, float* scales, float* sums) {
+// Stores group g of kGroup activation codes as the vector kernels read them (interleaved per span).
+template <int kGroup>
+struct InterleaveGroup {
+  void operator()(const int8_t* group_codes, int64_t g, int8_t* codes) const {
+    interleave_group<kGroup>(group_codes, g, codes);
+  }
+};
+
+// One token's quantized row (cols of Format's activation type) into the GEMM form, each group's codes
+// stored by place(group_codes, g, codes). Q8_K's group sums are d times the code sums, or the code sums
+// alone where !scale_k_sums (AMX applies d once per super-block).
+template <typename Format, typename Place>
+void prepare_token(const uint8_t* quantized, int64_t cols, int8_t* codes, float* scales, float* sums,
+                   const Place& place, bool scale_k_sums) {
   constexpr int kGroup = Format::kGroup;
   if constexpr (Format::kActivation == TensorType::Q8_K) {
     const auto* blocks = reinterpret_cast<const BlockQ8_K*>(quantized);
@@ -501,11 +552,11 @@ void prepare_token(const uint8_t* quantized, int64_t cols, int8_t* codes, float*
     for (int64_t b = 0; b < cols / 256; ++b) {
       for (int j = 0; j < kGroupsPerBlock; ++j) {
         const int64_t g = kGroupsPerBlock * b + j;
-        interleave_group<kGroup>(blocks[b].qs + kGroup * j, g, codes);
+        place(blocks[b].qs + kGroup * j, g, codes);
         int32_t sum = 0;
         for (int k = 0; k < kGroup / 16; ++k) sum += blocks[b].bsums[kGroup / 16 * j + k];
         scales[g] = blocks[b].d;
-        sums[g] = blocks[b].d * static_cast<float>(sum);
+        sums[g] = (scale_k_sums ? blocks[b].d : 1.0f) * static_cast<float>(sum);
       }
     }
   } else {
@@ -514,7 +565,7 @@ void prepare_token(const uint8_t* quantized, int64_t cols, int8_t* codes, float*
     static_assert(kGroup == 32);
     const auto* blocks = reinterpret_cast<const Block*>(quantized);
     for (int64_t b = 0; b < cols / 32; ++b) {
-      interleave_group<kGroup>(blocks[b].qs, b, codes);
+      place(blocks[b].qs, b, codes);
       scales[b] = half_to_float(blocks[b].d);
       if constexpr (std::is_same_v<Block, BlockQ8_1>) {
         sums[b] = half_to_float(blocks[b].s);
@@ -527,9 +578,11 @@ void prepare_token(const uint8_t* quantized, int64_t cols, int8_t* codes, float*
   }
 }
 
-template <typename Format>
-void prepare_gemm(const uint8_t* quantized, size_t row_bytes, int64_t n_tokens, int64_t cols, GemmActivations& out) {
-  out.tokens = (n_tokens + kGemmTokenBlock - 1) / kGemmTokenBlock * kGemmTokenBlock;
+// The batch into the GEMM form, tokens padded with zeros to a multiple of token_block.
+template <typename Format, typename Place>
+void prepare_tokens(const uint8_t* quantized, size_t row_bytes, int64_t n_tokens, int64_t cols, int64_t token_block,
+                    const Place& place, bool scale_k_sums, GemmActivations& out) {
+  out.tokens = (n_tokens + token_block - 1) / token_block * token_block;
   out.padded_cols = (cols + kGemmColumnStep - 1) / kGemmColumnStep * kGemmColumnStep;
   out.group_size = Format::kGroup;
   const int64_t k = out.padded_cols, groups = k / Format::kGroup;
@@ -538,8 +591,15 @@ void prepare_gemm(const uint8_t* quantized, size_t row_bytes, int64_t n_tokens, 
   out.group_sums.assign(static_cast<size_t>(out.tokens * groups), 0.0f);
   for (int64_t t = 0; t < n_tokens; ++t) {
     prepare_token<Format>(quantized + static_cast<size_t>(t) * row_bytes, cols, out.codes.data() + t * k,
-                          out.scales.data() + t * groups, out.group_sums.data() + t * groups);
+                          out.scales.data() + t * groups, out.group_sums.data() + t * groups, place,
+                          scale_k_sums);
   }
+}
+
+template <typename Format>
+void prepare_gemm(const uint8_t* quantized, size_t row_bytes, int64_t n_tokens, int64_t cols, GemmActivations& out) {
+  prepare_tokens<Format>(quantized, row_bytes, n_tokens, cols, kGemmTokenBlock, InterleaveGroup<Format::kGroup>{}, true,
+                         out);
 }
 
 template <typename Format>
@@ -596,33 +656,52 @@ constexpr int64_t min_gemm_tokens() {
 template <typename Format>
 constexpr GemmKernel kGemm{Format::kActivation, min_gemm_tokens<Format>(), prepare_gemm<Format>, multiply_gemm<Format>};
 
-const GemmKernel* find_x86_gemm_kernel(TensorType weight) {
-#if !defined(__AVX512F__)
-  if (weight == kQ4_0x16Type) return &kGemm<Q4_0x16Gemm>;
-  if (weight == kQ4_Kx2Type) return &kGemm<Q4_Kx2Gemm>;
-#endif
+// Make{}.template operator()<Format>() for the GEMM Format (the unpacking above) of `weight`; nullptr
+// where it has none. Make is a captureless template lambda returning a kernel pointer.
+template <typename Make>
+const GemmKernel* find_gemm_format(TensorType weight, Make) {
+  if (weight == kQ4_0x16Type) return Make{}.template operator()<Q4_0x16Gemm>();
+  if (weight == kQ4_Kx2Type) return Make{}.template operator()<Q4_Kx2Gemm>();
+  if (weight == kQ8_0x16Type) return Make{}.template operator()<Q8_0x16Gemm>();
   switch (weight) {
-#if defined(__AVX512VNNI__)
-    case TensorType::Q8_0: return &kGemm<Q8_0Gemm>;
-#endif
-    case TensorType::Q4_0: return &kGemm<Q4_0Gemm>;
-    case TensorType::Q5_0: return &kGemm<Q5_0Gemm>;
-    case TensorType::Q4_1: return &kGemm<Q4_1Gemm>;
-    case TensorType::Q5_1: return &kGemm<Q5_1Gemm>;
-    case TensorType::Q2_K: return &kGemm<SixteenSubBlockGemm<Q2_KLayout>>;
-    case TensorType::Q3_K: return &kGemm<SixteenSubBlockGemm<Q3_KLayout>>;
-    case TensorType::Q4_K: return &kGemm<Q4_5_KGemm<BlockQ4_K>>;
-    case TensorType::Q5_K: return &kGemm<Q4_5_KGemm<BlockQ5_K>>;
-    case TensorType::Q6_K: return &kGemm<SixteenSubBlockGemm<Q6_KLayout>>;
+    case TensorType::Q8_0: return Make{}.template operator()<Q8_0Gemm>();
+    case TensorType::Q4_0: return Make{}.template operator()<Q4_0Gemm>();
+    case TensorType::Q5_0: return Make{}.template operator()<Q5_0Gemm>();
+    case TensorType::Q4_1: return Make{}.template operator()<Q4_1Gemm>();
+    case TensorType::Q5_1: return Make{}.template operator()<Q5_1Gemm>();
+    case TensorType::Q2_K: return Make{}.template operator()<SixteenSubBlockGemm<Q2_KLayout>>();
+    case TensorType::Q3_K: return Make{}.template operator()<SixteenSubBlockGemm<Q3_KLayout>>();
+    case TensorType::Q4_K: return Make{}.template operator()<Q4_5_KGemm<BlockQ4_K>>();
+    case TensorType::Q5_K: return Make{}.template operator()<Q4_5_KGemm<BlockQ5_K>>();
+    case TensorType::Q6_K: return Make{}.template operator()<SixteenSubBlockGemm<Q6_KLayout>>();
     default:
-      return find_lowbit_int_kernel(weight, []<LowbitIntFormat F>() -> const GemmKernel* {
-        if constexpr (F.bits == 8 && !kFullRangeCodes) {
-          return nullptr;
-        } else {
-          return &kGemm<LowbitIntGemm<F>>;
-        }
-      });
+      return find_lowbit_int_kernel(
+          weight, []<LowbitIntFormat F>() -> const GemmKernel* { return Make{}.template operator()<LowbitIntGemm<F>>(); });
   }
+}
+
+template <typename Format>
+constexpr bool has_eight_bit_codes() {
+  if constexpr (requires { Format::kEightBitCodes; }) return Format::kEightBitCodes;
+  return false;
+}
+
+template <typename Format>
+constexpr bool is_interleaved() {
+  if constexpr (requires { Format::kInterleaved; }) return Format::kInterleaved;
+  return false;
+}
+
+// The vector kernels: none for 8-bit codes at AVX2 (maddubs would saturate) nor for the interleaved
+// layouts at AVX-512. (Unused where kernels/amx/ includes this header for the formats' unpacking.)
+[[maybe_unused]] const GemmKernel* find_x86_gemm_kernel(TensorType weight) {
+  return find_gemm_format(weight, []<typename Format>() -> const GemmKernel* {
+    if constexpr ((has_eight_bit_codes<Format>() && !kFullRangeCodes) || (is_interleaved<Format>() && kLanes == 16)) {
+      return nullptr;
+    } else {
+      return &kGemm<Format>;
+    }
+  });
 }
 
 }  // namespace
