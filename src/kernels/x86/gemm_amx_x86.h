@@ -59,6 +59,45 @@ struct AmxWeightTile {
   std::vector<float> scales, biases;  // [groups][16 rows]
 };
 
+// out[c] lane r = in[r] lane c: a 16 x 16 transposition of dwords (pairs, then quads within 128-bit
+// lanes, then the 4 x 4 transposition of the lanes). The masked forms with every lane on: GCC 12's plain
+// unpacks and shuffles start from an undefined vector and warn (x86/gemm_x86.h).
+inline void transpose_16x16(const __m512i in[16], __m512i out[16]) {
+  __m512i pairs[16], quads[16];
+  for (int i = 0; i < 8; ++i) {
+    pairs[2 * i] = _mm512_maskz_unpacklo_epi32(0xffff, in[2 * i], in[2 * i + 1]);
+    pairs[2 * i + 1] = _mm512_maskz_unpackhi_epi32(0xffff, in[2 * i], in[2 * i + 1]);
+  }
+  // quads[4q + m] lane k: column 4k + m of rows 4q .. 4q + 3.
+  for (int q = 0; q < 4; ++q) {
+    quads[4 * q] = _mm512_maskz_unpacklo_epi64(0xff, pairs[4 * q], pairs[4 * q + 2]);
+    quads[4 * q + 1] = _mm512_maskz_unpackhi_epi64(0xff, pairs[4 * q], pairs[4 * q + 2]);
+    quads[4 * q + 2] = _mm512_maskz_unpacklo_epi64(0xff, pairs[4 * q + 1], pairs[4 * q + 3]);
+    quads[4 * q + 3] = _mm512_maskz_unpackhi_epi64(0xff, pairs[4 * q + 1], pairs[4 * q + 3]);
+  }
+  for (int m = 0; m < 4; ++m) {
+    const __m512i low01 = _mm512_maskz_shuffle_i32x4(0xffff, quads[m], quads[4 + m], 0x44);
+    const __m512i high01 = _mm512_maskz_shuffle_i32x4(0xffff, quads[m], quads[4 + m], 0xee);
+    const __m512i low23 = _mm512_maskz_shuffle_i32x4(0xffff, quads[8 + m], quads[12 + m], 0x44);
+    const __m512i high23 = _mm512_maskz_shuffle_i32x4(0xffff, quads[8 + m], quads[12 + m], 0xee);
+    out[m] = _mm512_maskz_shuffle_i32x4(0xffff, low01, low23, 0x88);
+    out[4 + m] = _mm512_maskz_shuffle_i32x4(0xffff, low01, low23, 0xdd);
+    out[8 + m] = _mm512_maskz_shuffle_i32x4(0xffff, high01, high23, 0x88);
+    out[12 + m] = _mm512_maskz_shuffle_i32x4(0xffff, high01, high23, 0xdd);
+  }
+}
+
+// tile[16 g + r] = per_row[r * row_stride + g] for the 16 rows and `groups` groups (a multiple of 16):
+// the rows' group scales (or biases) into the tiles' order, 16 x 16 at a time.
+inline void transpose_group_floats(const float* per_row, int64_t row_stride, int64_t groups, float* tile) {
+  __m512i in[kAmxRows], out[kAmxRows];
+  for (int64_t g = 0; g < groups; g += 16) {
+    for (int r = 0; r < kAmxRows; ++r) in[r] = _mm512_castps_si512(_mm512_loadu_ps(per_row + r * row_stride + g));
+    transpose_16x16(in, out);
+    for (int l = 0; l < 16; ++l) _mm512_storeu_si512(tile + (g + l) * kAmxRows, out[l]);
+  }
+}
+
 // Unpacks `rows` rows (the rest of the 16 are zeros) of `blocks` blocks each, starting at `first`, into
 // `tile` for k_len columns (past the blocks: zeros). The codes go in spans of 32 columns: the 16 rows'
 // 8 dwords of a span transposed (x86/gemm_x86.h's transpose_span) are the B tile of a group of 32, or
@@ -69,23 +108,25 @@ void unpack_amx_tile(const uint8_t* first, size_t row_bytes, int64_t rows, int64
   constexpr int kGroup = Format::kGroup;
   constexpr int64_t kGroupsPerBlock = Format::kBlockSize / kGroup;
   const int64_t groups = k_len / kGroup;
+  constexpr int64_t kMaxGroups = kChunkCols / kGroup;
   alignas(64) uint8_t in_order[kAmxRows][kChunkCols];  // each row's codes in column order
-  alignas(64) float scales[kGroupsPerBlock], biases[kGroupsPerBlock];
+  alignas(64) float scales[kAmxRows][kMaxGroups], biases[kAmxRows][kMaxGroups];
   tile.codes.resize(static_cast<size_t>(k_len * kAmxRows));
-  tile.scales.assign(static_cast<size_t>(groups * kAmxRows), 0.0f);
-  tile.biases.assign(static_cast<size_t>(groups * kAmxRows), 0.0f);
+  tile.scales.resize(static_cast<size_t>(groups * kAmxRows));
+  tile.biases.resize(static_cast<size_t>(groups * kAmxRows));
   for (int64_t r = 0; r < kAmxRows; ++r) {
     const int64_t row_blocks = r < rows ? blocks : 0;
     const auto* row = reinterpret_cast<const typename Format::Block*>(first + static_cast<size_t>(r) * row_bytes);
     for (int64_t b = 0; b < row_blocks; ++b) {
-      Format::unpack(row[b], in_order[r] + Format::kBlockSize * b, scales, biases);
-      for (int64_t i = 0; i < kGroupsPerBlock; ++i) {
-        tile.scales[(kGroupsPerBlock * b + i) * kAmxRows + r] = scales[i];
-        tile.biases[(kGroupsPerBlock * b + i) * kAmxRows + r] = biases[i];
-      }
+      Format::unpack(row[b], in_order[r] + Format::kBlockSize * b, scales[r] + kGroupsPerBlock * b,
+                     biases[r] + kGroupsPerBlock * b);
     }
     std::fill(in_order[r] + row_blocks * Format::kBlockSize, in_order[r] + k_len, uint8_t{0});
+    std::fill(scales[r] + row_blocks * kGroupsPerBlock, scales[r] + groups, 0.0f);
+    std::fill(biases[r] + row_blocks * kGroupsPerBlock, biases[r] + groups, 0.0f);
   }
+  transpose_group_floats(&scales[0][0], kMaxGroups, groups, tile.scales.data());
+  transpose_group_floats(&biases[0][0], kMaxGroups, groups, tile.biases.data());
   const __m512i offset = _mm512_set1_epi8(static_cast<char>(fixed_code_offset<Format>()));
   for (int64_t c = 0; c < k_len; c += 32) {
     __m512i x[8];
@@ -98,6 +139,49 @@ void unpack_amx_tile(const uint8_t* first, size_t row_bytes, int64_t rows, int64
       if constexpr (fixed_code_offset<Format>() != 0) x[k] = _mm512_sub_epi8(x[k], offset);
     }
     transpose_span(x, tile.codes.data() + c * kAmxRows);
+  }
+}
+
+// unpack_amx_tile for the interleaved layouts: their 16 sub-blocks' codes come as dword vectors
+// (Format::dword_vectors, lane l = sub-block l), so that dword j of every sub-block of the 16 rows is one
+// 16 x 16 transposition away from row j of the sub-blocks' B tiles (gathering each sub-block's words, as
+// unpack does, cost a quarter of the products' time on TinyLlama's Q4_K_M); the scales likewise.
+template <typename Format>
+void unpack_interleaved_amx_tile(const uint8_t* first, size_t row_bytes, int64_t rows, int64_t blocks,
+                                 int64_t k_len, AmxWeightTile& tile) {
+  static_assert(Format::kBlockSize == 16 * 32 && Format::kGroup == 32);
+  const int64_t groups = k_len / 32;
+  tile.codes.resize(static_cast<size_t>(k_len * kAmxRows));
+  tile.scales.resize(static_cast<size_t>(groups * kAmxRows));
+  tile.biases.resize(static_cast<size_t>(groups * kAmxRows));
+  const __m512i offset = _mm512_set1_epi8(static_cast<char>(fixed_code_offset<Format>()));
+  for (int64_t b = 0; b < k_len / Format::kBlockSize; ++b) {
+    __m512i codes[kAmxRows][8];
+    alignas(64) float scales[kAmxRows][16], biases[kAmxRows][16];
+    for (int64_t r = 0; r < kAmxRows; ++r) {
+      if (r < rows && b < blocks) {
+        const auto& block = reinterpret_cast<const typename Format::Block*>(first + static_cast<size_t>(r) * row_bytes)[b];
+        Format::dword_vectors(block, codes[r]);
+        Format::scales_and_biases(block, scales[r], biases[r]);
+      } else {  // zero codes past the rows and the blocks, as unpack_amx_tile
+        for (__m512i& v : codes[r]) v = _mm512_setzero_si512();
+        std::fill(scales[r], scales[r] + 16, 0.0f);
+        std::fill(biases[r], biases[r] + 16, 0.0f);
+      }
+    }
+    uint8_t* b_tiles = tile.codes.data() + b * Format::kBlockSize * kAmxRows;  // sub-block l's at 512 l
+    __m512i in[kAmxRows], out[kAmxRows];
+    for (int j = 0; j < 8; ++j) {
+      for (int r = 0; r < kAmxRows; ++r) in[r] = codes[r][j];
+      transpose_16x16(in, out);
+      for (int l = 0; l < 16; ++l) {
+        // Signed codes where the offset is fixed, as unpack_amx_tile.
+        const __m512i row_j = fixed_code_offset<Format>() != 0 ? _mm512_sub_epi8(out[l], offset) : out[l];
+        _mm512_storeu_si512(b_tiles + 32 * kAmxRows * l + 64 * j, row_j);
+      }
+    }
+    transpose_group_floats(&scales[0][0], 16, 16, tile.scales.data() + b * 16 * kAmxRows);
+    transpose_group_floats(&biases[0][0], 16, 16, tile.biases.data() + b * 16 * kAmxRows);
   }
 }
 
@@ -195,9 +279,13 @@ void multiply_amx_gemm(const uint8_t* weight_rows, size_t row_bytes, int64_t row
     for (int64_t k0 = 0; k0 < a_cols; k0 += chunk) {
       const int64_t k_len = std::min(chunk, a_cols - k0), k_groups = k_len / kGroup;
       const int64_t blocks = std::clamp<int64_t>(cols - k0, 0, k_len) / Format::kBlockSize;
-      unpack_amx_tile<Format>(weight_rows + static_cast<size_t>(row0) * row_bytes +
-                                  static_cast<size_t>(k0 / Format::kBlockSize) * sizeof(typename Format::Block),
-                              row_bytes, rows, blocks, k_len, tile);
+      const uint8_t* first = weight_rows + static_cast<size_t>(row0) * row_bytes +
+                             static_cast<size_t>(k0 / Format::kBlockSize) * sizeof(typename Format::Block);
+      if constexpr (is_interleaved<Format>()) {
+        unpack_interleaved_amx_tile<Format>(first, row_bytes, rows, blocks, k_len, tile);
+      } else {
+        unpack_amx_tile<Format>(first, row_bytes, rows, blocks, k_len, tile);
+      }
       for (int64_t t0 = 0; t0 < n_tokens; t0 += kAmxTokens) {
         alignas(64) float out[kAmxTokens][kAmxRows];
         multiply_token_block<Format>(tile.codes.data(), tile.scales.data(), tile.biases.data(), k_groups,
@@ -217,11 +305,11 @@ void multiply_amx_gemm(const uint8_t* weight_rows, size_t row_bytes, int64_t row
   _tile_release();
 }
 
-// The interleaved layouts' blocks take longer to unpack into tiles (their sub-blocks' words are gathered),
-// and their decode kernels' batched products are fast: TinyLlama, 2 threads, lowbit bench -p N, batched
-// products against AMX: Q4_0 (lb_q4_0x16) N = 32: 213 / 173 t/s, 64: 219 / 206, 128: 191-199 / 206-214;
-// Q4_K_M (lb_q4_kx2) 32: 178 / 155, 64: 185 / 201, 128: 187-192 / 204-217.
-constexpr int64_t kMinAmxTokensInterleaved = 64;
+// Below this many tokens the interleaved layouts' batched decode products beat AMX (which pays for
+// unpacking 16 rows per 16 tokens): TinyLlama, 2 threads, lowbit bench -p N, batched / AMX: N = 8: Q4_0
+// 150 / 66 t/s, Q4_K_M 137 / 77, Q8_0 116 / 65; N = 16: 169 / 138, 143 / 131, 143 / 123; N = 32: 186 / 210,
+// 152 / 186, 172 / 191.
+constexpr int64_t kMinAmxTokensInterleaved = 32;
 
 template <typename Format>
 constexpr int64_t min_amx_tokens() {

@@ -166,6 +166,31 @@ inline __m256i bits_of_bytes(__m256i bytes, int shift, uint8_t mask) {
   return _mm256_and_si256(_mm256_srli_epi16(bytes, shift), _mm256_set1_epi8(static_cast<char>(mask)));
 }
 
+// lb_q4_0x16 and lb_q4_kx2: 16 sub-blocks of 32 nibble codes, interleaved (formats/layout_conversion.h),
+// their scales and biases from Scales::scales_and_biases. dword_vectors (AVX-512) gives the codes as AMX's
+// tiles take them (x86/gemm_amx_x86.h): lane l of v[j] holds codes 4j .. 4j + 3 of sub-block l, as unpack
+// gives them — the low nibbles of bytes 4j .. 4j + 3 for j < 4, the high nibbles of bytes 4(j - 4) ..
+// after.
+template <typename Scales>
+struct InterleavedNibbles {
+  template <typename Block>
+  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
+    for (int l = 0; l < 16; ++l) store_256(codes + 32 * l, unpack_interleaved_nibbles(b.qs, l));
+    Scales::scales_and_biases(b, scales, biases);
+  }
+#if defined(__AVX512F__)
+  template <typename Block>
+  static void dword_vectors(const Block& b, __m512i v[8]) {
+    const __m512i low = _mm512_set1_epi8(0x0f);
+    for (int j = 0; j < 4; ++j) {
+      const __m512i bytes = _mm512_loadu_si512(b.qs + 64 * j);
+      v[j] = _mm512_and_si512(bytes, low);
+      v[j + 4] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low);
+    }
+  }
+#endif
+};
+
 // The legacy formats: one group per block; the codes are stored with the offset (q + 8, q + 16) or
 // against the minimum m, both of which become the group's bias.
 // What Q4_0 and its interleaved layout share.
@@ -191,12 +216,11 @@ struct Q4_0Gemm : Q4_0Codes {
 // have no vector GEMM kernel at AVX-512, where the batched products of their decode kernels
 // (x86/gemv_interleaved_x86.h) ran faster; AVX2 has one, and AMX one for batches of kMinAmxTokensInterleaved
 // tokens or more (x86/gemm_amx_x86.h).
-struct Q4_0x16Gemm : Q4_0Codes {
+struct Q4_0x16Gemm : Q4_0Codes, InterleavedNibbles<Q4_0x16Gemm> {
   using Block = BlockQ4_0x16;
   static constexpr int64_t kBlockSize = kQ4_0x16Block;
   static constexpr bool kInterleaved = true;
-  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
-    for (int l = 0; l < 16; ++l) store_256(codes + 32 * l, unpack_interleaved_nibbles(b.qs, l));
+  static void scales_and_biases(const Block& b, float* scales, float* biases) {
     for (int l = 0; l < 16; ++l) {
       scales[l] = half_to_float(b.d[l]);
       biases[l] = -8.0f * scales[l];
@@ -250,6 +274,19 @@ struct Q8_0x16Gemm : Q8_0Codes {
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
     for (int l = 0; l < 16; ++l) unpack_block(interleaved_bytes_32(b.qs, l), b.d[l], codes + 32 * l, scales + l, biases + l);
   }
+  static void scales_and_biases(const Block& b, float* scales, float* biases) {
+    for (int l = 0; l < 16; ++l) {
+      scales[l] = half_to_float(b.d[l]);
+      biases[l] = -128.0f * scales[l];
+    }
+  }
+#if defined(__AVX512F__)
+  static void dword_vectors(const Block& b, __m512i v[8]) {
+    for (int j = 0; j < 8; ++j) {
+      v[j] = _mm512_xor_si512(_mm512_loadu_si512(b.qs + 64 * j), _mm512_set1_epi8(static_cast<char>(0x80)));
+    }
+  }
+#endif
 };
 
 struct Q4_1Gemm {
@@ -341,18 +378,25 @@ struct Q4_5_KGemm {
 };
 
 // lb_q4_kx2: its 16 sub-blocks' codes as lb_q4_0x16's blocks', each with its super-block's d and dmin.
-struct Q4_Kx2Gemm {
+struct Q4_Kx2Gemm : InterleavedNibbles<Q4_Kx2Gemm> {
   using Block = BlockQ4_Kx2;
   static constexpr int64_t kBlockSize = kQ4_Kx2Block;
   static constexpr int kGroup = 32;
   static constexpr TensorType kActivation = TensorType::Q8_K;
   static constexpr bool kCheapUnpack = true;
   static constexpr bool kInterleaved = true;
-  static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
-    for (int s = 0; s < 16; ++s) {
-      store_256(codes + 32 * s, unpack_interleaved_nibbles(b.qs, s));
-      scales[s] = half_to_float(b.scales.d[s / 8]) * static_cast<float>(q4_kx2_code(b.scales, s));
-      biases[s] = -half_to_float(b.scales.dmin[s / 8]) * static_cast<float>(q4_kx2_code(b.scales, 16 + s));
+  // Sub-blocks 0-7 take super-block 0's d and dmin, 8-15 super-block 1's.
+  static void scales_and_biases(const Block& b, float* scales, float* biases) {
+    __m128i scale_codes, min_codes;
+    unpack_q4_kx2_codes(b.scales, scale_codes, min_codes);
+    for (int half = 0; half < 2; ++half) {
+      const auto eight_codes = [half](__m128i codes) {
+        return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(half == 0 ? codes : _mm_srli_si128(codes, 8)));
+      };
+      _mm256_storeu_ps(scales + 8 * half,
+                       _mm256_mul_ps(_mm256_set1_ps(half_to_float(b.scales.d[half])), eight_codes(scale_codes)));
+      _mm256_storeu_ps(biases + 8 * half,
+                       _mm256_mul_ps(_mm256_set1_ps(-half_to_float(b.scales.dmin[half])), eight_codes(min_codes)));
     }
   }
 };
