@@ -126,7 +126,9 @@ void unpack_amx_tile(const uint8_t* first, size_t row_bytes, int64_t rows, int64
     std::fill(biases[r] + row_blocks * kGroupsPerBlock, biases[r] + groups, 0.0f);
   }
   transpose_group_floats(&scales[0][0], kMaxGroups, groups, tile.scales.data());
-  transpose_group_floats(&biases[0][0], kMaxGroups, groups, tile.biases.data());
+  if constexpr (fixed_code_offset<Format>() == 0) {  // signed codes have no bias term
+    transpose_group_floats(&biases[0][0], kMaxGroups, groups, tile.biases.data());
+  }
   const __m512i offset = _mm512_set1_epi8(static_cast<char>(fixed_code_offset<Format>()));
   for (int64_t c = 0; c < k_len; c += 32) {
     __m512i x[8];
@@ -181,7 +183,9 @@ void unpack_interleaved_amx_tile(const uint8_t* first, size_t row_bytes, int64_t
       }
     }
     transpose_group_floats(&scales[0][0], 16, 16, tile.scales.data() + b * 16 * kAmxRows);
-    transpose_group_floats(&biases[0][0], 16, 16, tile.biases.data() + b * 16 * kAmxRows);
+    if constexpr (fixed_code_offset<Format>() == 0) {  // signed codes have no bias term
+      transpose_group_floats(&biases[0][0], 16, 16, tile.biases.data() + b * 16 * kAmxRows);
+    }
   }
 }
 

@@ -166,6 +166,16 @@ inline __m256i bits_of_bytes(__m256i bytes, int shift, uint8_t mask) {
   return _mm256_and_si256(_mm256_srli_epi16(bytes, shift), _mm256_set1_epi8(static_cast<char>(mask)));
 }
 
+// The 16 FP16 scales d of an interleaved block without minimums as floats, and the biases d times the
+// code offset's negation.
+inline void scales_and_offset_biases(const uint16_t d[16], float minus_offset, float* scales, float* biases) {
+  for (int half = 0; half < 2; ++half) {
+    const __m256 scale = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + 8 * half)));
+    _mm256_storeu_ps(scales + 8 * half, scale);
+    _mm256_storeu_ps(biases + 8 * half, _mm256_mul_ps(_mm256_set1_ps(minus_offset), scale));
+  }
+}
+
 // lb_q4_0x16 and lb_q4_kx2: 16 sub-blocks of 32 nibble codes, interleaved (formats/layout_conversion.h),
 // their scales and biases from Scales::scales_and_biases. dword_vectors (AVX-512) gives the codes as AMX's
 // tiles take them (x86/gemm_amx_x86.h): lane l of v[j] holds codes 4j .. 4j + 3 of sub-block l, as unpack
@@ -221,10 +231,7 @@ struct Q4_0x16Gemm : Q4_0Codes, InterleavedNibbles<Q4_0x16Gemm> {
   static constexpr int64_t kBlockSize = kQ4_0x16Block;
   static constexpr bool kInterleaved = true;
   static void scales_and_biases(const Block& b, float* scales, float* biases) {
-    for (int l = 0; l < 16; ++l) {
-      scales[l] = half_to_float(b.d[l]);
-      biases[l] = -8.0f * scales[l];
-    }
+    scales_and_offset_biases(b.d, -8.0f, scales, biases);
   }
 };
 
@@ -275,10 +282,7 @@ struct Q8_0x16Gemm : Q8_0Codes {
     for (int l = 0; l < 16; ++l) unpack_block(interleaved_bytes_32(b.qs, l), b.d[l], codes + 32 * l, scales + l, biases + l);
   }
   static void scales_and_biases(const Block& b, float* scales, float* biases) {
-    for (int l = 0; l < 16; ++l) {
-      scales[l] = half_to_float(b.d[l]);
-      biases[l] = -128.0f * scales[l];
-    }
+    scales_and_offset_biases(b.d, -128.0f, scales, biases);
   }
 #if defined(__AVX512F__)
   static void dword_vectors(const Block& b, __m512i v[8]) {
