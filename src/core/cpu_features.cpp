@@ -43,7 +43,9 @@ CpuFeatures detect_cpu_features() {
   f.avx512_bf16 = __builtin_cpu_supports("avx512bf16");
   f.avx512_vbmi = __builtin_cpu_supports("avx512vbmi");
   f.intel = __builtin_cpu_is("intel");
-  f.amx_int8 = __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-int8") && request_amx_permission();
+  const bool amx_tiles = __builtin_cpu_supports("amx-tile") && request_amx_permission();
+  f.amx_int8 = amx_tiles && __builtin_cpu_supports("amx-int8");
+  f.amx_bf16 = amx_tiles && __builtin_cpu_supports("amx-bf16");
 #endif
   return f;
 }

@@ -16,6 +16,7 @@ struct CpuFeatures {
   // AMX tiles with 8-bit products, and the OS's permission to use them (Linux grants the tile state per
   // process on request): an extra GEMM kernel set at the avx512 level (kernels/gemm_kernels.h).
   bool amx_int8 = false;
+  bool amx_bf16 = false;  // AMX tiles with BF16 products (kernels/float16_kernels.h), the same permission
 };
 
 // Detected once (cpuid, with the OS's register-state support), then cached.

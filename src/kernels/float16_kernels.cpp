@@ -5,6 +5,7 @@ namespace lowbit {
 Bf16Gemm preferred_bf16_gemm() {
   const CpuFeatures& features = cpu_features();
   if (!features.avx512_bf16) return Bf16Gemm::widened;
+  if (features.amx_bf16) return Bf16Gemm::amx_tiles;
   return features.intel ? Bf16Gemm::rounded_widened : Bf16Gemm::bf16_pairs;
 }
 

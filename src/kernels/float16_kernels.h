@@ -57,8 +57,11 @@ bool matmul_rounds_activations_to_bf16(TensorType weight, CpuLevel level);
 //                    that prefill and decode see the same activations (Intel cores with AVX512-BF16:
 //                    vdpbf16ps ran slower there, TinyLlama BF16 pp128 94 against 128 t/s on 2 threads);
 //   bf16_pairs:      vdpbf16ps on pairs of BF16 columns (the other CPUs with AVX512-BF16: on AMD Zen 5
-//                    about twice the FMA path's rate).
-enum class Bf16Gemm { widened, rounded_widened, bf16_pairs };
+//                    about twice the FMA path's rate);
+//   amx_tiles:       AMX tile products of BF16 pairs, 16 tokens x 16 rows x 32 columns per instruction,
+//                    the activations rounded as bf16_pairs rounds them (CPUs with AMX-BF16; the tiles
+//                    treat subnormal BF16 values as zero).
+enum class Bf16Gemm { widened, rounded_widened, bf16_pairs, amx_tiles };
 
 // The GEMM for BF16 weights on this CPU.
 Bf16Gemm preferred_bf16_gemm();
@@ -66,5 +69,7 @@ Bf16Gemm preferred_bf16_gemm();
 // The AVX-512 tables (kernels/avx512/); bf16_pairs needs AVX512-BF16.
 const Float16Kernel* find_float16_gemm_avx512(TensorType weight, Bf16Gemm bf16);
 const Float16Kernel* find_float16_gemv_avx512(TensorType weight);
+// The AMX one (kernels/amx/): BF16 weights where cpu_features().amx_bf16.
+const Float16Kernel* find_float16_gemm_amx(TensorType weight);
 
 }  // namespace lowbit

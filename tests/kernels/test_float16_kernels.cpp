@@ -43,6 +43,10 @@ std::vector<Variant> variants(bool decode) {
     out.push_back({"bf16_dot_gemm", TensorType::BF16,
                    find_float16_gemm_avx512(TensorType::BF16, Bf16Gemm::bf16_pairs), true});
   }
+  if (bf16 && cpu_features().amx_bf16) {
+    out.push_back({"bf16_amx_gemm", TensorType::BF16,
+                   find_float16_gemm_avx512(TensorType::BF16, Bf16Gemm::amx_tiles), true});
+  }
   return out;
 }
 
@@ -144,6 +148,7 @@ TEST(Float16Kernels, DispatchFollowsLevelAndFeatures) {
   EXPECT_EQ(find_float16_gemv(TensorType::BF16, CpuLevel::avx2), nullptr);
   EXPECT_EQ(find_float16_gemv(TensorType::BF16, CpuLevel::avx512) != nullptr, cpu_features().avx512_bf16);
   EXPECT_EQ(preferred_bf16_gemm(), !cpu_features().avx512_bf16 ? Bf16Gemm::widened
+                                   : cpu_features().amx_bf16   ? Bf16Gemm::amx_tiles
                                    : cpu_features().intel      ? Bf16Gemm::rounded_widened
                                                                : Bf16Gemm::bf16_pairs);
   EXPECT_EQ(find_float16_gemm(TensorType::BF16, CpuLevel::avx512),

@@ -12,6 +12,7 @@ const Float16Kernel* find_float16_gemm_avx512(TensorType weight, Bf16Gemm bf16) 
         case Bf16Gemm::widened: return &kBF16FmaGemm;
         case Bf16Gemm::rounded_widened: return &kBF16RoundedFmaGemm;
         case Bf16Gemm::bf16_pairs: return &kBF16DotGemm;
+        case Bf16Gemm::amx_tiles: return find_float16_gemm_amx(weight);
       }
       return nullptr;
     default: return nullptr;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernels/float16_kernels.h"
+#include "kernels/x86/bf16_x86.h"
 #include "kernels/x86/gcc_avx512_warnings.h"
 
 
@@ -34,10 +35,6 @@ int64_t padded_steps(int64_t cols, int columns_per_step) {
   const int64_t steps = (cols + columns_per_step - 1) / columns_per_step;
   return (steps + kStepGroup - 1) / kStepGroup * kStepGroup;
 }
-
-// The low n (clamped to [0, 16] or [0, 32]) lanes.
-__mmask16 lanes16(int64_t n) { return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); }
-__mmask32 lanes32(int64_t n) { return n >= 32 ? ~__mmask32(0) : n <= 0 ? __mmask32(0) : __mmask32((1u << n) - 1); }
 
 // F16 and BF16 weights as F32 words (FMA path): 16 columns from `col`, zero past `cols`.
 struct F16AsF32 {
@@ -177,23 +174,6 @@ void prepare_f32(const float* x, int64_t n_tokens, int64_t cols, Float16Activati
     std::memcpy(&bits, x + t * cols + s, sizeof bits);
     return bits;
   }, out);
-}
-
-// x[n] rounded to BF16 (to nearest even; NaN stays a quiet NaN) bit for bit as core/half.h's fp32_to_bf16,
-// into out[0, n), and zeros into out[n, out_size) (out_size a multiple of 16). Integer arithmetic, not
-// vcvtneps2bf16: that instruction flushes subnormal inputs to zero.
-void round_to_bf16(const float* x, int64_t n, uint16_t* out, int64_t out_size) {
-  for (int64_t i = 0; i < out_size; i += 16) {
-    const __m512i f = _mm512_castps_si512(_mm512_maskz_loadu_ps(lanes16(n - i), x + i));
-    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(f, 16), _mm512_set1_epi32(1));
-    const __m512i bias = _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff));
-    const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(f, bias), 16);
-    const __mmask16 nan =
-        _mm512_cmpgt_epu32_mask(_mm512_and_si512(f, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
-    const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(f, 16), _mm512_set1_epi32(0x40));
-    const __m256i halves = _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, quiet));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), halves);
-  }
 }
 
 void prepare_bf16_pairs(const float* x, int64_t n_tokens, int64_t cols, Float16Activations& out) {

@@ -157,5 +157,36 @@ inline void prefetch_ahead(const uint8_t* p, int bytes) {
   }
 }
 
+#if defined(__AVX512F__)
+// out[c] lane r = in[r] lane c: a 16 x 16 transposition of dwords (pairs, then quads within 128-bit
+// lanes, then the 4 x 4 transposition of the lanes), which turns 16 weight rows into the AMX kernels'
+// tiles (x86/gemm_amx_x86.h, x86/float16_amx_x86.h). The masked forms with every lane on: GCC 12's plain
+// unpacks and shuffles start from an undefined vector and warn (x86/gemm_x86.h).
+inline void transpose_16x16(const __m512i in[16], __m512i out[16]) {
+  __m512i pairs[16], quads[16];
+  for (int i = 0; i < 8; ++i) {
+    pairs[2 * i] = _mm512_maskz_unpacklo_epi32(0xffff, in[2 * i], in[2 * i + 1]);
+    pairs[2 * i + 1] = _mm512_maskz_unpackhi_epi32(0xffff, in[2 * i], in[2 * i + 1]);
+  }
+  // quads[4q + m] lane k: column 4k + m of rows 4q .. 4q + 3.
+  for (int q = 0; q < 4; ++q) {
+    quads[4 * q] = _mm512_maskz_unpacklo_epi64(0xff, pairs[4 * q], pairs[4 * q + 2]);
+    quads[4 * q + 1] = _mm512_maskz_unpackhi_epi64(0xff, pairs[4 * q], pairs[4 * q + 2]);
+    quads[4 * q + 2] = _mm512_maskz_unpacklo_epi64(0xff, pairs[4 * q + 1], pairs[4 * q + 3]);
+    quads[4 * q + 3] = _mm512_maskz_unpackhi_epi64(0xff, pairs[4 * q + 1], pairs[4 * q + 3]);
+  }
+  for (int m = 0; m < 4; ++m) {
+    const __m512i low01 = _mm512_maskz_shuffle_i32x4(0xffff, quads[m], quads[4 + m], 0x44);
+    const __m512i high01 = _mm512_maskz_shuffle_i32x4(0xffff, quads[m], quads[4 + m], 0xee);
+    const __m512i low23 = _mm512_maskz_shuffle_i32x4(0xffff, quads[8 + m], quads[12 + m], 0x44);
+    const __m512i high23 = _mm512_maskz_shuffle_i32x4(0xffff, quads[8 + m], quads[12 + m], 0xee);
+    out[m] = _mm512_maskz_shuffle_i32x4(0xffff, low01, low23, 0x88);
+    out[4 + m] = _mm512_maskz_shuffle_i32x4(0xffff, low01, low23, 0xdd);
+    out[8 + m] = _mm512_maskz_shuffle_i32x4(0xffff, high01, high23, 0x88);
+    out[12 + m] = _mm512_maskz_shuffle_i32x4(0xffff, high01, high23, 0xdd);
+  }
+}
+#endif
+
 }  // namespace
 }  // namespace lowbit
