@@ -62,7 +62,7 @@ void bench_matmul(benchmark::State& state, TensorType type, int64_t rows, int64_
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9 * static_cast<double>(state.iterations()),
                                                  benchmark::Counter::kIsRate);
-  state.SetLabel(lowbit::cpu_level_name(lowbit::active_cpu_level()));
+  state.SetLabel(lowbit::active_kernel_set());
 }
 
 const int registered = [] {
