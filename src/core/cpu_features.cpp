@@ -27,6 +27,14 @@ bool request_amx_permission() {
 #endif
 }
 
+// LOWBIT_AMX: unset, empty or 1 allows AMX, 0 turns it off.
+bool amx_allowed() {
+  const char* value = std::getenv("LOWBIT_AMX");
+  if (value == nullptr || *value == '\0' || std::string_view(value) == "1") return true;
+  if (std::string_view(value) == "0") return false;
+  throw_error("LOWBIT_AMX={}: expected 0 or 1", value);
+}
+
 CpuFeatures detect_cpu_features() {
   CpuFeatures f;
 #if defined(__x86_64__) || defined(__i386__)
@@ -43,7 +51,7 @@ CpuFeatures detect_cpu_features() {
   f.avx512_bf16 = __builtin_cpu_supports("avx512bf16");
   f.avx512_vbmi = __builtin_cpu_supports("avx512vbmi");
   f.intel = __builtin_cpu_is("intel");
-  const bool amx_tiles = __builtin_cpu_supports("amx-tile") && request_amx_permission();
+  const bool amx_tiles = __builtin_cpu_supports("amx-tile") && amx_allowed() && request_amx_permission();
   f.amx_int8 = amx_tiles && __builtin_cpu_supports("amx-int8");
   f.amx_bf16 = amx_tiles && __builtin_cpu_supports("amx-bf16");
 #endif

@@ -14,12 +14,14 @@ struct CpuFeatures {
   bool avx512_vbmi = false;  // byte permutes: an extra kernel set at the avx512 level, not a level of its own
   bool intel = false;  // an Intel core: where a kernel's best instruction mix differs by vendor
   // AMX tiles with 8-bit products, and the OS's permission to use them (Linux grants the tile state per
-  // process on request): an extra GEMM kernel set at the avx512 level (kernels/gemm_kernels.h).
+  // process on request): an extra GEMM kernel set at the avx512 level (kernels/gemm_kernels.h). The
+  // environment variable LOWBIT_AMX=0 turns AMX off (both flags false), to compare with the vector kernels.
   bool amx_int8 = false;
   bool amx_bf16 = false;  // AMX tiles with BF16 products (kernels/float16_kernels.h), the same permission
 };
 
-// Detected once (cpuid, with the OS's register-state support), then cached.
+// Detected once (cpuid, with the OS's register-state support), then cached. Throws lowbit::Error naming
+// LOWBIT_AMX when its value is neither 0 nor 1.
 const CpuFeatures& cpu_features();
 
 // Kernel levels, each a superset of the one before:

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/cpu_features.h"
@@ -81,6 +82,21 @@ TEST_F(SynthBenchCli, BenchJsonParses) {
   EXPECT_GT(j["bandwidth_bytes_per_second"]["median"].get<double>(), 0.0);
   EXPECT_GT(j["decode_efficiency"].get<double>(), 0.0);
   EXPECT_TRUE(j["type_bytes"].contains("q4_K"));
+}
+
+// LOWBIT_AMX=0 leaves AMX out of the kernel set; any value but 0 or 1 is an error naming the variable.
+TEST_F(SynthBenchCli, LowbitAmxTurnsAmxOff) {
+  const std::string model = path("tiny-amx.gguf");
+  ASSERT_EQ(run_lowbit("synth --shape tiny --type Q4_0 -o " + model).exit_code, 0);
+  ::setenv("LOWBIT_AMX", "0", 1);
+  const auto off = run_lowbit("bench -m " + model + kQuickBench + " --json");
+  ::setenv("LOWBIT_AMX", "2", 1);
+  const auto bad = run_lowbit("bench -m " + model + kQuickBench);
+  ::unsetenv("LOWBIT_AMX");
+  ASSERT_EQ(off.exit_code, 0) << off.output;
+  EXPECT_EQ(nlohmann::json::parse(off.output)["kernels"].get<std::string>().find("amx"), std::string::npos);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("LOWBIT_AMX=2"), std::string::npos) << bad.output;
 }
 
 TEST_F(SynthBenchCli, CompareQuantizesOrReusesEachType) {
