@@ -39,7 +39,9 @@ struct alignas(64) Bf16TileConfig {
   uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
 };
 
-int64_t bf16_padded_columns(int64_t cols) { return (cols + kBf16StepColumns - 1) / kBf16StepColumns * kBf16StepColumns; }
+int64_t bf16_padded_columns(int64_t cols) {
+  return (cols + kBf16StepColumns - 1) / kBf16StepColumns * kBf16StepColumns;
+}
 
 // The activations rounded to BF16 (as Bf16Gemm::bf16_pairs rounds them), row-major: token t's padded
 // columns as BF16 pairs at words[t * padded / 2], tokens padded with zeros to a multiple of 32.
@@ -112,8 +114,8 @@ void multiply_amx_bf16(const uint16_t* weight_rows, int64_t row_count, int64_t c
       _tile_stored(3, sums[3], 64);
       for (int k = 0; k < 4; ++k) {
         const int64_t t = t0 + kBf16TileTokens * (k / 2), r = r0 + kBf16TileRows * (k % 2);
-        store_sums(sums[k], std::clamp<int64_t>(a.tokens - t, 0, kBf16TileTokens), std::min<int64_t>(row_count - r, kBf16TileRows),
-                   y + t * y_stride + r, y_stride);
+        store_sums(sums[k], std::clamp<int64_t>(a.tokens - t, 0, kBf16TileTokens),
+                   std::min<int64_t>(row_count - r, kBf16TileRows), y + t * y_stride + r, y_stride);
       }
     }
   }

@@ -134,7 +134,8 @@ void unpack_interleaved_amx_tile(const uint8_t* first, size_t row_bytes, int64_t
     alignas(64) float scales[kAmxRows][16], biases[kAmxRows][16];
     for (int64_t r = 0; r < kAmxRows; ++r) {
       if (r < rows && b < blocks) {
-        const auto& block = reinterpret_cast<const typename Format::Block*>(first + static_cast<size_t>(r) * row_bytes)[b];
+        const auto* row = reinterpret_cast<const typename Format::Block*>(first + static_cast<size_t>(r) * row_bytes);
+        const auto& block = row[b];
         Format::dword_vectors(block, codes[r]);
         Format::scales_and_biases(block, scales[r], biases[r]);
       } else {  // zero codes past the rows and the blocks, as unpack_amx_tile
@@ -180,7 +181,9 @@ void add_scaled_sums(const int32_t sums[kAmxTokens][kAmxRows], const float* w_sc
   for (int t = 0; t < kAmxTokens; ++t) {
     const __m512 scale = kActivationScales ? _mm512_mul_ps(w_scale, _mm512_set1_ps(a_scales[t * a_groups])) : w_scale;
     acc[t] = _mm512_fmadd_ps(to_floats(_mm512_load_si512(sums[t])), scale, acc[t]);
-    if constexpr (kBias) acc[t] = _mm512_fmadd_ps(_mm512_loadu_ps(w_biases), _mm512_set1_ps(a_sums[t * a_groups]), acc[t]);
+    if constexpr (kBias) {
+      acc[t] = _mm512_fmadd_ps(_mm512_loadu_ps(w_biases), _mm512_set1_ps(a_sums[t * a_groups]), acc[t]);
+    }
   }
 }
 

@@ -203,6 +203,7 @@ struct InterleavedNibbles {
 
 // The legacy formats: one group per block; the codes are stored with the offset (q + 8, q + 16) or
 // against the minimum m, both of which become the group's bias.
+
 // What Q4_0 and its interleaved layout share.
 struct Q4_0Codes {
   static constexpr int kGroup = 32;
@@ -279,7 +280,9 @@ struct Q8_0x16Gemm : Q8_0Codes {
   static constexpr int64_t kBlockSize = kQ8_0x16Block;
   static constexpr bool kInterleaved = true;
   static void unpack(const Block& b, uint8_t* codes, float* scales, float* biases) {
-    for (int l = 0; l < 16; ++l) unpack_block(interleaved_bytes_32(b.qs, l), b.d[l], codes + 32 * l, scales + l, biases + l);
+    for (int l = 0; l < 16; ++l) {
+      unpack_block(interleaved_bytes_32(b.qs, l), b.d[l], codes + 32 * l, scales + l, biases + l);
+    }
   }
   static void scales_and_biases(const Block& b, float* scales, float* biases) {
     scales_and_offset_biases(b.d, -128.0f, scales, biases);
@@ -723,8 +726,9 @@ const GemmKernel* find_gemm_format(TensorType weight, Make) {
     case TensorType::Q5_K: return Make{}.template operator()<Q4_5_KGemm<BlockQ5_K>>();
     case TensorType::Q6_K: return Make{}.template operator()<SixteenSubBlockGemm<Q6_KLayout>>();
     default:
-      return find_lowbit_int_kernel(
-          weight, []<LowbitIntFormat F>() -> const GemmKernel* { return Make{}.template operator()<LowbitIntGemm<F>>(); });
+      return find_lowbit_int_kernel(weight, []<LowbitIntFormat F>() -> const GemmKernel* {
+        return Make{}.template operator()<LowbitIntGemm<F>>();
+      });
   }
 }
 
