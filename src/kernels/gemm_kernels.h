@@ -56,7 +56,8 @@ struct GemmActivations {
 
 struct GemmKernel {
   TensorType activation_type;  // as the weight type's DotKernel: Q8_0, Q8_1 or Q8_K
-  int64_t min_tokens;          // fewer tokens go through the dot products' token groups (kMinGemmTokens)
+  int64_t min_tokens;          // fewer tokens go through the dot products' token groups (kMinGemmTokens;
+                               // matmul gives batches below kMinGemmTokens to batched decode products)
   // quantized: n_tokens rows of activation_type, row_bytes apart, cols each -> out.
   void (*prepare)(const uint8_t* quantized, size_t row_bytes, int64_t n_tokens, int64_t cols, GemmActivations& out);
   // y[t * y_stride + r] = row r . token t for r < row_count, t < n_tokens (n_tokens <= a.tokens), with

@@ -226,13 +226,21 @@ void matmul_packed(const TensorView& weight, const TypeTraits& traits, const Dot
 
   const auto activation = [&](int64_t t) { return activations + static_cast<size_t>(t) * activation_row_bytes; };
   const GemmKernel* gemm = find_gemm_kernel(weight.type, active_cpu_level());
-  const bool gemm_pays = gemm != nullptr && n_tokens >= gemm->min_tokens;
+  const GemvKernel* decode = usable_gemv_kernel(weight);
+  // GemmKernel::min_tokens is measured against the dot kernels' token groups; where the decode kernel has
+  // batched products they take batches below kMinGemmTokens as well (Q4_0 and Q8_0 in the file's layout,
+  // --mmap on an Intel core, -p 8: GEMM 68 / 56 t/s, batched products 107 / 66).
+  const int64_t min_gemm_tokens =
+      gemm == nullptr ? 0
+      : decode != nullptr && decode->multiply_tokens != nullptr ? std::max(gemm->min_tokens, kMinGemmTokens)
+                                                                 : gemm->min_tokens;
+  const bool gemm_pays = gemm != nullptr && n_tokens >= min_gemm_tokens;
   // Below the GEMM's batch size, and for the types without one (the interleaved layouts at AVX-512 without
   // AMX, whose decode kernels' batches beat the vector GEMM at every batch size: TinyLlama -t 2 -p 128, Q4_0 186-192 ->
   // 206-215 t/s, Q8_0 157-158 -> 198-200, Q4_K_M 172-173 -> 181-183), the decode kernel's batched products
   // where it has them (-p 4: Q4_K_M 55 -> 119-121, Q6_K 71 -> 87; at -p 32, where the GEMM serves the K
   // formats, the batched products ran Q6_K 112 against 123-127, Q5_K_M 108-111 against 152-154).
-  const GemvKernel* gemv = gemm_pays ? nullptr : usable_gemv_kernel(weight);
+  const GemvKernel* gemv = gemm_pays ? nullptr : decode;
   if (gemv != nullptr && gemv->multiply_tokens != nullptr) {
     std::vector<GemvActivations> prepared(static_cast<size_t>(n_tokens));
     for (int64_t t = 0; t < n_tokens; ++t) gemv->prepare(activation(t), cols, prepared[t]);
