@@ -30,14 +30,12 @@ constexpr int kBf16TileTokens = 16;  // tokens per tile: C's rows
 constexpr int64_t kBf16StepColumns = 32;  // one tile product's columns
 constexpr int64_t kBf16BlockTokens = 2 * kBf16TileTokens;
 
-// The layout ldtilecfg reads (palette 1): every tile 16 rows of 64 bytes.
-struct alignas(64) Bf16TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t bytes_per_row[16] = {64, 64, 64, 64, 64, 64, 64, 64};
-  uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
-};
+// Tiles 0-3: sums; 4 and 5: token blocks; 6 and 7: weight rows. Every tile 16 rows of 64 bytes.
+AmxTileConfig bf16_tile_config() {
+  AmxTileConfig config;
+  for (int tile = 0; tile < 8; ++tile) config.rows[tile] = 16, config.bytes_per_row[tile] = 64;
+  return config;
+}
 
 int64_t bf16_padded_columns(int64_t cols) {
   return (cols + kBf16StepColumns - 1) / kBf16StepColumns * kBf16StepColumns;
@@ -78,7 +76,7 @@ void store_sums(const float sums[kBf16TileTokens][kBf16TileRows], int64_t tokens
 
 void multiply_amx_bf16(const uint16_t* weight_rows, int64_t row_count, int64_t cols, const Float16Activations& a,
                        float* y, int64_t y_stride) {
-  static const Bf16TileConfig kConfig;
+  static const AmxTileConfig kConfig = bf16_tile_config();
   const int64_t padded = bf16_padded_columns(cols), steps = padded / kBf16StepColumns;
   const int64_t token_bytes = padded * 2;  // an activation row
   // Two B-tile sets (rows 0-15 and 16-31 of a panel), kept per thread: a fresh allocation per call would

@@ -32,15 +32,6 @@ namespace {
 constexpr int kAmxRows = 16;    // weight rows per tile product: C's columns
 constexpr int kAmxTokens = 16;  // tokens per tile product: C's rows
 
-// The layout ldtilecfg reads (palette 1): per tile register its rows and bytes per row.
-struct alignas(64) AmxTileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t bytes_per_row[16] = {};
-  uint8_t rows[16] = {};
-};
-
 // Tiles 0 and 1: sums (16 tokens x 16 int32); 2 and 3: token codes (16 tokens x G bytes); 4 and 5: weight
 // codes (G / 4 rows of 16 weight rows x 4 bytes). Consecutive groups alternate between the two of each.
 template <int kGroup>

@@ -158,6 +158,15 @@ inline void prefetch_ahead(const uint8_t* p, int bytes) {
 }
 
 #if defined(__AVX512F__)
+// The layout ldtilecfg reads (palette 1) for the AMX kernels: per tile register its rows and bytes per row.
+struct alignas(64) AmxTileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t bytes_per_row[16] = {};
+  uint8_t rows[16] = {};
+};
+
 // out[c] lane r = in[r] lane c: a 16 x 16 transposition of dwords (pairs, then quads within 128-bit
 // lanes, then the 4 x 4 transposition of the lanes), which turns 16 weight rows into the AMX kernels'
 // tiles (x86/gemm_amx_x86.h, x86/float16_amx_x86.h). The masked forms with every lane on: GCC 12's plain
