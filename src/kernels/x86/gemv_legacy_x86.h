@@ -41,7 +41,6 @@ struct Q5_0Gemv {
 // Activations per step: prepare_q8_1_steps with the codes as for Q4_0 (place_q8_1_halves).
 template <typename BlockType, bool kFifthBit>
 struct MinimumGemv {
-  static constexpr int kBlocks = 4;
   // What block_scale_halves and load_scale_spread read: the ggml block and the blocks per group.
   struct Scales {
     using Block = BlockType;
@@ -49,10 +48,10 @@ struct MinimumGemv {
   };
   // A block Format (x86/gemv_batched_x86.h) of groups of four blocks.
   struct Block {
-    BlockType blocks[kBlocks];
+    BlockType blocks[Scales::kBlocks];
   };
   static constexpr TensorType kActivationType = TensorType::Q8_1;
-  static constexpr int64_t kBlockSize = 32 * kBlocks;
+  static constexpr int64_t kBlockSize = 32 * Scales::kBlocks;
   static constexpr int kOneTokenChains = 2;
   struct Unpacked {
     __m512i codes[2];
