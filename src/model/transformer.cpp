@@ -22,6 +22,18 @@ int64_t checked_context(const ModelConfig& config, int64_t requested, const std:
   return requested == 0 ? config.context_length : requested;
 }
 
+// body(t) for each of a batch's n tokens, split over the pool where the batch's element-wise work (norms,
+// RoPE, SwiGLU, residual adds over `values` floats per token, a few operations each) outweighs starting
+// a job; one thread did all of it while the other waited (TinyLlama Q4_K_M pp128: SwiGLU alone 2.2% of
+// the samples).
+template <typename Body>
+void for_each_token(int64_t n, int64_t values, const Body& body) {
+  constexpr int64_t kOperationsPerValue = 4;
+  parallel_ranges(n, threads_for_decode_work(n * values * kOperationsPerValue), [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) body(t);
+  });
+}
+
 }  // namespace
 
 Transformer::Transformer(const ModelFile& file, int64_t context)
@@ -114,15 +126,15 @@ std::span<const float> Transformer::forward(std::span<const int32_t> tokens, Log
 void Transformer::attention_block(int64_t layer, int64_t n) {
   const LayerWeights& w = weights_.layers[layer];
   const int64_t dim = config_.dim;
-  for (int64_t t = 0; t < n; ++t) {
+  for_each_token(n, dim, [&](int64_t t) {
     rms_norm(x_.data() + t * dim, w.attn_norm.data(), dim, config_.norm_eps, normed_.data() + t * dim);
-  }
+  });
   // The new keys and values go straight into their cache rows: positions position_ .. position_+n-1.
   float* keys = cache_.keys(layer) + position_ * kv_dim_;
   float* values = cache_.values(layer) + position_ * kv_dim_;
   observe(layer, LinearSite::kAttnIn, normed_.data(), n, dim);
   linear_same_input({{w.attn_q, q_.data()}, {w.attn_k, keys}, {w.attn_v, values}}, normed_.data(), n);
-  for (int64_t t = 0; t < n; ++t) {
+  for_each_token(n, q_dim_, [&](int64_t t) {
     if (!w.q_bias.empty()) {
       add_in_place(q_.data() + t * q_dim_, w.q_bias.data(), q_dim_);
       add_in_place(keys + t * kv_dim_, w.k_bias.data(), kv_dim_);
@@ -130,11 +142,11 @@ void Transformer::attention_block(int64_t layer, int64_t n) {
     }
     rope_.apply(q_.data() + t * q_dim_, config_.n_heads, position_ + t);
     rope_.apply(keys + t * kv_dim_, config_.n_kv_heads, position_ + t);
-  }
+  });
   attend(layer, n);
   observe(layer, LinearSite::kAttnOutIn, mixed_.data(), n, q_dim_);
   linear(*w.attn_output, mixed_.data(), n, delta_.data());
-  for (size_t i = 0; i < x_.size(); ++i) x_[i] += delta_[i];
+  add_residual(n);
 }
 
 // Causal grouped-query attention: query head h reads KV head h / (n_heads / n_kv_heads); the token at
@@ -166,15 +178,21 @@ void Transformer::attend(int64_t layer, int64_t n) {
 void Transformer::feed_forward_block(int64_t layer, int64_t n) {
   const LayerWeights& w = weights_.layers[layer];
   const int64_t dim = config_.dim;
-  for (int64_t t = 0; t < n; ++t) {
+  for_each_token(n, dim, [&](int64_t t) {
     rms_norm(x_.data() + t * dim, w.ffn_norm.data(), dim, config_.norm_eps, normed_.data() + t * dim);
-  }
+  });
   observe(layer, LinearSite::kFfnIn, normed_.data(), n, dim);
   linear_same_input({{w.ffn_gate, gate_.data()}, {w.ffn_up, up_.data()}}, normed_.data(), n);
-  silu_mul(gate_.data(), up_.data(), n * config_.hidden_dim);
-  observe(layer, LinearSite::kFfnDownIn, gate_.data(), n, config_.hidden_dim);
+  const int64_t hidden = config_.hidden_dim;
+  for_each_token(n, hidden, [&](int64_t t) { silu_mul(gate_.data() + t * hidden, up_.data() + t * hidden, hidden); });
+  observe(layer, LinearSite::kFfnDownIn, gate_.data(), n, hidden);
   linear(*w.ffn_down, gate_.data(), n, delta_.data());
-  for (size_t i = 0; i < x_.size(); ++i) x_[i] += delta_[i];
+  add_residual(n);
+}
+
+void Transformer::add_residual(int64_t n) {
+  const int64_t dim = config_.dim;
+  for_each_token(n, dim, [&](int64_t t) { add_in_place(x_.data() + t * dim, delta_.data() + t * dim, dim); });
 }
 
 }  // namespace lowbit

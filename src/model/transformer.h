@@ -67,6 +67,7 @@ class Transformer {
   void attention_block(int64_t layer, int64_t n_tokens);
   void attend(int64_t layer, int64_t n_tokens);
   void feed_forward_block(int64_t layer, int64_t n_tokens);
+  void add_residual(int64_t n_tokens);  // x_ += delta_
   // y = x . W^T through matmul(), or the W8A8 product for lb_w8_row weights.
   void linear(const TensorView& weight, const float* x, int64_t n_tokens, float* y) const;
   // linear() for weights sharing the input x (q, k, v; gate, up): one job where the kernels allow.
