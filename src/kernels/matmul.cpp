@@ -19,6 +19,7 @@
 #include "kernels/gemm_kernels.h"
 #include "kernels/gemv_kernels.h"
 #include "kernels/rows.h"
+#include "kernels/single_threaded_blas.h"
 #include "kernels/token_tiles.h"
 #include "kernels/vector_ops.h"
 
@@ -114,8 +115,7 @@ void matmul_sgemm_batch(const TensorView& weight, const TypeTraits& traits, cons
   if (rows > kMaxBlasInt || cols > kMaxBlasInt || n_tokens > kMaxBlasInt) {
     throw_error("tensor {}: {}x{} times {} tokens exceeds the BLAS index range", weight.name, rows, cols, n_tokens);
   }
-  static const bool blas_single_threaded = (openblas_set_num_threads(1), true);
-  (void)blas_single_threaded;
+  use_single_threaded_blas();
   const bool is_f32 = weight.type == TensorType::F32;
   const size_t row_bytes = traits.row_bytes(cols);
   const auto* base = static_cast<const uint8_t*>(weight.data);

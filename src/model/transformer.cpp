@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "formats/lowbit_w8_row.h"
+#include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/rows.h"
 #include "kernels/vector_ops.h"
@@ -150,27 +151,40 @@ void Transformer::attention_block(int64_t layer, int64_t n) {
 }
 
 // Causal grouped-query attention: query head h reads KV head h / (n_heads / n_kv_heads); the token at
-// position p sees positions 0..p. Every (KV head, token) pair is independent, one call for the group of
-// query heads that share the KV head, so the thread pool splits them, KV head by KV head: a later token
-// sees more positions, and whole KV heads give every thread the same mix.
+// position p sees positions 0..p. One token (decode): one call per KV head for the group of query heads
+// that share it, the pool splitting the KV heads where the context is long. A batch: blocks of
+// kAttentionBlockTokens tokens per KV head as matrix products (kernels/attention.h), the pool taking
+// every other block-and-head item, so that both threads get early (short) and late (long) blocks.
 void Transformer::attend(int64_t layer, int64_t n) {
+  constexpr int64_t kAttentionBlockTokens = 32;
   const int64_t head_dim = config_.head_dim;
   const int64_t group = config_.n_heads / config_.n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const float* keys = cache_.keys(layer);
   const float* values = cache_.values(layer);
-  const VectorOps& ops = vector_ops();
   const int64_t work = n * config_.n_heads * (position_ + n) * head_dim * 2;
-  const int threads = n == 1 ? threads_for_decode_work(work) : threads_for_work(work);
-  parallel_ranges(config_.n_kv_heads * n, threads, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(static_cast<size_t>(group * (position_ + n)));  // [group][positions seen], per thread
-    for (int64_t pair = begin; pair < end; ++pair) {
-      const int64_t kv_head = pair / n, t = pair % n;
-      const int64_t seen = position_ + t + 1;
-      const int64_t first_query = t * q_dim_ + kv_head * group * head_dim;
-      const int64_t kv_offset = kv_head * head_dim;
-      ops.attend_heads(q_.data() + first_query, group, keys + kv_offset, values + kv_offset, kv_dim_, seen, head_dim,
-                       scale, scores.data(), mixed_.data() + first_query);
+  if (n == 1) {
+    const VectorOps& ops = vector_ops();
+    parallel_ranges(config_.n_kv_heads, threads_for_decode_work(work), [&](int64_t begin, int64_t end) {
+      std::vector<float> scores(static_cast<size_t>(group * (position_ + 1)));  // [group][positions seen]
+      for (int64_t kv_head = begin; kv_head < end; ++kv_head) {
+        const int64_t first_query = kv_head * group * head_dim;
+        ops.attend_heads(q_.data() + first_query, group, keys + kv_head * head_dim, values + kv_head * head_dim,
+                         kv_dim_, position_ + 1, head_dim, scale, scores.data(), mixed_.data() + first_query);
+      }
+    });
+    return;
+  }
+  const int64_t blocks = (n + kAttentionBlockTokens - 1) / kAttentionBlockTokens;
+  const int64_t items = blocks * config_.n_kv_heads;
+  run_on_threads(threads_for_work(work), [&](int thread, int threads) {
+    std::vector<float> scratch;  // per thread
+    for (int64_t item = thread; item < items; item += threads) {
+      const int64_t kv_head = item % config_.n_kv_heads, t0 = item / config_.n_kv_heads * kAttentionBlockTokens;
+      const int64_t first_query = t0 * q_dim_ + kv_head * group * head_dim;
+      attend_causal_tokens(q_.data() + first_query, q_dim_, std::min(kAttentionBlockTokens, n - t0), group,
+                           keys + kv_head * head_dim, values + kv_head * head_dim, kv_dim_, position_ + t0, head_dim,
+                           scale, scratch, mixed_.data() + first_query);
     }
   });
 }

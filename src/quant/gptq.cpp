@@ -9,8 +9,8 @@
 
 #include "core/error.h"
 #include "formats/block_grid.h"
+#include "kernels/single_threaded_blas.h"
 #include "quant/inverse_cholesky.h"
-#include "quant/single_threaded_blas.h"
 
 namespace lowbit {
 namespace {

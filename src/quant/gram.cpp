@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "core/error.h"
-#include "quant/single_threaded_blas.h"
+#include "kernels/single_threaded_blas.h"
 
 namespace lowbit {
 namespace {

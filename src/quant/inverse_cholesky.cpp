@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "core/error.h"
-#include "quant/single_threaded_blas.h"
+#include "kernels/single_threaded_blas.h"
 
 // LAPACK in OpenBLAS (Fortran calling convention, column-major); Debian ships no C header for it.
 extern "C" {

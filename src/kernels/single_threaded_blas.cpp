@@ -1,4 +1,4 @@
-#include "quant/single_threaded_blas.h"
+#include "kernels/single_threaded_blas.h"
 
 #include <cblas.h>
 
