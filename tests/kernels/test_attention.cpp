@@ -5,19 +5,12 @@
 #include <random>
 #include <vector>
 
+#include "kernel_test_data.h"
 #include "kernels/attention.h"
 #include "kernels/vector_ops.h"
 
 namespace lowbit {
 namespace {
-
-std::vector<float> random_values(int64_t n, float low, float high, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> value(low, high);
-  std::vector<float> values(static_cast<size_t>(n));
-  for (float& x : values) x = value(rng);
-  return values;
-}
 
 struct Case {
   int64_t tokens, heads, head_dim, first_position;
@@ -32,9 +25,10 @@ TEST(AttendCausalTokens, MatchesTheReferenceTokenByToken) {
                                       << " after " << c.first_position);
     const int64_t row_stride = c.heads * c.head_dim + 9, kv_stride = c.head_dim + 3;
     const int64_t positions = c.first_position + c.tokens;
-    const std::vector<float> queries = random_values(c.tokens * row_stride, -1.0f, 1.0f, 1);
-    const std::vector<float> keys = random_values(positions * kv_stride, -2.0f, 2.0f, 2);
-    const std::vector<float> values = random_values(positions * kv_stride, -2.0f, 2.0f, 3);
+    std::mt19937 rng(7);
+    const std::vector<float> queries = random_values(c.tokens * row_stride, rng);
+    const std::vector<float> keys = random_values(positions * kv_stride, rng);
+    const std::vector<float> values = random_values(positions * kv_stride, rng);
     const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
     std::vector<float> got(queries.size(), 5.0f), want(queries.size(), 5.0f);  // the gaps stay 5
     std::vector<float> scratch;
