@@ -16,7 +16,7 @@ void attend_causal_tokens(const float* queries, int64_t row_stride, int64_t toke
   // Row r = t * heads + h of the packed queries, scores and outputs.
   const int64_t rows = tokens * heads, positions = first_position + tokens;
   scratch.resize(static_cast<size_t>(rows * (2 * head_dim + positions)));
-  float* packed = scratch.data();        // [rows][head_dim]: queries, then the outputs
+  float* packed = scratch.data();            // [rows][head_dim]: the queries, then the outputs
   float* scores = packed + rows * head_dim;  // [rows][positions]
   for (int64_t t = 0; t < tokens; ++t) {
     const float* token_queries = queries + t * row_stride;

@@ -152,11 +152,13 @@ void Transformer::attention_block(int64_t layer, int64_t n) {
 
 // Causal grouped-query attention: query head h reads KV head h / (n_heads / n_kv_heads); the token at
 // position p sees positions 0..p. One token (decode): one call per KV head for the group of query heads
-// that share it, the pool splitting the KV heads where the context is long. A batch: blocks of
-// kAttentionBlockTokens tokens per KV head as matrix products (kernels/attention.h), the pool taking
-// every other block-and-head item, so that both threads get early (short) and late (long) blocks.
+// that share it, the pool splitting the KV heads where the context is long. A batch: blocks of up to 32
+// tokens per KV head as matrix products (kernels/attention.h; 16 or 64 ran as fast on TinyLlama pp512),
+// fewer where a block's scores would pass kMaxBlockScores floats (long contexts), the pool taking every
+// other block-and-head item, so that both threads get early (short) and late (long) blocks.
 void Transformer::attend(int64_t layer, int64_t n) {
-  constexpr int64_t kAttentionBlockTokens = 32;
+  constexpr int64_t kMaxBlockTokens = 32;
+  constexpr int64_t kMaxBlockScores = int64_t{1} << 20;  // 4 MiB of scratch per thread
   const int64_t head_dim = config_.head_dim;
   const int64_t group = config_.n_heads / config_.n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
@@ -175,14 +177,15 @@ void Transformer::attend(int64_t layer, int64_t n) {
     });
     return;
   }
-  const int64_t blocks = (n + kAttentionBlockTokens - 1) / kAttentionBlockTokens;
+  const int64_t block_tokens = std::clamp<int64_t>(kMaxBlockScores / (group * (position_ + n)), 1, kMaxBlockTokens);
+  const int64_t blocks = (n + block_tokens - 1) / block_tokens;
   const int64_t items = blocks * config_.n_kv_heads;
   run_on_threads(threads_for_work(work), [&](int thread, int threads) {
     std::vector<float> scratch;  // per thread
     for (int64_t item = thread; item < items; item += threads) {
-      const int64_t kv_head = item % config_.n_kv_heads, t0 = item / config_.n_kv_heads * kAttentionBlockTokens;
+      const int64_t kv_head = item % config_.n_kv_heads, t0 = item / config_.n_kv_heads * block_tokens;
       const int64_t first_query = t0 * q_dim_ + kv_head * group * head_dim;
-      attend_causal_tokens(q_.data() + first_query, q_dim_, std::min(kAttentionBlockTokens, n - t0), group,
+      attend_causal_tokens(q_.data() + first_query, q_dim_, std::min(block_tokens, n - t0), group,
                            keys + kv_head * head_dim, values + kv_head * head_dim, kv_dim_, position_ + t0, head_dim,
                            scale, scratch, mixed_.data() + first_query);
     }
