@@ -51,7 +51,9 @@ CpuFeatures detect_cpu_features() {
   f.avx512_bf16 = __builtin_cpu_supports("avx512bf16");
   f.avx512_vbmi = __builtin_cpu_supports("avx512vbmi");
   f.intel = __builtin_cpu_is("intel");
-  const bool amx_tiles = __builtin_cpu_supports("amx-tile") && amx_allowed() && request_amx_permission();
+  // The variable is checked on every CPU, so that a bad value is an error wherever it is set.
+  const bool allowed = amx_allowed();
+  const bool amx_tiles = allowed && __builtin_cpu_supports("amx-tile") && request_amx_permission();
   f.amx_int8 = amx_tiles && __builtin_cpu_supports("amx-int8");
   f.amx_bf16 = amx_tiles && __builtin_cpu_supports("amx-bf16");
 #endif
