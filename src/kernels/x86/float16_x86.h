@@ -239,7 +239,7 @@ void gemv_bf16_rows(const uint16_t* rows, int64_t cols, const uint32_t* x, float
     const __m512i xv = _mm512_loadu_si512(x + c / 2);
     for (int i = 0; i < R; ++i) {
       // R rows read in step are R short streams: ask for the next R rows' line into L2 now (see
-      // kPrefetchDistance in x86/simd_common.h; a hint never faults past the last row).
+      // prefetch_distance() in x86/simd_common.h; a hint never faults past the last row).
       _mm_prefetch(reinterpret_cast<const char*>(rows + (R + i) * cols + c), _MM_HINT_T1);
       acc[i] = BF16Pairs::madd(acc[i], _mm512_loadu_si512(rows + i * cols + c), xv);
     }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/cpu_features.h"
 #include "formats/ggml_q3_k.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
@@ -140,20 +141,29 @@ inline void unpack_q4_kx2_codes(const Q4_Kx2Scales& scales, __m128i& scale_codes
   min_codes = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(low, 4), nibbles), top(4));
 }
 
-// How far ahead of the byte being multiplied the decode kernels ask for lines into L2. A kernel doing
-// arithmetic between its loads leaves the hardware prefetchers of an Intel core (Sapphire Rapids-class VM)
-// behind: one core streamed Q4_0 rows from DRAM at 7.3 GB/s without and 10.1 GB/s with these hints
-// (plain read: 12.3 GB/s; 2-4 KB ahead about equal, 512 B and 8 KB less); on Zen 5 they made no difference.
-// With both cores streaming (TinyLlama decode, 2 threads), 3 KB ahead beat 4 KB by 1-6% for Q4_0 (as
-// lb_q4_0x16), Q8_0 and Q4_K_M in alternating runs; 2 KB was slower.
-constexpr int kPrefetchDistance = 3072;
+// How far ahead of the byte being multiplied the decode kernels ask for lines into L2, per vendor.
+// Intel (Sapphire Rapids-class VM): a kernel doing arithmetic between its loads leaves the core's hardware
+// prefetchers behind: one core streamed Q4_0 rows from DRAM at 7.3 GB/s without and 10.1 GB/s with these
+// hints 3 KB ahead (plain read: 12.3 GB/s; 2-4 KB about equal, 512 B and 8 KB less); with both cores
+// streaming (TinyLlama decode), 3 KB beat 4 KB by 1-6% for Q4_0 (as lb_q4_0x16), Q8_0 and Q4_K_M.
+// AMD Zen 4 (EPYC VM): 3 KB ahead held one core below the hardware prefetchers alone (TinyLlama decode,
+// 1 thread: F16 7.6 t/s with, 9.5 without; Q4_0 29 / 38), 8 KB ahead was best or level for F16, Q4_0 and
+// Q4_K_M (F16 10.7, Q4_0 37-38, Q4_K_M 37-40 against 23-25 at 3 KB) and 2 threads gained 2-12%; only
+// lb_q8_0x16 on one core preferred 3 KB (21-23 t/s against 18-19), on two it was level. On Zen 5 the
+// hints made no difference. (Decided on first use, not at static initialization: cpu_features() may
+// throw on a bad LOWBIT_AMX, and that error must reach main.)
+inline int prefetch_distance() {
+  static const int distance = cpu_features().intel ? 3072 : 8192;
+  return distance;
+}
 
-// Asks for the lines at p, p + 64, ... below p + bytes, kPrefetchDistance ahead: called for consecutive
+// Asks for the lines at p, p + 64, ... below p + bytes, prefetch_distance() ahead: called for consecutive
 // pieces of a stream no more than 64 bytes apart, it covers every line. A hint never faults, so it may run
 // past the end of the rows.
 inline void prefetch_ahead(const uint8_t* p, int bytes) {
+  const int distance = prefetch_distance();
   for (int offset = 0; offset < bytes; offset += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchDistance + offset), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char*>(p + distance + offset), _MM_HINT_T1);
   }
 }
 
