@@ -11,9 +11,9 @@
 // The tile products and that float work do not overlap (a /tmp harness: 16 tokens x 16 rows x 2048
 // columns, 26 ns per two groups for the tile products alone, 33 for the scaling alone, 64 for both; a perf
 // annotation of TinyLlama's prefill puts about 55% of this kernel's samples on the tile loads, products
-// and stores), so either costs in full. The float work is cut where the format allows: formats with a fixed code offset (kCodeOffset) multiply signed
-// codes with _tile_dpbssd and have no bias term, and Q8_K's activation scale is applied once per
-// super-block. A thread's rows are taken 16 at a time and kChunkCols columns at a time: those rows are
+// and stores), so either costs in full. The float work is cut where the format allows: formats with a
+// fixed code offset (kCodeOffset) multiply signed codes with _tile_dpbssd and have no bias term, and
+// Q8_K's activation scale is applied once per super-block. A thread's rows are taken 16 at a time and kChunkCols columns at a time: those rows are
 // unpacked once into the tile layout (in L2), then multiplied with every 16 tokens.
 #pragma once
 
