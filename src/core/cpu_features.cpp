@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <string_view>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #if defined(__linux__)
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -35,27 +38,60 @@ bool amx_allowed() {
   throw_error("LOWBIT_AMX={}: expected 0 or 1", value);
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+struct CpuidRegisters {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+};
+
+CpuidRegisters cpuid(unsigned leaf, unsigned subleaf) {
+  CpuidRegisters r;
+  if (!__get_cpuid_count(leaf, subleaf, &r.eax, &r.ebx, &r.ecx, &r.edx)) return {};
+  return r;
+}
+
+bool bit(unsigned reg, int index) { return (reg >> index) & 1u; }
+
+// The register state the OS saves on a context switch (XCR0): a wider register file is usable only if
+// its state is in it.
+unsigned long long os_saved_state() {
+  unsigned eax = 0, edx = 0;
+  __asm__("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<unsigned long long>(edx) << 32) | eax;
+}
+#endif
+
+// Read from cpuid directly (Intel SDM vol. 2, CPUID; the same bits on AMD) rather than through
+// __builtin_cpu_supports, whose list of names differs between GCC and Clang versions.
 CpuFeatures detect_cpu_features() {
   CpuFeatures f;
 #if defined(__x86_64__) || defined(__i386__)
-  // libgcc's checks include the OS's XSAVE state (xgetbv), so a feature reported here is usable.
-  __builtin_cpu_init();
-  f.avx2 = __builtin_cpu_supports("avx2");
-  f.fma = __builtin_cpu_supports("fma");
-  f.f16c = __builtin_cpu_supports("f16c");
-  f.avx512f = __builtin_cpu_supports("avx512f");
-  f.avx512bw = __builtin_cpu_supports("avx512bw");
-  f.avx512vl = __builtin_cpu_supports("avx512vl");
-  f.avx512_vnni = __builtin_cpu_supports("avx512vnni");
-  f.avx_vnni = __builtin_cpu_supports("avxvnni");
-  f.avx512_bf16 = __builtin_cpu_supports("avx512bf16");
-  f.avx512_vbmi = __builtin_cpu_supports("avx512vbmi");
-  f.intel = __builtin_cpu_is("intel");
+  const CpuidRegisters vendor = cpuid(0, 0);
+  f.intel = vendor.ebx == 0x756e6547 && vendor.edx == 0x49656e69 && vendor.ecx == 0x6c65746e;  // "GenuineIntel"
+  const CpuidRegisters leaf1 = cpuid(1, 0);
+  const bool os_xsave = bit(leaf1.ecx, 27);
+  const unsigned long long saved = os_xsave ? os_saved_state() : 0;
+  const bool avx_state = (saved & 0x6) == 0x6;              // SSE and the upper halves of YMM
+  const bool avx512_state = avx_state && (saved & 0xe0) == 0xe0;  // opmasks and ZMM
+  const bool amx_state = (saved & 0x60000) == 0x60000;      // tile configuration and tile data
+  const bool avx = avx_state && bit(leaf1.ecx, 28);
+  f.fma = avx && bit(leaf1.ecx, 12);
+  f.f16c = avx && bit(leaf1.ecx, 29);
+  const unsigned max_leaf = vendor.eax;
+  const CpuidRegisters leaf7 = max_leaf >= 7 ? cpuid(7, 0) : CpuidRegisters{};
+  const CpuidRegisters leaf7_1 = max_leaf >= 7 && leaf7.eax >= 1 ? cpuid(7, 1) : CpuidRegisters{};
+  f.avx2 = avx && bit(leaf7.ebx, 5);
+  f.avx_vnni = avx && bit(leaf7_1.eax, 4);
+  f.avx512f = avx512_state && bit(leaf7.ebx, 16);
+  f.avx512bw = f.avx512f && bit(leaf7.ebx, 30);
+  f.avx512vl = f.avx512f && bit(leaf7.ebx, 31);
+  f.avx512_vbmi = f.avx512f && bit(leaf7.ecx, 1);
+  f.avx512_vnni = f.avx512f && bit(leaf7.ecx, 11);
+  f.avx512_bf16 = f.avx512f && bit(leaf7_1.eax, 5);
   // The variable is checked on every CPU, so that a bad value is an error wherever it is set.
   const bool allowed = amx_allowed();
-  const bool amx_tiles = allowed && __builtin_cpu_supports("amx-tile") && request_amx_permission();
-  f.amx_int8 = amx_tiles && __builtin_cpu_supports("amx-int8");
-  f.amx_bf16 = amx_tiles && __builtin_cpu_supports("amx-bf16");
+  const bool amx_tiles = allowed && amx_state && bit(leaf7.edx, 24) && request_amx_permission();
+  f.amx_int8 = amx_tiles && bit(leaf7.edx, 25);
+  f.amx_bf16 = amx_tiles && bit(leaf7.edx, 22);
 #endif
   return f;
 }
