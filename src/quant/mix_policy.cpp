@@ -2,7 +2,9 @@
 // reports -Wmaybe-uninitialized inside the regex compiler's copies of std::function (a false
 // positive in the library's code, not in this file's).
 #pragma GCC diagnostic push
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <regex>
 #pragma GCC diagnostic pop
 

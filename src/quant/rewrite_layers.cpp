@@ -58,7 +58,7 @@ RewrittenModel rewrite_and_quantize(const ModelFile& model, const std::vector<Te
     // The quantizer weighs the matrices by the statistics of the activations they now read.
     std::map<std::string, SiteStats> rescaled;
     for (const auto& [name, scales] : site_scales) {
-      const auto site = std::find_if(stats.sites.begin(), stats.sites.end(), [&](const SiteStats& s) { return s.name == name; });
+      const auto site = std::find_if(stats.sites.begin(), stats.sites.end(), [&site_name = name](const SiteStats& s) { return s.name == site_name; });
       if (site == stats.sites.end()) throw_error("the {} rewrite of layer {} scaled site {}, which the statistics lack", method.rewrite_from->name, layer, name);
       rescaled.emplace(name, rescaled_site_stats(*site, scales));
     }

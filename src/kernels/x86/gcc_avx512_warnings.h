@@ -4,5 +4,7 @@
 // rest of the library keeps both warnings.
 #pragma once
 
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
