@@ -13,7 +13,7 @@
 #include "run_lowbit.h"
 
 namespace lowbit::test {
-namespace {
+namespace test_calibrate_cli {
 
 namespace fs = std::filesystem;
 const std::string kStories = kTestdata + "/stories260K/stories260K.bin";
@@ -135,5 +135,5 @@ TEST_F(CalibrateCli, BadInputIsAnErrorNamingTheFileAndWritesNothing) {
   EXPECT_FALSE(fs::exists(out));
 }
 
-}  // namespace
+}  // namespace test_calibrate_cli
 }  // namespace lowbit::test

@@ -7,7 +7,7 @@
 #include "run_lowbit.h"
 
 namespace lowbit::test {
-namespace {
+namespace test_cli {
 
 int count_lines(const std::string& text) {
   int lines = 0;
@@ -71,5 +71,5 @@ TEST(Cli, InspectErrorTableOnTheBundledModel) {
   EXPECT_NE(json.output.find("\"sqnr_db\""), std::string::npos);
 }
 
-}  // namespace
+}  // namespace test_cli
 }  // namespace lowbit::test

@@ -14,7 +14,7 @@
 #include "run_lowbit.h"
 
 namespace lowbit::test {
-namespace {
+namespace test_plan_cli {
 
 int count_lines(const std::string& text) {
   int lines = 0;
@@ -145,5 +145,5 @@ TEST(PlanCli, FitWritesTheChosenMixWithinTheBudget) {
   EXPECT_FALSE(std::filesystem::exists(output));
 }
 
-}  // namespace
+}  // namespace test_plan_cli
 }  // namespace lowbit::test

@@ -19,7 +19,7 @@
 extern char** environ;
 
 namespace lowbit {
-namespace {
+namespace test_quantize_cli {
 
 namespace fs = std::filesystem;
 const std::string kData = LOWBIT_SOURCE_DIR "/testdata/";
@@ -206,5 +206,5 @@ TEST(QuantizeCli, PeakMemoryStaysUnderTheLargestTensorPlus256MiB) {
   fs::remove(out);
 }
 
-}  // namespace
+}  // namespace test_quantize_cli
 }  // namespace lowbit

@@ -13,7 +13,7 @@
 #include "run_lowbit.h"
 
 namespace lowbit::test {
-namespace {
+namespace test_quantize_lowbit_cli {
 
 namespace fs = std::filesystem;
 const std::string kModel = kTestdata + "/stories260K/stories260K.gguf";
@@ -78,5 +78,5 @@ TEST(QuantizeLowbitCli, TensorTypeTakesALowbitType) {
   fs::remove(out);
 }
 
-}  // namespace
+}  // namespace test_quantize_lowbit_cli
 }  // namespace lowbit::test

@@ -10,7 +10,7 @@
 #include "run_lowbit.h"
 
 namespace lowbit {
-namespace {
+namespace test_synth_bench_cli {
 
 using test::run_lowbit;
 namespace fs = std::filesystem;
@@ -127,5 +127,5 @@ TEST_F(SynthBenchCli, BenchErrors) {
   EXPECT_NE(missing.output.find("lowbit bench: error: "), std::string::npos) << missing.output;
 }
 
-}  // namespace
+}  // namespace test_synth_bench_cli
 }  // namespace lowbit

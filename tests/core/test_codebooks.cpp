@@ -9,7 +9,7 @@
 #include "core/error.h"
 
 namespace lowbit {
-namespace {
+namespace test_codebooks {
 
 // Inverse CDF of N(0, 1) by bisection on the CDF 0.5 erfc(-x / sqrt 2): slow, but independent of any
 // table.
@@ -110,5 +110,5 @@ TEST(Codebooks, RejectsMalformedTables) {
   EXPECT_NO_THROW(Codebook("ok", 2, {-1.0f, 0.0f, 0.5f, 1.0f}));
 }
 
-}  // namespace
+}  // namespace test_codebooks
 }  // namespace lowbit

@@ -13,7 +13,7 @@
 #include "core/fp8.h"
 
 namespace lowbit {
-namespace {
+namespace test_fp8 {
 
 struct Fp8Spec {
   std::string name;
@@ -215,5 +215,5 @@ TEST(Fp8, KnownValuesFromTheOcpSpec) {
   EXPECT_EQ(fp32_to_fp8_e5m2(61439.0f, false), 0x7b);
 }
 
-}  // namespace
+}  // namespace test_fp8
 }  // namespace lowbit

@@ -14,7 +14,7 @@
 #include "core/half.h"
 
 namespace lowbit {
-namespace {
+namespace test_half {
 
 struct HalfSpec {
   std::string name;
@@ -195,5 +195,5 @@ TEST(Half, KnownValues) {
   EXPECT_EQ(fp32_to_bf16(std::bit_cast<float>(0x7f7fffffu)), 0x7f80);  // FLT_MAX rounds to Inf
 }
 
-}  // namespace
+}  // namespace test_half
 }  // namespace lowbit

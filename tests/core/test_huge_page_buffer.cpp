@@ -5,7 +5,7 @@
 #include "core/huge_page_buffer.h"
 
 namespace lowbit {
-namespace {
+namespace test_huge_page_buffer {
 
 TEST(HugePageBuffer, IsZeroedWritableAndAlignedToAHugePage) {
   constexpr size_t kBytes = (size_t{5} << 20) + 123;  // not a whole number of huge pages
@@ -27,5 +27,5 @@ TEST(HugePageBuffer, EmptyHasNoMemory) {
   EXPECT_EQ(buffer.size(), 0u);
 }
 
-}  // namespace
+}  // namespace test_huge_page_buffer
 }  // namespace lowbit

@@ -6,7 +6,7 @@
 #include "core/sha256.h"
 
 namespace lowbit {
-namespace {
+namespace test_sha256 {
 
 std::string hash_of(const std::string& text) { return sha256_hex(text.data(), text.size()); }
 
@@ -52,5 +52,5 @@ TEST(Sha256, MessagesAroundThePaddingBoundary) {
   EXPECT_EQ(hash_of(std::string(64, 'a')), "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
 }
 
-}  // namespace
+}  // namespace test_sha256
 }  // namespace lowbit

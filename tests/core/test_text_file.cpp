@@ -9,7 +9,7 @@
 #include "core/error.h"
 
 namespace lowbit {
-namespace {
+namespace test_text_file {
 
 std::string temp_path(const char* name) { return ::testing::TempDir() + name; }
 
@@ -45,5 +45,5 @@ TEST(TextFile, MissingFileIsAnErrorNamingIt) {
   }
 }
 
-}  // namespace
+}  // namespace test_text_file
 }  // namespace lowbit

@@ -8,7 +8,7 @@
 #include "core/thread_pool.h"
 
 namespace lowbit {
-namespace {
+namespace test_thread_pool {
 
 TEST(ThreadPool, EveryShareRunsOncePerJob) {
   for (int threads : {1, 2, 3, 5}) {
@@ -47,5 +47,5 @@ TEST(ThreadPool, NestedCallRunsOnTheCaller) {
   EXPECT_EQ(inner_runs.load(), 4);
 }
 
-}  // namespace
+}  // namespace test_thread_pool
 }  // namespace lowbit

@@ -14,7 +14,7 @@
 #include "../model/tiny_model.h"
 
 namespace lowbit {
-namespace {
+namespace test_kld {
 
 class KldTest : public ::testing::Test {
  protected:
@@ -139,5 +139,5 @@ TEST(KldAccumulator, KnownDivergence) {
   EXPECT_EQ(r.top1_agreement, 0.0);  // the base's first maximum is token 0, the model's is token 1
 }
 
-}  // namespace
+}  // namespace test_kld
 }  // namespace lowbit

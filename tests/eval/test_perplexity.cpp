@@ -9,7 +9,7 @@
 #include "../model/tiny_model.h"
 
 namespace lowbit {
-namespace {
+namespace test_perplexity {
 
 // A 2-token bigram model: every block's matrices are zero, so the residual stream is the token's
 // embedding; norm weights are 1; token 0 embeds as (1, 0), token 1 as (0, 1); RMSNorm (eps 0) scales either to length
@@ -116,5 +116,5 @@ TEST(NllStats, PerplexityAndErrorOfKnownValues) {
   EXPECT_NEAR(stats.perplexity_error(), std::exp(2.0) * std::sqrt(1.0 / 3.0), 1e-12);
 }
 
-}  // namespace
+}  // namespace test_perplexity
 }  // namespace lowbit

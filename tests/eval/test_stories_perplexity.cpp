@@ -13,7 +13,7 @@
 #include "tokenizer/tokenizer.h"
 
 namespace lowbit {
-namespace {
+namespace test_stories_perplexity {
 
 const std::string kData = LOWBIT_SOURCE_DIR "/testdata/";
 
@@ -49,5 +49,5 @@ TEST(Stories260KPerplexity, MatchesLlamaCpp) {
   EXPECT_NEAR(r.running_ppl[63], 3.8698, 3e-4);
 }
 
-}  // namespace
+}  // namespace test_stories_perplexity
 }  // namespace lowbit

@@ -7,7 +7,7 @@
 #include "formats/bitpack.h"
 
 namespace lowbit {
-namespace {
+namespace test_bitpack {
 
 std::vector<uint8_t> random_codes(size_t count, int bits, std::mt19937& rng) {
   std::uniform_int_distribution<int> code(0, (1 << bits) - 1);
@@ -63,5 +63,5 @@ TEST(Bitpack, RejectsBadWidthsAndShortInput) {
   EXPECT_NO_THROW(unpack_bits(std::vector<uint8_t>(5), 4, codes));
 }
 
-}  // namespace
+}  // namespace test_bitpack
 }  // namespace lowbit

@@ -7,7 +7,7 @@
 #include <vector>
 
 namespace lowbit {
-namespace {
+namespace test_block_grid {
 
 TEST(BlockGrid, CoversGgmlIntegerTypesAndEveryLowbitIntFormat) {
   for (TensorType type : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
@@ -71,5 +71,5 @@ TEST(BlockGrid, WrittenCodesDecodeToTheGrid) {
   }
 }
 
-}  // namespace
+}  // namespace test_block_grid
 }  // namespace lowbit

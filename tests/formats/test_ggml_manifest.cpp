@@ -24,7 +24,7 @@
 #include "formats/type_traits.h"
 
 namespace lowbit {
-namespace {
+namespace test_ggml_manifest {
 
 static_assert(std::endian::native == std::endian::little, "the manifest hashes little-endian float32");
 
@@ -190,5 +190,5 @@ TEST(GgmlManifest, KQuantsAreNoWorseThanLlamaCppPerTensor) {
   }
 }
 
-}  // namespace
+}  // namespace test_ggml_manifest
 }  // namespace lowbit

@@ -21,7 +21,7 @@
 #include "formats/type_traits.h"
 
 namespace lowbit {
-namespace {
+namespace test_ggml_roundtrip {
 
 std::vector<float> gaussian(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -246,5 +246,5 @@ TEST(GgmlLayout, Q8_KBlockSumsAddUpTheQuants) {
   }
 }
 
-}  // namespace
+}  // namespace test_ggml_roundtrip
 }  // namespace lowbit

@@ -18,7 +18,7 @@
 #include "formats/type_traits.h"
 
 namespace lowbit {
-namespace {
+namespace test_interleaved_layouts {
 
 constexpr int64_t kElements = 3 * kQ4_0x16Block;
 
@@ -216,5 +216,5 @@ TEST(LowbitQ8_0x16, ConversionQuantizersAndValuesAreQ8_0s) {
   EXPECT_EQ(values, q8_0_values);
 }
 
-}  // namespace
+}  // namespace test_interleaved_layouts
 }  // namespace lowbit

@@ -18,7 +18,7 @@
 #include "formats/type_traits.h"
 
 namespace lowbit {
-namespace {
+namespace test_lowbit_formats {
 
 std::vector<const TypeTraits*> lowbit_rows() {
   std::vector<const TypeTraits*> rows;
@@ -171,5 +171,5 @@ TEST(LowbitFormats, IntBlockLayout) {
   EXPECT_EQ(block[10], 0xfe); // elements 14 and 15: codes 14 and 15
 }
 
-}  // namespace
+}  // namespace test_lowbit_formats
 }  // namespace lowbit

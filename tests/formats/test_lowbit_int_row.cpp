@@ -14,7 +14,7 @@
 #include "formats/type_traits.h"
 
 namespace lowbit {
-namespace {
+namespace test_lowbit_int_row {
 
 constexpr int64_t kCols = 256;  // four blocks
 
@@ -133,5 +133,5 @@ TEST(LowbitIntRow, GridRoundTripIsExact) {
   }
 }
 
-}  // namespace
+}  // namespace test_lowbit_int_row
 }  // namespace lowbit

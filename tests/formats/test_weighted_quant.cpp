@@ -11,7 +11,7 @@
 #include "formats/type_traits.h"
 
 namespace lowbit {
-namespace {
+namespace test_weighted_quant {
 
 constexpr int64_t kRowLength = 1024;  // a multiple of every block size with a weighted quantizer
 constexpr int kRows = 16;
@@ -154,5 +154,5 @@ TEST_P(WeightedQuant, DegenerateRowsDequantizeToFiniteValues) {
 INSTANTIATE_TEST_SUITE_P(AllTypes, WeightedQuant, testing::ValuesIn(weighted_type_names()),
                          [](const testing::TestParamInfo<std::string>& info) { return info.param; });
 
-}  // namespace
+}  // namespace test_weighted_quant
 }  // namespace lowbit

@@ -13,7 +13,7 @@
 #include "io/vocab_readers.h"
 
 namespace lowbit {
-namespace {
+namespace test_fuzz_corpus {
 
 namespace fs = std::filesystem;
 
@@ -70,5 +70,5 @@ TEST(FuzzCorpus, TokenizerJson) {
   });
 }
 
-}  // namespace
+}  // namespace test_fuzz_corpus
 }  // namespace lowbit

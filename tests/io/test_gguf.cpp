@@ -12,7 +12,7 @@
 #include "io/gguf.h"
 
 namespace lowbit {
-namespace {
+namespace test_gguf {
 
 using testing::GgufBytes;
 using testing::small_valid_gguf;
@@ -265,5 +265,5 @@ TEST(Gguf, OpenNamesMissingFile) {
   }
 }
 
-}  // namespace
+}  // namespace test_gguf
 }  // namespace lowbit

@@ -11,7 +11,7 @@
 #include "io/gguf_writer.h"
 
 namespace lowbit {
-namespace {
+namespace test_gguf_writer {
 
 const std::string kTestdata = LOWBIT_SOURCE_DIR "/testdata";
 
@@ -107,5 +107,5 @@ TEST(GgufWriter, UnwritableDestinationIsAnErrorNamingIt) {
   }
 }
 
-}  // namespace
+}  // namespace test_gguf_writer
 }  // namespace lowbit

@@ -4,7 +4,7 @@
 #include "io/hf_config.h"
 
 namespace lowbit {
-namespace {
+namespace test_hf_config {
 
 void expect_error(const std::string& json, const std::string& fragment) {
   try {
@@ -77,5 +77,5 @@ TEST(HfConfig, RejectsUnsupportedOrInconsistentConfigs) {
   EXPECT_THROW(read_hf_config("/nonexistent"), Error);
 }
 
-}  // namespace
+}  // namespace test_hf_config
 }  // namespace lowbit

@@ -8,7 +8,7 @@
 #include "io/llama2c.h"
 
 namespace lowbit {
-namespace {
+namespace test_llama2c {
 
 struct Header {
   int32_t dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len;
@@ -136,5 +136,5 @@ TEST(Llama2c, RejectsWrongSizesAndBadHeaders) {
   expect_error(header_only({0x616b3432, 1, 1, 1, 1, 1, 1}), "versioned export");
 }
 
-}  // namespace
+}  // namespace test_llama2c
 }  // namespace lowbit

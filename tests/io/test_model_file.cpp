@@ -11,7 +11,7 @@
 #include "io/model_loaders.h"
 
 namespace lowbit {
-namespace {
+namespace test_model_file {
 
 namespace fs = std::filesystem;
 using testing::GgufBytes;
@@ -307,5 +307,5 @@ TEST_F(ModelFileTest, RejectsInconsistentHuggingFaceFolders) {
   expect_error(dir_.string(), {"blk.0.ffn_down.weight is missing"});
 }
 
-}  // namespace
+}  // namespace test_model_file
 }  // namespace lowbit

@@ -6,7 +6,7 @@
 #include "io/safetensors.h"
 
 namespace lowbit {
-namespace {
+namespace test_safetensors {
 
 // A file with the given JSON header followed by `data_bytes` bytes numbered 0, 1, 2, ...
 std::vector<uint8_t> make_file(const std::string& json, size_t data_bytes) {
@@ -97,5 +97,5 @@ TEST(Safetensors, OpenNamesMissingFile) {
   EXPECT_THROW(open_safetensors("/nonexistent/model.safetensors"), Error);
 }
 
-}  // namespace
+}  // namespace test_safetensors
 }  // namespace lowbit

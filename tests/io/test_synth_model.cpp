@@ -19,7 +19,7 @@
 #include "tokenizer/tokenizer.h"
 
 namespace lowbit {
-namespace {
+namespace test_synth_model {
 
 SynthOptions seeded(uint64_t seed) {
   SynthOptions options;
@@ -210,5 +210,5 @@ TEST(SynthModel, RejectsTypesThatDoNotFitBeforeWriting) {
   EXPECT_THROW(write_synth_model(odd, file.path, options), Error);
 }
 
-}  // namespace
+}  // namespace test_synth_model
 }  // namespace lowbit

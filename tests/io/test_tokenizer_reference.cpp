@@ -14,7 +14,7 @@
 #include "tokenizer/tokenizer.h"
 
 namespace lowbit {
-namespace {
+namespace test_tokenizer_reference {
 
 const std::string kData = LOWBIT_SOURCE_DIR "/testdata/";
 
@@ -141,5 +141,5 @@ TEST(TokenizerReference, TinyStoriesTokenizerJsonDecodesGreedyOutput) {
   EXPECT_EQ(tokenizer->encode(expected, true).front(), tokenizer->bos_id());
 }
 
-}  // namespace
+}  // namespace test_tokenizer_reference
 }  // namespace lowbit

@@ -19,7 +19,7 @@
 #endif
 
 namespace lowbit {
-namespace {
+namespace test_vocab_readers {
 
 const std::string kData = LOWBIT_SOURCE_DIR "/testdata/";
 
@@ -239,5 +239,5 @@ TEST(VocabReaders, SentencePieceModelFolder) {
 TEST(VocabReaders, SentencePieceModelFolder) { GTEST_SKIP() << "libsentencepiece_train was not found"; }
 #endif
 
-}  // namespace
+}  // namespace test_vocab_readers
 }  // namespace lowbit

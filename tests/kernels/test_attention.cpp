@@ -10,7 +10,7 @@
 #include "kernels/vector_ops.h"
 
 namespace lowbit {
-namespace {
+namespace test_attention {
 
 struct Case {
   int64_t tokens, heads, head_dim, first_position;
@@ -46,5 +46,5 @@ TEST(AttendCausalTokens, MatchesTheReferenceTokenByToken) {
   }
 }
 
-}  // namespace
+}  // namespace test_attention
 }  // namespace lowbit

@@ -16,7 +16,7 @@
 #include "kernel_test_data.h"
 
 namespace lowbit {
-namespace {
+namespace test_float16_kernels {
 
 struct Variant {
   std::string name;
@@ -155,5 +155,5 @@ TEST(Float16Kernels, DispatchFollowsLevelAndFeatures) {
             find_float16_gemm_avx512(TensorType::BF16, preferred_bf16_gemm()));
 }
 
-}  // namespace
+}  // namespace test_float16_kernels
 }  // namespace lowbit

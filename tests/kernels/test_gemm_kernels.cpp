@@ -23,7 +23,7 @@
 #include "simd_levels.h"
 
 namespace lowbit {
-namespace {
+namespace test_gemm_kernels {
 
 // The interleaved layouts, which have no vector GEMM kernel at AVX-512: there their decode kernels'
 // batched products serve every batch (tests/kernels/test_gemv_kernels.cpp).
@@ -143,5 +143,5 @@ TEST(GemmKernels, Avx2CoversLowbitIntTypesBelow8Bits) {
 INSTANTIATE_TEST_SUITE_P(IntegerTypes, GemmKernelTest, ::testing::ValuesIn(kIntegerTypes),
                          [](const auto& info) { return std::string(type_traits(info.param).name); });
 
-}  // namespace
+}  // namespace test_gemm_kernels
 }  // namespace lowbit

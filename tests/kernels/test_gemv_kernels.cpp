@@ -23,7 +23,7 @@
 #include "simd_levels.h"
 
 namespace lowbit {
-namespace {
+namespace test_gemv_kernels {
 
 const TensorType kTypes[] = {TensorType::Q4_0,
                              TensorType::Q8_0,
@@ -187,5 +187,5 @@ TEST_P(GemvKernelTest, TokenBatchesMatchScalarDot) {
 INSTANTIATE_TEST_SUITE_P(Types, GemvKernelTest, ::testing::ValuesIn(kTypes),
                          [](const auto& info) { return std::string(type_traits(info.param).name); });
 
-}  // namespace
+}  // namespace test_gemv_kernels
 }  // namespace lowbit

@@ -21,7 +21,7 @@
 #include "kernel_test_data.h"
 
 namespace lowbit {
-namespace {
+namespace test_lowbit_int_kernels {
 
 class LowbitIntKernelTest : public ::testing::TestWithParam<LowbitIntType> {};
 
@@ -128,5 +128,5 @@ TEST_P(LowbitIntKernelTest, MatmulIsCloseToF32ProductOfDequantizedRows) {
 INSTANTIATE_TEST_SUITE_P(LowbitIntTypes, LowbitIntKernelTest, ::testing::ValuesIn(kLowbitIntTypes),
                          [](const auto& info) { return std::string(info.param.name); });
 
-}  // namespace
+}  // namespace test_lowbit_int_kernels
 }  // namespace lowbit

@@ -15,7 +15,7 @@
 static_assert(301 * 160 * 100 >= lowbit::kMinParallelWork && 2100 * 2048 >= lowbit::kMinParallelWork);
 
 namespace lowbit {
-namespace {
+namespace test_matmul {
 
 // A weight tensor of `type` holding `values` [rows][cols] stored in that type.
 struct OwnedTensor {
@@ -146,5 +146,5 @@ TEST(DequantizeRow, ReadsOneRowAndRejectsOutOfRange) {
   EXPECT_THROW(dequantize_row(w.view, -1, row), Error);
 }
 
-}  // namespace
+}  // namespace test_matmul
 }  // namespace lowbit

@@ -10,7 +10,7 @@
 #include "simd_levels.h"
 
 namespace lowbit {
-namespace {
+namespace test_vector_ops {
 
 const int64_t kLengths[] = {1, 3, 7, 8, 15, 16, 17, 63, 64, 100, 2048, 5632};
 
@@ -159,5 +159,5 @@ TEST_P(VectorOpsTest, RopeBothPairings) {
 INSTANTIATE_TEST_SUITE_P(Levels, VectorOpsTest, ::testing::ValuesIn(simd_levels()),
                          [](const ::testing::TestParamInfo<CpuLevel>& info) { return cpu_level_name(info.param); });
 
-}  // namespace
+}  // namespace test_vector_ops
 }  // namespace lowbit

@@ -20,7 +20,7 @@
 #include "simd_levels.h"
 
 namespace lowbit {
-namespace {
+namespace test_w8a8 {
 
 std::vector<float> gaussian(size_t n, std::mt19937& rng, float sigma = 1.0f) {
   std::normal_distribution<float> dist(0.0f, sigma);
@@ -224,5 +224,5 @@ TEST(W8A8Activation, QuantizesWithClampingAndParsesModes) {
   EXPECT_THROW(parse_act_quant("int8"), Error);
 }
 
-}  // namespace
+}  // namespace test_w8a8
 }  // namespace lowbit

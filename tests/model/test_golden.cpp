@@ -14,7 +14,7 @@
 #include "model/transformer.h"
 
 namespace lowbit {
-namespace {
+namespace test_golden {
 
 const std::string kData = LOWBIT_SOURCE_DIR "/testdata/";
 
@@ -130,5 +130,5 @@ TEST_F(TinyStories656K, DecodeMatchesPrefill) {
   expect_decode_matches_prefill(*model_, tokens);
 }
 
-}  // namespace
+}  // namespace test_golden
 }  // namespace lowbit

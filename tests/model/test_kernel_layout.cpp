@@ -20,7 +20,7 @@
 #include "tiny_model.h"
 
 namespace lowbit {
-namespace {
+namespace test_kernel_layout {
 
 using testing::TinyModel;
 
@@ -141,5 +141,5 @@ TEST(KernelLayout, RelayoutNeedsLoadedWeightsAndAMatchingType) {
   }
 }
 
-}  // namespace
+}  // namespace test_kernel_layout
 }  // namespace lowbit

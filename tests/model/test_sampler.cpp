@@ -6,7 +6,7 @@
 #include "model/sampler.h"
 
 namespace lowbit {
-namespace {
+namespace test_sampler {
 
 std::vector<int32_t> ids(const std::vector<Candidate>& candidates) {
   std::vector<int32_t> out;
@@ -117,5 +117,5 @@ TEST(Sampler, FiltersComposeToTheSurvivingToken) {
   }
 }
 
-}  // namespace
+}  // namespace test_sampler
 }  // namespace lowbit

@@ -15,7 +15,7 @@
 #include "tiny_model.h"
 
 namespace lowbit {
-namespace {
+namespace test_transformer {
 
 using testing::TinyModel;
 using testing::tiny_config;
@@ -261,5 +261,5 @@ TEST(Transformer, RejectsInconsistentConfig) {
   EXPECT_THROW(Transformer engine(model), Error);
 }
 
-}  // namespace
+}  // namespace test_transformer
 }  // namespace lowbit

@@ -23,7 +23,7 @@
 #include "tokenizer/tokenizer.h"
 
 namespace lowbit {
-namespace {
+namespace test_w8a8_model {
 
 const std::string kData = LOWBIT_SOURCE_DIR "/testdata/";
 
@@ -190,5 +190,5 @@ TEST_F(W8A8Stories, TheFileChoosesStaticWhenItHasScalesAndTheOptionOverrides) {
   EXPECT_THROW(engine.set_act_quant(ActQuant::kStatic), Error);
 }
 
-}  // namespace
+}  // namespace test_w8a8_model
 }  // namespace lowbit

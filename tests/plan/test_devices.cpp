@@ -7,7 +7,7 @@
 #include "plan/devices.h"
 
 namespace lowbit {
-namespace {
+namespace test_devices {
 
 constexpr uint64_t kGiB = uint64_t{1} << 30;
 
@@ -79,5 +79,5 @@ TEST(ServingCost, GpusTimesPriceTimesHoursAtUtilization) {
   EXPECT_NEAR(cost.per_million_tokens(), 8.2 / (100.0 * 3600) * 1e6, 1e-9);
 }
 
-}  // namespace
+}  // namespace test_devices
 }  // namespace lowbit

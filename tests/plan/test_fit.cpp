@@ -11,7 +11,7 @@
 #include "plan/fit.h"
 
 namespace lowbit {
-namespace {
+namespace test_fit {
 
 const std::string kTestdata = LOWBIT_SOURCE_DIR "/testdata";
 
@@ -64,5 +64,5 @@ TEST(Fit, Stories260KFileWithinBudget) {
   std::filesystem::remove(options.sensitivity_cache);
 }
 
-}  // namespace
+}  // namespace test_fit
 }  // namespace lowbit

@@ -6,7 +6,7 @@
 #include "plan/model_source.h"
 
 namespace lowbit {
-namespace {
+namespace test_inference {
 
 // dim 4, FFN 8, one layer, 2 heads of 2, one KV head, vocabulary 10.
 ModelConfig tiny_config() {
@@ -76,5 +76,5 @@ TEST(Roofline, BandwidthOverBytesPerStep) {
   EXPECT_DOUBLE_EQ(roofline_decode_tokens_per_s(memory, 4, 100e9), 80.0);
 }
 
-}  // namespace
+}  // namespace test_inference
 }  // namespace lowbit

@@ -9,7 +9,7 @@
 #include "plan/mix_choice.h"
 
 namespace lowbit {
-namespace {
+namespace test_mix_choice {
 
 TensorCandidates tensor(const char* name, std::vector<std::pair<uint64_t, double>> bytes_and_sensitivity) {
   TensorCandidates t{name, {}};
@@ -97,5 +97,5 @@ TEST(MixChoice, RandomCasesFitAreLocallyOptimalAndNearTheExhaustiveBest) {
   EXPECT_GE(optimal, kCases * 3 / 4);  // the exhaustive optimum in most cases
 }
 
-}  // namespace
+}  // namespace test_mix_choice
 }  // namespace lowbit

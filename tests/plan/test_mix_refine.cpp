@@ -10,7 +10,7 @@
 #include "plan/mix_refine.h"
 
 namespace lowbit {
-namespace {
+namespace test_mix_refine {
 
 TensorCandidates tensor(const char* name, std::vector<std::pair<uint64_t, double>> bytes_and_sensitivity) {
   TensorCandidates t{name, {}};
@@ -100,5 +100,5 @@ TEST(MixRefine, RandomInteractionsNeverWorseWithinBudgetAndLimit) {
   }
 }
 
-}  // namespace
+}  // namespace test_mix_refine
 }  // namespace lowbit

@@ -16,7 +16,7 @@
 #include "plan/model_tensors.h"
 
 namespace lowbit {
-namespace {
+namespace test_model_tensors {
 
 const std::string kTestdata = LOWBIT_SOURCE_DIR "/testdata";
 
@@ -162,5 +162,5 @@ TEST(PlanModel, CheckRejectsNonPositiveDimensions) {
   EXPECT_THROW(check_plan_config(config, "x.gguf"), Error);
 }
 
-}  // namespace
+}  // namespace test_model_tensors
 }  // namespace lowbit

@@ -16,7 +16,7 @@
 #include "tokenizer/tokenizer.h"
 
 namespace lowbit {
-namespace {
+namespace test_sensitivity {
 
 const std::string kTestdata = LOWBIT_SOURCE_DIR "/testdata";
 
@@ -100,5 +100,5 @@ TEST(CalibrationKld, ZeroForTheModelItselfAndPositiveForAQuantizedMix) {
   EXPECT_EQ(variants.mix(chosen)->tensor("blk.0.ffn_up.weight").data, mix->tensor("blk.0.ffn_up.weight").data);
 }
 
-}  // namespace
+}  // namespace test_sensitivity
 }  // namespace lowbit

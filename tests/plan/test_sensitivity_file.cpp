@@ -12,7 +12,7 @@
 #include "plan/sensitivity_file.h"
 
 namespace lowbit {
-namespace {
+namespace test_sensitivity_file {
 
 const std::string kTestdata = LOWBIT_SOURCE_DIR "/testdata";
 
@@ -90,5 +90,5 @@ TEST_F(SensitivityFile, BrokenFilesAreErrors) {
   EXPECT_THROW(read_sensitivity(path_ + ".missing", *model_, settings_), Error);
 }
 
-}  // namespace
+}  // namespace test_sensitivity_file
 }  // namespace lowbit

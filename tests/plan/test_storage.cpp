@@ -16,7 +16,7 @@
 #include "quant/quantize_model.h"
 
 namespace lowbit {
-namespace {
+namespace test_storage {
 
 const std::string kTestdata = LOWBIT_SOURCE_DIR "/testdata";
 
@@ -134,5 +134,5 @@ TEST(Storage, EveryWritableTypeOfTheTableIsListed) {
   EXPECT_THROW(find_storage_option(options, "q9_K"), Error);
 }
 
-}  // namespace
+}  // namespace test_storage
 }  // namespace lowbit

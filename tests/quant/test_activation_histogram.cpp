@@ -13,7 +13,7 @@
 #include "quant/clipping_search.h"
 
 namespace lowbit {
-namespace {
+namespace test_activation_histogram {
 
 std::vector<float> uniform_values(std::mt19937& rng, size_t n, float low, float high) {
   std::uniform_real_distribution<float> distribution(low, high);
@@ -158,5 +158,5 @@ TEST(ClippingSearch, MseOfAllZeroValuesIsZero) {
   EXPECT_EQ(mse_optimal_threshold(histogram, 4), 0.0);
 }
 
-}  // namespace
+}  // namespace test_activation_histogram
 }  // namespace lowbit

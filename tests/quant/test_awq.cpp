@@ -17,7 +17,7 @@
 #include "float_model.h"
 
 namespace lowbit {
-namespace {
+namespace test_awq {
 
 // Activations X [tokens][channels] ~ N(0,1) with a few outlier channels (x12), as the inputs of real
 // linear layers have, and the statistics calibration records of them.
@@ -214,5 +214,5 @@ TEST(Awq, RewriteKeepsTheModelsFunction) {
   }
 }
 
-}  // namespace
+}  // namespace test_awq
 }  // namespace lowbit

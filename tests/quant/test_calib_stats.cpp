@@ -15,7 +15,7 @@
 #include "quant/calib_stats.h"
 
 namespace lowbit {
-namespace {
+namespace test_calib_stats {
 
 namespace fs = std::filesystem;
 
@@ -200,5 +200,5 @@ TEST(CalibStats, CorpusOfTheFuzzerIsRejectedOrParsed) {
   EXPECT_GT(parsed, 0u);  // the seeds include valid files
 }
 
-}  // namespace
+}  // namespace test_calib_stats
 }  // namespace lowbit

@@ -12,7 +12,7 @@
 #include "quant/calibrate.h"
 
 namespace lowbit {
-namespace {
+namespace test_calibrate {
 
 namespace fs = std::filesystem;
 
@@ -175,5 +175,5 @@ TEST_F(CalibrationText, ShortTextAndBadOptionsAreErrors) {
   EXPECT_NE(error_of([&] { calibrate(kStories, text_, options); }).find("outside 3..512"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace test_calibrate
 }  // namespace lowbit

@@ -16,7 +16,7 @@
 #include "float_model.h"
 
 namespace lowbit {
-namespace {
+namespace test_channel_scaling {
 
 using testing::all_logits;
 using testing::FloatModel;
@@ -192,5 +192,5 @@ TEST(ChannelScaling, SiteNamesAndReaders) {
   ASSERT_EQ(sites_of_layer(stats, -1).size(), 1u);
 }
 
-}  // namespace
+}  // namespace test_channel_scaling
 }  // namespace lowbit

@@ -10,7 +10,7 @@
 #include "quant/codebook_quant.h"
 
 namespace lowbit {
-namespace {
+namespace test_codebook_quant {
 
 std::vector<float> normal_values(size_t n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -166,5 +166,5 @@ TEST(CodebookQuant, ErrorsNameTheTensor) {
   EXPECT_THROW(quantize_codebook("w", normal_values(64, 6), 1, 64, spec(CodebookSpec::Kind::Log2, 64, ScalePrecision::F16, false, 9)), Error);
 }
 
-}  // namespace
+}  // namespace test_codebook_quant
 }  // namespace lowbit

@@ -8,7 +8,7 @@
 #include "quant/double_quant.h"
 
 namespace lowbit {
-namespace {
+namespace test_double_quant {
 
 TEST(DoubleQuant, CentresOnTheMeanAndQuantizesBlocksOf256) {
   std::mt19937 rng(1);
@@ -43,5 +43,5 @@ TEST(DoubleQuant, EqualScalesRestoreExactly) {
   EXPECT_TRUE(dequantize_scales(double_quantize({})).empty());
 }
 
-}  // namespace
+}  // namespace test_double_quant
 }  // namespace lowbit

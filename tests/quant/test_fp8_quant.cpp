@@ -9,7 +9,7 @@
 #include "quant/fp8_quant.h"
 
 namespace lowbit {
-namespace {
+namespace test_fp8_quant {
 
 std::vector<float> normal_values(size_t n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -73,5 +73,5 @@ TEST(Fp8Quant, ZerosAndNonFiniteInput) {
   }
 }
 
-}  // namespace
+}  // namespace test_fp8_quant
 }  // namespace lowbit

@@ -13,7 +13,7 @@
 #include "quant/inverse_cholesky.h"
 
 namespace lowbit {
-namespace {
+namespace test_gptq {
 
 constexpr int64_t kRows = 8;
 constexpr int64_t kCols = 256;  // one K-quant super-block
@@ -281,5 +281,5 @@ TEST(GptqTensor, UsesTheSiteGramAndChecksIt) {
   EXPECT_THROW(gptq_quantize_tensor(w.data(), 4, cols, traits, &no_gram, {}, from_site.data()), Error);
 }
 
-}  // namespace
+}  // namespace test_gptq
 }  // namespace lowbit

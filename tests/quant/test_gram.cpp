@@ -9,7 +9,7 @@
 #include "core/error.h"
 
 namespace lowbit {
-namespace {
+namespace test_gram {
 
 std::vector<float> random_activations(int64_t tokens, int64_t channels, unsigned seed) {
   std::mt19937 rng(seed);
@@ -92,5 +92,5 @@ TEST(Gram, RejectsBadChannelCount) {
   EXPECT_THROW(GramAccumulator(-3), Error);
 }
 
-}  // namespace
+}  // namespace test_gram
 }  // namespace lowbit

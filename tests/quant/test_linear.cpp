@@ -10,7 +10,7 @@
 #include "quant/linear.h"
 
 namespace lowbit {
-namespace {
+namespace test_linear {
 
 std::vector<float> normal_values(size_t n, unsigned seed, float stddev = 1.0f) {
   std::mt19937 rng(seed);
@@ -301,5 +301,5 @@ TEST(LinearQuant, DequantizationIsScaleTimesCodeMinusZero) {
   }
 }
 
-}  // namespace
+}  // namespace test_linear
 }  // namespace lowbit

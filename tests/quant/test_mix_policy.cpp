@@ -15,7 +15,7 @@
 #include "quant/mix_policy.h"
 
 namespace lowbit {
-namespace {
+namespace test_mix_policy {
 
 using nlohmann::json;
 
@@ -448,5 +448,5 @@ TEST(NamedMix, LookupAndTable) {
   EXPECT_EQ(file_types.size(), 17u);
 }
 
-}  // namespace
+}  // namespace test_mix_policy
 }  // namespace lowbit

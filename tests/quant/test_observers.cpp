@@ -14,7 +14,7 @@
 #include "quant/observers.h"
 
 namespace lowbit {
-namespace {
+namespace test_observers {
 
 std::vector<float> gaussian(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -241,5 +241,5 @@ TEST(Observers, ConstantInputGivesThatValue) {
   }
 }
 
-}  // namespace
+}  // namespace test_observers
 }  // namespace lowbit

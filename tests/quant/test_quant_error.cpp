@@ -6,7 +6,7 @@
 #include "quant/quant_error.h"
 
 namespace lowbit {
-namespace {
+namespace test_quant_error {
 
 TEST(QuantError, SplitsClippedFromRoundedElementsOnAHandExample) {
   // Two groups of two. Group 0 represents [0, 5]: 10 lies outside (clipped to 4), 2 was rounded to 2.5.
@@ -32,5 +32,5 @@ TEST(QuantError, ExactReconstructionHasInfiniteSqnr) {
   EXPECT_TRUE(std::isinf(e.sqnr_db) && e.sqnr_db > 0);
 }
 
-}  // namespace
+}  // namespace test_quant_error
 }  // namespace lowbit

@@ -9,7 +9,7 @@
 #include "quant/quant_input.h"
 
 namespace lowbit {
-namespace {
+namespace test_quant_input {
 
 TEST(QuantInput, GroupSizes) {
   EXPECT_EQ(resolve_group_size({Grouping::Kind::Tensor, 0}, "w", 3, 64), 192);
@@ -46,5 +46,5 @@ TEST(QuantInput, RejectsShapeMismatchAndNonFiniteValues) {
   }
 }
 
-}  // namespace
+}  // namespace test_quant_input
 }  // namespace lowbit

@@ -12,7 +12,7 @@
 #include "quant/rewrite_layers.h"
 
 namespace lowbit {
-namespace {
+namespace test_quant_method {
 
 TEST(QuantMethod, RtnIsThePlainRowQuantizer) {
   const MethodChoice rtn = find_quant_method("rtn");
@@ -166,5 +166,5 @@ TEST(RewriteLayers, RewritesEachLayerOnceAndKeepsWhatItAdds) {
   EXPECT_THROW(rewrite_and_quantize(*model, jobs, bad, CalibStats{}, {}, {}), Error);
 }
 
-}  // namespace
+}  // namespace test_quant_method
 }  // namespace lowbit

@@ -19,7 +19,7 @@
 #include "quant/scheme.h"
 
 namespace lowbit {
-namespace {
+namespace test_quantize_lowbit_types {
 
 namespace fs = std::filesystem;
 const std::string kStories = LOWBIT_SOURCE_DIR "/testdata/stories260K/stories260K.gguf";
@@ -191,5 +191,5 @@ TEST(LowbitTypes, UnknownTypeNamesTheLowbitTypes) {
   }
 }
 
-}  // namespace
+}  // namespace test_quantize_lowbit_types
 }  // namespace lowbit

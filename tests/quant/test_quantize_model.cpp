@@ -20,7 +20,7 @@
 #include "tokenizer/tokenizer.h"
 
 namespace lowbit {
-namespace {
+namespace test_quantize_model {
 
 namespace fs = std::filesystem;
 const std::string kData = LOWBIT_SOURCE_DIR "/testdata/";
@@ -370,5 +370,5 @@ TEST(QuantizeTensor, RowsThatDoNotFitTheBlockAreRefused) {
   }
 }
 
-}  // namespace
+}  // namespace test_quantize_model
 }  // namespace lowbit

@@ -13,7 +13,7 @@
 #include "quant/scheme.h"
 
 namespace lowbit {
-namespace {
+namespace test_scheme {
 
 TEST(QuantScheme, ParsesEveryFieldOfIntegerSchemes) {
   const auto s = std::get<LinearSpec>(parse_quant_scheme("int4-sym-g128-pct99.9").spec);
@@ -198,5 +198,5 @@ TEST(QuantScheme, RealWeights) {
   EXPECT_EQ(error("int4-sym-tensor").clip_mse, 0.0);
 }
 
-}  // namespace
+}  // namespace test_scheme
 }  // namespace lowbit

@@ -15,7 +15,7 @@
 #include "float_model.h"
 
 namespace lowbit {
-namespace {
+namespace test_smoothquant {
 
 TEST(SmoothQuant, ScalesBalanceActivationAndWeightMaxima) {
   const std::vector<float> x = {16.0f, 1.0f, 0.0f, 4.0f}, w = {0.25f, 1.0f, 2.0f, 0.0f};
@@ -184,5 +184,5 @@ TEST(SmoothQuant, AutoAlphaTakesTheGridsLeastEstimatedErrorAndKeepsTheFunction) 
   }
 }
 
-}  // namespace
+}  // namespace test_smoothquant
 }  // namespace lowbit

@@ -6,7 +6,7 @@
 #include "tokenizer/unicode_categories.h"
 
 namespace lowbit {
-namespace {
+namespace test_gpt2_pretokenizer {
 
 using Words = std::vector<std::string_view>;
 
@@ -60,5 +60,5 @@ TEST(UnicodeCategories, Classes) {
   EXPECT_EQ(classify_codepoint(0x10FFFF), CharClass::kOther);
 }
 
-}  // namespace
+}  // namespace test_gpt2_pretokenizer
 }  // namespace lowbit

@@ -6,7 +6,7 @@
 #include "tokenizer/tokenizer.h"
 
 namespace lowbit {
-namespace {
+namespace test_llama_tokenizer {
 
 struct Piece {
   std::string text;
@@ -135,5 +135,5 @@ TEST(Tokenizer, CreateRejectsInconsistentVocabularies) {
   expect_error(vocab, "no tokens");
 }
 
-}  // namespace
+}  // namespace test_llama_tokenizer
 }  // namespace lowbit
