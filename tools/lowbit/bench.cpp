@@ -220,7 +220,7 @@ CommandRunner add_bench_command(CLI::App& app) {
       ->capture_default_str();
   add_mmap_flag(*cmd, options->bench.use_map);
   cmd->add_flag("--json", options->json, "Print the results as JSON");
-  cmd->callback([cmd, model, compare] {
+  cmd->callback([model, compare] {
     if (model->count() == 0 && compare->count() == 0) throw CLI::RequiredError("-m,--model or --compare");
   });
   return [options] { return run_bench_command(*options); };
