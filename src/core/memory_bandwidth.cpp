@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 
-#include "core/huge_page_buffer.h"
 
 namespace lowbit {
 namespace {
@@ -41,35 +40,45 @@ double BandwidthResult::median() const {
   return sorted.size() % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
 }
 
-BandwidthResult measure_read_bandwidth(const BandwidthOptions& options) {
-  const int64_t words = static_cast<int64_t>(options.buffer_bytes / sizeof(uint64_t)) / 8 * 8;
-  // Huge pages, as the weights are read from (io/model_file.h): a 4 KiB-page buffer measures the page
-  // walks as well as the memory.
-  const HugePageBuffer memory(static_cast<size_t>(words) * sizeof(uint64_t));
-  uint64_t* const words_base = reinterpret_cast<uint64_t*>(memory.data());
-  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+namespace {
 
-  // Each thread writes the part it later reads, so that pages are resident (and, on NUMA machines,
-  // local) before the first timed pass.
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < words; ++i) words_base[i] = static_cast<uint64_t>(i);
+int64_t whole_groups_of_words(uint64_t bytes) { return static_cast<int64_t>(bytes / sizeof(uint64_t)) / 8 * 8; }
 
-  BandwidthResult result;
+}  // namespace
+
+// Huge pages, as the weights are read from (io/model_file.h): a 4 KiB-page buffer measures the page
+// walks as well as the memory.
+BandwidthMeter::BandwidthMeter(uint64_t buffer_bytes, int threads)
+    : memory_(static_cast<size_t>(whole_groups_of_words(buffer_bytes)) * sizeof(uint64_t)),
+      words_(whole_groups_of_words(buffer_bytes)),
+      threads_(threads > 0 ? threads : omp_get_max_threads()) {
+  uint64_t* const words = reinterpret_cast<uint64_t*>(memory_.data());
+  // Each thread writes the part it later reads.
+#pragma omp parallel for num_threads(threads_) schedule(static)
+  for (int64_t i = 0; i < words_; ++i) words[i] = static_cast<uint64_t>(i);
+}
+
+double BandwidthMeter::read_pass() {
+  const uint64_t* const words = reinterpret_cast<const uint64_t*>(memory_.data());
   uint64_t checksum = 0;
-  for (int pass = 0; pass < options.passes; ++pass) {
-    const auto start = std::chrono::steady_clock::now();
-#pragma omp parallel num_threads(threads) reduction(+ : checksum)
-    {
-      // Contiguous slices, multiples of 8 words, one per thread.
-      const int64_t per_thread = (words / omp_get_num_threads() + 7) / 8 * 8;
-      const int64_t begin = std::min(words, per_thread * omp_get_thread_num());
-      const int64_t end = std::min(words, begin + per_thread);
-      checksum += sum_words(words_base + begin, end - begin);
-    }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    result.bytes_per_second.push_back(static_cast<double>(words) * sizeof(uint64_t) / seconds);
+  const auto start = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(threads_) reduction(+ : checksum)
+  {
+    // Contiguous slices, multiples of 8 words, one per thread.
+    const int64_t per_thread = (words_ / omp_get_num_threads() + 7) / 8 * 8;
+    const int64_t begin = std::min(words_, per_thread * omp_get_thread_num());
+    const int64_t end = std::min(words_, begin + per_thread);
+    checksum += sum_words(words + begin, end - begin);
   }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   g_read_sink = checksum;
+  return static_cast<double>(words_) * sizeof(uint64_t) / seconds;
+}
+
+BandwidthResult measure_read_bandwidth(const BandwidthOptions& options) {
+  BandwidthMeter meter(options.buffer_bytes, options.threads);
+  BandwidthResult result;
+  for (int pass = 0; pass < options.passes; ++pass) result.bytes_per_second.push_back(meter.read_pass());
   return result;
 }
 

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/huge_page_buffer.h"
+
 namespace lowbit {
 
 struct BandwidthOptions {
@@ -21,7 +23,24 @@ struct BandwidthResult {
   double median() const;
 };
 
-// Throws std::bad_alloc when the buffer cannot be allocated.
+// A buffer far beyond the caches, written once (so that its pages are resident, and on NUMA machines
+// local to the thread that reads them), then read end to end in timed passes: several passes at one
+// time, or one pass at a time between other work (eval/bench.h pairs each decode run with one).
+class BandwidthMeter {
+ public:
+  // threads 0: OpenMP's current default. Throws lowbit::Error when the buffer cannot be allocated.
+  BandwidthMeter(uint64_t buffer_bytes, int threads);
+
+  // Bytes per second of one streaming read of the whole buffer.
+  double read_pass();
+
+ private:
+  HugePageBuffer memory_;
+  int64_t words_;
+  int threads_;
+};
+
+// `options.passes` passes of a meter. Throws lowbit::Error when the buffer cannot be allocated.
 BandwidthResult measure_read_bandwidth(const BandwidthOptions& options);
 
 }  // namespace lowbit

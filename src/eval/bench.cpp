@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <optional>
 
 #include "core/error.h"
 #include "core/process_memory.h"
@@ -72,10 +73,15 @@ double RateStats::stddev() const {
   return std::sqrt(sum_sq / static_cast<double>(samples.size() - 1));
 }
 
-double BenchResult::decode_efficiency() const {
-  const double bandwidth_median = bandwidth.median();
-  return bandwidth_median > 0 ? decode_bytes_per_second() / bandwidth_median : 0.0;
+std::vector<double> BenchResult::decode_efficiencies() const {
+  std::vector<double> efficiencies;
+  for (size_t r = 0; r < bandwidth.bytes_per_second.size() && r < decode.samples.size(); ++r) {
+    efficiencies.push_back(static_cast<double>(weight_bytes_per_token) * decode.samples[r] / bandwidth.bytes_per_second[r]);
+  }
+  return efficiencies;
 }
+
+double BenchResult::decode_efficiency() const { return RateStats{decode_efficiencies()}.median(); }
 
 BenchResult run_bench(const std::string& model_path, const BenchOptions& options) {
   if (options.prompt_tokens < 1 || options.decode_tokens < 1 || options.repetitions < 1) {
@@ -107,6 +113,7 @@ BenchResult run_bench(const std::string& model_path, const BenchOptions& options
     engine.reset();
     engine.forward(std::span(steps).first(1));
 
+    std::optional<BandwidthMeter> meter;
     for (int r = 0; r < options.repetitions; ++r) {
       engine.reset();
       const auto prefill_start = Clock::now();
@@ -117,13 +124,13 @@ BenchResult run_bench(const std::string& model_path, const BenchOptions& options
       const auto decode_start = Clock::now();
       for (const int32_t& token : steps) engine.forward(std::span(&token, 1));
       result.decode.samples.push_back(static_cast<double>(options.decode_tokens) / seconds_since(decode_start));
+
+      if (r == 0) {
+        result.peak_resident_bytes = peak_resident_bytes();
+        if (options.measure_bandwidth) meter.emplace(options.bandwidth_buffer_bytes, result.threads);
+      }
+      if (meter) result.bandwidth.bytes_per_second.push_back(meter->read_pass());
     }
-    result.peak_resident_bytes = peak_resident_bytes();
-  }
-  if (options.measure_bandwidth) {
-    BandwidthOptions bandwidth = options.bandwidth;
-    bandwidth.threads = result.threads;
-    result.bandwidth = measure_read_bandwidth(bandwidth);
   }
   return result;
 }

@@ -1,7 +1,10 @@
 // `lowbit bench` as a library call: how fast a model runs on this CPU and how close decode comes to the
 // memory-bandwidth bound. Decode reads every weight once per token, so
 //   decode efficiency = weight bytes per token * decode tokens/s / measured read bandwidth,
-// with the bandwidth measured in the same run (core/memory_bandwidth.h) on the same threads.
+// with the bandwidth measured on the same threads (core/memory_bandwidth.h) by one streaming pass right
+// after each repetition's decode, and the efficiency the median over the repetitions of each decode
+// against its own pass: on a shared or virtual machine the bandwidth drifts within minutes, and a figure
+// measured once, before or after all the runs, can meet a different load than the decode did.
 // Prefill and decode are timed the way llama-bench times pp and tg: a prompt of p tokens in one forward
 // call from an empty cache, and n single-token forward calls from an empty cache.
 #pragma once
@@ -22,7 +25,7 @@ struct BenchOptions {
   int repetitions = 5;          // r
   bool measure_bandwidth = true;
   bool use_map = false;         // run on the file's map (else ModelFile::load_weights_into_memory first)
-  BandwidthOptions bandwidth;   // its threads are set from `threads`
+  uint64_t bandwidth_buffer_bytes = uint64_t{1} << 30;  // the streaming read's buffer, allocated beside the model
 };
 
 // Tokens per second of each repetition and summaries over them.
@@ -44,12 +47,17 @@ struct BenchResult {
   BenchOptions options;
   RateStats prefill;  // tokens/s
   RateStats decode;   // tokens/s
-  uint64_t peak_resident_bytes = 0;  // of the model runs (before the bandwidth buffer is allocated)
-  bool weights_in_memory = false;    // read into huge-page memory (else used from the file's map)
-  BandwidthResult bandwidth;         // empty when not measured
+  // Of the model runs, taken after the first repetition (all their memory is allocated by then), before
+  // the bandwidth buffer is.
+  uint64_t peak_resident_bytes = 0;
+  bool weights_in_memory = false;  // read into huge-page memory (else used from the file's map)
+  BandwidthResult bandwidth;       // one pass after each repetition's decode; empty when not measured
 
   double decode_bytes_per_second() const { return static_cast<double>(weight_bytes_per_token) * decode.median(); }
-  // decode_bytes_per_second() / median bandwidth; 0 when the bandwidth was not measured.
+  // Each repetition's weight bytes per second over its bandwidth pass: [repetitions], empty when the
+  // bandwidth was not measured.
+  std::vector<double> decode_efficiencies() const;
+  // Their median; 0 when the bandwidth was not measured.
   double decode_efficiency() const;
 };
 

@@ -59,7 +59,7 @@ TEST_F(SynthBenchCli, BenchPrintsEveryFigure) {
   const auto bench = run_lowbit("bench -m " + model + kQuickBench);
   ASSERT_EQ(bench.exit_code, 0) << bench.output;
   for (const char* field : {"weights/token", "kernels", "prefill pp8", "decode  tg4", "peak resident", "bandwidth",
-                            "% of the median bandwidth"}) {
+                            "efficiency", "each decode against its own read"}) {
     EXPECT_NE(bench.output.find(field), std::string::npos) << field << "\n" << bench.output;
   }
 }
@@ -81,6 +81,7 @@ TEST_F(SynthBenchCli, BenchJsonParses) {
   EXPECT_GT(j["peak_resident_bytes"].get<uint64_t>(), 0u);
   EXPECT_GT(j["bandwidth_bytes_per_second"]["median"].get<double>(), 0.0);
   EXPECT_GT(j["decode_efficiency"].get<double>(), 0.0);
+  EXPECT_EQ(j["decode_efficiency_samples"].size(), 2u);  // -r 2
   EXPECT_TRUE(j["type_bytes"].contains("q4_K"));
 }
 

@@ -35,8 +35,7 @@ class BenchTest : public ::testing::Test {
     options.prompt_tokens = 8;
     options.decode_tokens = 4;
     options.repetitions = 3;
-    options.bandwidth.buffer_bytes = 16 << 20;
-    options.bandwidth.passes = 2;
+    options.bandwidth_buffer_bytes = 16 << 20;
     return options;
   }
 
@@ -95,9 +94,16 @@ TEST_F(BenchTest, MeasuresTheTinySynthModel) {
   EXPECT_GE(r.peak_resident_bytes, r.model_bytes / 2);  // the weights were read, so mostly resident
   EXPECT_TRUE(r.weights_in_memory);  // a small model fits
 
-  ASSERT_EQ(r.bandwidth.bytes_per_second.size(), 2u);
+  // One bandwidth pass per repetition, each decode run against its own pass.
+  ASSERT_EQ(r.bandwidth.bytes_per_second.size(), 3u);
   EXPECT_DOUBLE_EQ(r.decode_bytes_per_second(), static_cast<double>(r.weight_bytes_per_token) * r.decode.median());
-  EXPECT_DOUBLE_EQ(r.decode_efficiency(), r.decode_bytes_per_second() / r.bandwidth.median());
+  const std::vector<double> efficiencies = r.decode_efficiencies();
+  ASSERT_EQ(efficiencies.size(), 3u);
+  for (size_t i = 0; i < efficiencies.size(); ++i) {
+    EXPECT_DOUBLE_EQ(efficiencies[i], static_cast<double>(r.weight_bytes_per_token) * r.decode.samples[i] /
+                                          r.bandwidth.bytes_per_second[i]);
+  }
+  EXPECT_DOUBLE_EQ(r.decode_efficiency(), RateStats{efficiencies}.median());
 }
 
 TEST_F(BenchTest, WithMmapTheWeightsStayInTheFileMap) {
@@ -115,6 +121,7 @@ TEST_F(BenchTest, WithoutBandwidthTheEfficiencyIsZero) {
   options.repetitions = 1;
   const BenchResult r = run_bench(path_, options);
   EXPECT_TRUE(r.bandwidth.bytes_per_second.empty());
+  EXPECT_TRUE(r.decode_efficiencies().empty());
   EXPECT_EQ(r.decode_efficiency(), 0.0);
 }
 
