@@ -5,9 +5,10 @@
 #include <algorithm>
 #include <chrono>
 
-
 namespace lowbit {
 namespace {
+
+int64_t whole_groups_of_words(uint64_t bytes) { return static_cast<int64_t>(bytes / sizeof(uint64_t)) / 8 * 8; }
 
 // Keeps the sums, and so the reads, from being optimized away.
 volatile uint64_t g_read_sink;
@@ -39,12 +40,6 @@ double BandwidthResult::median() const {
   const size_t mid = sorted.size() / 2;
   return sorted.size() % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
 }
-
-namespace {
-
-int64_t whole_groups_of_words(uint64_t bytes) { return static_cast<int64_t>(bytes / sizeof(uint64_t)) / 8 * 8; }
-
-}  // namespace
 
 // Huge pages, as the weights are read from (io/model_file.h): a 4 KiB-page buffer measures the page
 // walks as well as the memory.
