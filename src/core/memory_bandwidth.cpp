@@ -70,6 +70,18 @@ double BandwidthMeter::read_pass() {
   return static_cast<double>(words_) * sizeof(uint64_t) / seconds;
 }
 
+double BandwidthMeter::read_for(double seconds) {
+  const auto start = std::chrono::steady_clock::now();
+  double elapsed = 0.0;
+  int64_t passes = 0;
+  do {
+    read_pass();
+    ++passes;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < seconds);
+  return static_cast<double>(passes * words_) * sizeof(uint64_t) / elapsed;
+}
+
 BandwidthResult measure_read_bandwidth(const BandwidthOptions& options) {
   BandwidthMeter meter(options.buffer_bytes, options.threads);
   BandwidthResult result;

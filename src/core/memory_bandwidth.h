@@ -25,7 +25,7 @@ struct BandwidthResult {
 
 // A buffer far beyond the caches, written once (so that its pages are resident, and on NUMA machines
 // local to the thread that reads them), then read end to end in timed passes: several passes at one
-// time, or one pass at a time between other work (eval/bench.h pairs each decode run with one).
+// time, or between other work (eval/bench.h pairs each decode run with passes as long as it).
 class BandwidthMeter {
  public:
   // threads 0: OpenMP's current default. Throws lowbit::Error when the buffer cannot be allocated.
@@ -33,6 +33,10 @@ class BandwidthMeter {
 
   // Bytes per second of one streaming read of the whole buffer.
   double read_pass();
+
+  // Bytes per second of whole passes repeated for at least `seconds` (at least one pass): a figure over
+  // as long a window as the work it is compared with.
+  double read_for(double seconds);
 
  private:
   HugePageBuffer memory_;

@@ -123,13 +123,14 @@ BenchResult run_bench(const std::string& model_path, const BenchOptions& options
       engine.reset();
       const auto decode_start = Clock::now();
       for (const int32_t& token : steps) engine.forward(std::span(&token, 1));
-      result.decode.samples.push_back(static_cast<double>(options.decode_tokens) / seconds_since(decode_start));
+      const double decode_seconds = seconds_since(decode_start);
+      result.decode.samples.push_back(static_cast<double>(options.decode_tokens) / decode_seconds);
 
       if (r == 0) {
         result.peak_resident_bytes = peak_resident_bytes();
         if (options.measure_bandwidth) meter.emplace(options.bandwidth_buffer_bytes, result.threads);
       }
-      if (meter) result.bandwidth.bytes_per_second.push_back(meter->read_pass());
+      if (meter) result.bandwidth.bytes_per_second.push_back(meter->read_for(decode_seconds));
     }
   }
   return result;

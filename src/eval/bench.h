@@ -1,10 +1,11 @@
 // `lowbit bench` as a library call: how fast a model runs on this CPU and how close decode comes to the
 // memory-bandwidth bound. Decode reads every weight once per token, so
 //   decode efficiency = weight bytes per token * decode tokens/s / measured read bandwidth,
-// with the bandwidth measured on the same threads (core/memory_bandwidth.h) by one streaming pass right
-// after each repetition's decode, and the efficiency the median over the repetitions of each decode
-// against its own pass: on a shared or virtual machine the bandwidth drifts within minutes, and a figure
-// measured once, before or after all the runs, can meet a different load than the decode did.
+// with the bandwidth measured on the same threads (core/memory_bandwidth.h) by streaming reads right
+// after each repetition's decode, for as long as that decode took, and the efficiency the median over the
+// repetitions of each decode against its own reads: on a shared or virtual machine the bandwidth drifts
+// within minutes, and a figure measured once, before or after all the runs, or over a much shorter
+// window than the decode's, can meet a different load than the decode did.
 // Prefill and decode are timed the way llama-bench times pp and tg: a prompt of p tokens in one forward
 // call from an empty cache, and n single-token forward calls from an empty cache.
 #pragma once
@@ -51,10 +52,10 @@ struct BenchResult {
   // the bandwidth buffer is.
   uint64_t peak_resident_bytes = 0;
   bool weights_in_memory = false;  // read into huge-page memory (else used from the file's map)
-  BandwidthResult bandwidth;       // one pass after each repetition's decode; empty when not measured
+  BandwidthResult bandwidth;       // one figure after each repetition's decode; empty when not measured
 
   double decode_bytes_per_second() const { return static_cast<double>(weight_bytes_per_token) * decode.median(); }
-  // Each repetition's weight bytes per second over its bandwidth pass: [repetitions], empty when the
+  // Each repetition's weight bytes per second over its bandwidth figure: [repetitions], empty when the
   // bandwidth was not measured.
   std::vector<double> decode_efficiencies() const;
   // Their median; 0 when the bandwidth was not measured.

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -64,6 +65,14 @@ TEST(MemoryBandwidth, OnePositiveFigurePerPass) {
   EXPECT_LE(result.median(), result.best());
 }
 
+TEST(MemoryBandwidth, ReadsForAtLeastTheTimeAsked) {
+  BandwidthMeter meter(8 << 20, 1);
+  EXPECT_GT(meter.read_for(0.0), 1e8);  // one pass
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_GT(meter.read_for(0.05), 1e8);
+  EXPECT_GE(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.05);
+}
+
 TEST(ProcessMemory, PeakCoversWhatWasTouched) {
   ASSERT_GT(resident_bytes(), 0u);
   std::vector<char> block(64 << 20, 1);  // 64 MiB, written so that it is resident
@@ -97,7 +106,7 @@ TEST_F(BenchTest, MeasuresTheTinySynthModel) {
   EXPECT_GE(r.peak_resident_bytes, r.model_bytes / 2);  // the weights were read, so mostly resident
   EXPECT_TRUE(r.weights_in_memory);  // a small model fits
 
-  // One bandwidth pass per repetition, each decode run against its own pass.
+  // One bandwidth figure per repetition, each decode run against its own.
   ASSERT_EQ(r.bandwidth.bytes_per_second.size(), 3u);
   EXPECT_DOUBLE_EQ(r.decode_bytes_per_second(), static_cast<double>(r.weight_bytes_per_token) * r.decode.median());
   const std::vector<double> efficiencies = r.decode_efficiencies();

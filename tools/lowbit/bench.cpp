@@ -59,7 +59,7 @@ void print_result(const BenchResult& r) {
   fmt::print("peak resident   {:.1f} MiB (weights {})\n", mib(r.peak_resident_bytes),
              r.weights_in_memory ? "in huge-page memory" : "used from the file's map");
   if (r.bandwidth.bytes_per_second.empty()) return;
-  fmt::print("bandwidth       {:.1f} GB/s median, {:.1f} GB/s best (a streaming read of {:.0f} MiB after each decode run, {} threads)\n",
+  fmt::print("bandwidth       {:.1f} GB/s median, {:.1f} GB/s best (reads of a {:.0f} MiB buffer after each decode run, as long as it, {} threads)\n",
              gb(r.bandwidth.median()), gb(r.bandwidth.best()), mib(r.options.bandwidth_buffer_bytes), r.threads);
   fmt::print("decode reads    {:.1f} GB/s of weights; efficiency {:.1f}% (median over the runs of each decode against its own read)\n",
              gb(r.decode_bytes_per_second()), 100.0 * r.decode_efficiency());
@@ -87,7 +87,7 @@ nlohmann::ordered_json result_json(const BenchResult& r) {
   out["peak_resident_bytes"] = r.peak_resident_bytes;
   out["weights_in_memory"] = r.weights_in_memory;
   out["bandwidth_bytes_per_second"] = {{"median", r.bandwidth.median()}, {"best", r.bandwidth.best()},
-                                       {"passes", r.bandwidth.bytes_per_second},
+                                       {"samples", r.bandwidth.bytes_per_second},
                                        {"buffer_bytes", r.options.bandwidth_buffer_bytes}};
   out["decode_weight_bytes_per_second"] = r.decode_bytes_per_second();
   out["decode_efficiency"] = r.decode_efficiency();
