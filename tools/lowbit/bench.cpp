@@ -59,9 +59,11 @@ void print_result(const BenchResult& r) {
   fmt::print("peak resident   {:.1f} MiB (weights {})\n", mib(r.peak_resident_bytes),
              r.weights_in_memory ? "in huge-page memory" : "used from the file's map");
   if (r.bandwidth.bytes_per_second.empty()) return;
-  fmt::print("bandwidth       {:.1f} GB/s median, {:.1f} GB/s best (reads of a {:.0f} MiB buffer after each decode run, as long as it, {} threads)\n",
+  fmt::print("bandwidth       {:.1f} GB/s median, {:.1f} GB/s best (a {:.0f} MiB buffer read after each decode run for as "
+             "long as it took, {} threads)\n",
              gb(r.bandwidth.median()), gb(r.bandwidth.best()), mib(r.options.bandwidth_buffer_bytes), r.threads);
-  fmt::print("decode reads    {:.1f} GB/s of weights; efficiency {:.1f}% (median over the runs of each decode against its own read)\n",
+  fmt::print("decode reads    {:.1f} GB/s of weights; efficiency {:.1f}% (median over the runs of each decode against its own "
+             "reads)\n",
              gb(r.decode_bytes_per_second()), 100.0 * r.decode_efficiency());
 }
 
@@ -144,7 +146,8 @@ void print_comparison(const std::vector<std::string>& types, const std::vector<B
                r.decode.median(), r.prefill.median() / b.prefill.median(), r.decode.median() / b.decode.median(),
                mib(r.peak_resident_bytes), 100.0 * r.decode_efficiency());
   }
-  fmt::print("\n{} threads, pp{} / tg{}, median of {} runs; decode BW: each decode run against a streaming read right after it\n",
+  fmt::print("\n{} threads, pp{} / tg{}, median of {} runs; decode BW: each decode run against the streaming reads right after "
+             "it, for as long as it took\n",
              b.threads, b.options.prompt_tokens, b.options.decode_tokens, b.options.repetitions);
 }
 

@@ -13,8 +13,9 @@
 // annotation of TinyLlama's prefill puts about 55% of this kernel's samples on the tile loads, products
 // and stores), so either costs in full. The float work is cut where the format allows: formats with a
 // fixed code offset (kCodeOffset) multiply signed codes with _tile_dpbssd and have no bias term, and
-// Q8_K's activation scale is applied once per super-block. A thread's rows are taken 16 at a time and kChunkCols columns at a time: those rows are
-// unpacked once into the tile layout (in L2), then multiplied with every 16 tokens.
+// Q8_K's activation scale is applied once per super-block. A thread's rows are taken 16 at a time and
+// kChunkCols columns at a time: those rows are unpacked once into the tile layout (in L2), then multiplied
+// with every 16 tokens.
 #pragma once
 
 #include <immintrin.h>
