@@ -236,8 +236,8 @@ struct ScaleMinKSuperBlocks {
   }
   static uint16_t d(const uint8_t* row, int64_t b) { return block(row, b).d; }
   static uint16_t dmin(const uint8_t* row, int64_t b) { return block(row, b).dmin; }
-  static void prefetch(const uint8_t* row, int64_t b) {
-    prefetch_ahead(reinterpret_cast<const uint8_t*>(&block(row, b)), sizeof(Block));
+  static void prefetch(const LinePrefetcher& prefetch, const uint8_t* row, int64_t b) {
+    prefetch.ahead(reinterpret_cast<const uint8_t*>(&block(row, b)), sizeof(Block));
   }
   // Each 32 bytes of qs hold sub-block 2k in the low nibbles and 2k + 1 in the high ones; Q5_K's fifth
   // bits of element l of sub-block s sit in qh[l] at bit s.
@@ -268,8 +268,8 @@ struct Q4_Kx2SuperBlocks {
   }
   static uint16_t d(const uint8_t* row, int64_t b) { return block(row, b).scales.d[b % 2]; }
   static uint16_t dmin(const uint8_t* row, int64_t b) { return block(row, b).scales.dmin[b % 2]; }
-  static void prefetch(const uint8_t* row, int64_t b) {
-    if (b % 2 == 0) prefetch_ahead(reinterpret_cast<const uint8_t*>(&block(row, b)), sizeof(BlockQ4_Kx2));
+  static void prefetch(const LinePrefetcher& prefetch, const uint8_t* row, int64_t b) {
+    if (b % 2 == 0) prefetch.ahead(reinterpret_cast<const uint8_t*>(&block(row, b)), sizeof(BlockQ4_Kx2));
   }
   // Sub-blocks 2k and 2k + 1 sit side by side in every 64-byte vector: one 8-byte load per vector gathers
   // both, one permute separates them.
@@ -296,13 +296,14 @@ struct Q4_5_KDot {
     for (auto& row : acc) {
       for (__m256& v : row) v = _mm256_setzero_ps();
     }
+    const LinePrefetcher prefetch;
     for (int64_t b = 0; b < n / 256; ++b) {
       // Lane s: the sum of a over sub-block s (two of Q8_K's 16-value sums).
       __m256i sub_sums[T];
       for (int t = 0; t < T; ++t) sub_sums[t] = _mm256_madd_epi16(load_256(a[t][b].bsums), _mm256_set1_epi16(1));
       for (int r = 0; r < R; ++r) {
         const uint8_t* row = static_cast<const uint8_t*>(weight_rows) + static_cast<size_t>(r) * weight_stride;
-        SuperBlocks::prefetch(row, b);
+        SuperBlocks::prefetch(prefetch, row, b);
         const __m128i packed_codes = SuperBlocks::scale_min_codes(row, b);
         const __m256i scales = int16_pairs(_mm256_cvtepu8_epi32(packed_codes));
         const __m256i mins = _mm256_cvtepu8_epi32(_mm_srli_si128(packed_codes, 8));
@@ -408,10 +409,11 @@ struct SubBlock16Dot {
     for (auto& row : acc) {
       for (__m256& v : row) v = _mm256_setzero_ps();
     }
+    const LinePrefetcher prefetch;
     for (int64_t b = 0; b < n / 256; ++b) {
       for (int r = 0; r < R; ++r) {
         const typename Format::Block& block = w[r][b];
-        prefetch_ahead(reinterpret_cast<const uint8_t*>(&block), sizeof(block));
+        prefetch.ahead(reinterpret_cast<const uint8_t*>(&block), sizeof(block));
         const SubBlockScales scales = Format::scales(block);
         const __m256i scale_pairs[2] = {int16_pairs(scales.scale[0]), int16_pairs(scales.scale[1])};
         __m256i scaled[T];
@@ -622,9 +624,10 @@ float dot_f16_f32_512(int64_t n, const void* weight_row, const void* activation_
   const auto* w = static_cast<const uint16_t*>(weight_row);
   const auto* a = static_cast<const float*>(activation_row);
   __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  const LinePrefetcher prefetch;
   int64_t i = 0;
   for (; i + 64 <= n; i += 64) {
-    prefetch_ahead(reinterpret_cast<const uint8_t*>(w + i), 128);
+    prefetch.ahead(reinterpret_cast<const uint8_t*>(w + i), 128);
     for (int k = 0; k < 2; ++k) {
       const __m512i halves = _mm512_loadu_si512(w + i + 32 * k);
       acc[2 * k] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(halves)), _mm512_loadu_ps(a + i + 32 * k),

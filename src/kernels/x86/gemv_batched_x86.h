@@ -40,6 +40,7 @@ void multiply_block_rows(const uint8_t* weight_rows, size_t row_bytes, int64_t r
   using Block = typename Format::Block;
   constexpr int kChains = T == 1 ? one_token_chains<Format>() : 1;
   const int64_t blocks = cols / Format::kBlockSize;
+  const LinePrefetcher prefetch;
   for (int64_t r = 0; r < row_count; ++r) {
     const auto* w = reinterpret_cast<const Block*>(weight_rows + static_cast<size_t>(r) * row_bytes);
     __m512 acc[kChains][T];
@@ -47,7 +48,7 @@ void multiply_block_rows(const uint8_t* weight_rows, size_t row_bytes, int64_t r
       for (__m512& each : chain) each = _mm512_setzero_ps();
     }
     const auto add = [&](int64_t b, __m512* chain) {
-      prefetch_ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(Block));
+      prefetch.ahead(reinterpret_cast<const uint8_t*>(&w[b]), sizeof(Block));
       const typename Format::Unpacked unpacked = Format::unpack(w[b]);
       for (int t = 0; t < T; ++t) chain[t] = Format::add_block(unpacked, b, tokens[t], chain[t]);
     };

@@ -296,9 +296,10 @@ void multiply_gemv(const uint8_t* weight_rows, size_t /*row_bytes*/, int64_t row
   const uint8_t* held_line = nullptr;  // the line in `held`, if any
   __m512i held = _mm512_setzero_si512();
   __m512 acc = _mm512_setzero_ps(), other_acc = _mm512_setzero_ps();
+  const LinePrefetcher prefetch;
   for (int64_t i = 0, g = 0, r = 0; i < total; ++i) {
     const uint8_t* group = weight_rows + i * Layout::kGroupBytes;
-    prefetch_ahead(group, Layout::kGroupBytes);
+    prefetch.ahead(group, Layout::kGroupBytes);
     __m512i first, second, code_index, scale_index;
     if (i == 0 || i == total - 1) {
       first = _mm512_loadu_si512(group);
