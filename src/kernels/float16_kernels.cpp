@@ -15,7 +15,7 @@ const Float16Kernel* find_float16_gemm(TensorType weight, CpuLevel level) {
 }
 
 const Float16Kernel* find_float16_gemv(TensorType weight, CpuLevel level) {
-  if (level != CpuLevel::avx512 || !cpu_features().avx512_bf16) return nullptr;
+  if (level != CpuLevel::avx512 || (weight == TensorType::BF16 && !cpu_features().avx512_bf16)) return nullptr;
   return find_float16_gemv_avx512(weight);
 }
 

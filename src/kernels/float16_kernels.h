@@ -1,5 +1,5 @@
-// Products with F16 or BF16 weights at AVX-512: the prefill GEMM (two or more tokens) and the BF16
-// decode product with vdpbf16ps.
+// Products with F16 or BF16 weights at AVX-512: the prefill GEMM (two or more tokens) and the decode
+// product (F16 widened to F32 for FMA, BF16 with vdpbf16ps), which reads eight rows side by side.
 //
 // GEMM: each thread packs a panel of kFloat16PanelRows weight rows, one chunk of columns at a time,
 // into column-major order (one 32-bit word per row and step: an F32 value, or a pair of BF16 values),
@@ -42,7 +42,8 @@ inline constexpr int64_t kFloat16PanelRows = 32;
 // The GEMM (n_tokens >= 2) for F16 or BF16 weights at `level`; nullptr where there is none (then the
 // rows are converted to F32 for sgemm). BF16 uses vdpbf16ps where cpu_features().avx512_bf16.
 const Float16Kernel* find_float16_gemm(TensorType weight, CpuLevel level);
-// The one-token product: BF16 at avx512 with AVX512-BF16; nullptr otherwise (dot_kernels.h serves).
+// The one-token product: F16 at avx512, BF16 at avx512 with AVX512-BF16; nullptr otherwise (dot_kernels.h
+// serves).
 const Float16Kernel* find_float16_gemv(TensorType weight, CpuLevel level);
 
 // Whether matmul() (kernels/matmul.h) rounds the activations to BF16 for `weight` at `level`: BF16 weights
@@ -66,7 +67,7 @@ enum class Bf16Gemm { widened, rounded_widened, bf16_pairs, amx_tiles };
 // The GEMM for BF16 weights on this CPU.
 Bf16Gemm preferred_bf16_gemm();
 
-// The AVX-512 tables (kernels/avx512/); bf16_pairs needs AVX512-BF16.
+// The AVX-512 tables (kernels/avx512/); bf16_pairs and the BF16 gemv need AVX512-BF16.
 const Float16Kernel* find_float16_gemm_avx512(TensorType weight, Bf16Gemm bf16);
 const Float16Kernel* find_float16_gemv_avx512(TensorType weight);
 // The AMX one (kernels/amx/): BF16 weights where cpu_features().amx_bf16.

@@ -31,6 +31,7 @@ std::vector<Variant> variants(bool decode) {
   if (supported_cpu_level(cpu_features()) < CpuLevel::avx512) return out;
   const bool bf16 = cpu_features().avx512_bf16;
   if (decode) {
+    out.push_back({"f16_gemv", TensorType::F16, find_float16_gemv_avx512(TensorType::F16), false});
     if (bf16) out.push_back({"bf16_dot_gemv", TensorType::BF16, find_float16_gemv_avx512(TensorType::BF16), true});
     return out;
   }
@@ -104,7 +105,7 @@ TEST(Float16Kernels, GemvMatchesDoublePrecisionOnAwkwardShapes) {
   std::mt19937 rng(6);
   const Shape shapes[] = {{1, 32, 1}, {7, 96, 1}, {9, 2048, 1}, {5, 33, 1}, {6, 1, 1}, {4, 2100, 1}};
   const std::vector<Variant> kernels = variants(true);
-  if (kernels.empty()) GTEST_SKIP() << "no AVX512-BF16";
+  if (kernels.empty()) GTEST_SKIP() << "no AVX-512";
   for (const Variant& v : kernels) {
     ASSERT_NE(v.kernel, nullptr) << v.name;
     for (Shape shape : shapes) check(v, shape, rng);
@@ -117,9 +118,11 @@ TEST(Float16Kernels, GemvMatchesDoublePrecisionOnAwkwardShapes) {
 TEST(Float16Kernels, Bf16KernelsRoundActivationsLikeFp32ToBf16) {
   const float values[] = {1.0f + 0x1p-8f, 1.0f + 0x3p-8f, -1.0f - 0x1p-9f, 3.14159f, 0x1.ffffp-127f,
                           -2.5e-3f,       65504.0f,       0.0f};
-  std::vector<Variant> kernels = variants(true);
-  for (Variant& v : variants(false)) {
-    if (v.rounds_activations) kernels.push_back(v);
+  std::vector<Variant> kernels;
+  for (bool decode : {true, false}) {
+    for (Variant& v : variants(decode)) {
+      if (v.rounds_activations) kernels.push_back(v);
+    }
   }
   if (kernels.empty()) GTEST_SKIP() << "no AVX512-BF16";
   const int64_t cols = 40;
@@ -144,7 +147,8 @@ TEST(Float16Kernels, Bf16KernelsRoundActivationsLikeFp32ToBf16) {
 TEST(Float16Kernels, DispatchFollowsLevelAndFeatures) {
   EXPECT_EQ(find_float16_gemm(TensorType::F16, CpuLevel::scalar), nullptr);
   EXPECT_EQ(find_float16_gemm(TensorType::F32, CpuLevel::avx512), nullptr);
-  EXPECT_EQ(find_float16_gemv(TensorType::F16, CpuLevel::avx512), nullptr);
+  EXPECT_NE(find_float16_gemv(TensorType::F16, CpuLevel::avx512), nullptr);
+  EXPECT_EQ(find_float16_gemv(TensorType::F16, CpuLevel::avx2), nullptr);
   EXPECT_EQ(find_float16_gemv(TensorType::BF16, CpuLevel::avx2), nullptr);
   EXPECT_EQ(find_float16_gemv(TensorType::BF16, CpuLevel::avx512) != nullptr, cpu_features().avx512_bf16);
   EXPECT_EQ(preferred_bf16_gemm(), !cpu_features().avx512_bf16 ? Bf16Gemm::widened

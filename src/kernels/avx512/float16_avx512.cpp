@@ -20,7 +20,11 @@ const Float16Kernel* find_float16_gemm_avx512(TensorType weight, Bf16Gemm bf16) 
 }
 
 const Float16Kernel* find_float16_gemv_avx512(TensorType weight) {
-  return weight == TensorType::BF16 ? &kBF16DotGemv : nullptr;
+  switch (weight) {
+    case TensorType::F16: return &kF16Gemv;
+    case TensorType::BF16: return &kBF16DotGemv;
+    default: return nullptr;
+  }
 }
 
 }  // namespace lowbit

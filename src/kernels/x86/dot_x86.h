@@ -617,32 +617,8 @@ constexpr DotKernel kQ4_Kx2 = integer_kernel<Q4_5_KDot<Q4_Kx2SuperBlocks>, false
 constexpr DotKernel kQ2_K = integer_kernel<SubBlock16Dot<Q2_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kQ3_K = integer_kernel<SubBlock16Dot<Q3_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
 constexpr DotKernel kQ6_K = integer_kernel<SubBlock16Dot<Q6_KFormat>, false>(TensorType::Q8_K, quantize_row_q8_k_simd);
-#if defined(__AVX512F__)
-// F16 rows on 512-bit vectors: 64 values per step in four accumulators, each 64 bytes of weights one load
-// (a one-token product streams the weights from memory, fastest with the fewest loads per byte).
-float dot_f16_f32_512(int64_t n, const void* weight_row, const void* activation_row) {
-  const auto* w = static_cast<const uint16_t*>(weight_row);
-  const auto* a = static_cast<const float*>(activation_row);
-  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-  const LinePrefetcher prefetch;
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    prefetch.ahead(reinterpret_cast<const uint8_t*>(w + i), 128);
-    for (int k = 0; k < 2; ++k) {
-      const __m512i halves = _mm512_loadu_si512(w + i + 32 * k);
-      acc[2 * k] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(halves)), _mm512_loadu_ps(a + i + 32 * k),
-                                   acc[2 * k]);
-      acc[2 * k + 1] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(halves, 1)),
-                                       _mm512_loadu_ps(a + i + 32 * k + 16), acc[2 * k + 1]);
-    }
-  }
-  float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
-  return sum + dot_16bit_f32<load_8_f16, half_to_float>(n - i, w + i, a + i);
-}
-constexpr DotKernel kF16{TensorType::F32, nullptr, dot_f16_f32_512, nullptr};
-#else
+// F16 at AVX-512 takes kernels/float16_kernels.h's decode product instead (eight rows side by side).
 constexpr DotKernel kF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_f16, half_to_float>, nullptr};
-#endif
 constexpr DotKernel kBF16{TensorType::F32, nullptr, dot_16bit_f32<load_8_bf16, bf16_bits_to_float>, nullptr};
 
 const DotKernel* find_x86_dot_kernel(TensorType weight) {
