@@ -103,7 +103,9 @@ TEST(Float16Kernels, GemmMatchesDoublePrecisionOnAwkwardShapes) {
 
 TEST(Float16Kernels, GemvMatchesDoublePrecisionOnAwkwardShapes) {
   std::mt19937 rng(6);
-  const Shape shapes[] = {{1, 32, 1}, {7, 96, 1}, {9, 2048, 1}, {5, 33, 1}, {6, 1, 1}, {4, 2100, 1}};
+  // Rows below, at and past the eight read side by side; columns not a multiple of a 32-column step.
+  const Shape shapes[] = {{1, 32, 1}, {7, 96, 1}, {9, 2048, 1}, {5, 33, 1}, {6, 1, 1}, {4, 2100, 1}, {8, 40, 1},
+                          {17, 100, 1}};
   const std::vector<Variant> kernels = variants(true);
   if (kernels.empty()) GTEST_SKIP() << "no AVX-512";
   for (const Variant& v : kernels) {
