@@ -59,10 +59,11 @@ const TensorType kTypes[] = {TensorType::Q4_0,
                              find_type_traits("lb_i6_sym_g128")->type};
 
 // Whether `type` has a decode kernel at `level` on this CPU: every listed type at AVX-512, the lowbit
-// formats other than 4 bits only with VBMI.
+// formats other than 4 bits only with VBMI; lb_q4_0x16 at AVX2 too.
 bool expects_gemv(TensorType type, CpuLevel level) {
   const std::optional<LowbitIntFormat> format = lowbit_int_format(type);
   const bool needs_vbmi = format.has_value() && format->bits != 4;
+  if (level == CpuLevel::avx2) return type == kQ4_0x16Type;
   return level == CpuLevel::avx512 && (!needs_vbmi || cpu_features().avx512_vbmi);
 }
 
@@ -139,7 +140,7 @@ TEST_P(GemvKernelTest, TokenBatchesMatchScalarDot) {
   const TensorType type = GetParam();
   const DotKernel& reference = *find_dot_kernel(type, CpuLevel::scalar);
   const TypeTraits& traits = type_traits(type);
-  // Every AVX-512 decode kernel has batched products but Q4_0's and Q8_0's reading aligned lines.
+  // Every decode kernel has batched products but Q4_0's and Q8_0's reading aligned lines.
   const bool reads_lines = type == TensorType::Q4_0 || type == TensorType::Q8_0;
   std::mt19937 rng(11);
   bool checked = false;
@@ -147,7 +148,7 @@ TEST_P(GemvKernelTest, TokenBatchesMatchScalarDot) {
     const GemvKernel* gemv = find_gemv_kernel(type, level, loads);
     const bool batched = gemv != nullptr && gemv->multiply_tokens != nullptr;
     const bool expected =
-        gemv != nullptr && level == CpuLevel::avx512 && !(reads_lines && loads == GemvLoads::aligned_lines);
+        gemv != nullptr && !(reads_lines && loads == GemvLoads::aligned_lines);
     ASSERT_EQ(batched, expected) << cpu_level_name(level) << " loads " << static_cast<int>(loads);
     if (!batched || (loads != kLoads[0] && gemv == find_gemv_kernel(type, level, kLoads[0]))) continue;
     checked = true;

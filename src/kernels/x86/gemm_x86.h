@@ -744,11 +744,20 @@ constexpr bool is_interleaved() {
   return false;
 }
 
-// The vector kernels: none for 8-bit codes at AVX2 (maddubs would saturate) nor for the interleaved
-// layouts at AVX-512. (Unused where kernels/amx/ includes this header for the formats' unpacking.)
+// Whether an interleaved layout's decode kernel has batched products at this level that beat this GEMM at
+// every batch size, so that it goes without one: all three at AVX-512, lb_q4_0x16 at AVX2
+// (kernels/avx2/gemv_avx2.cpp; TinyLlama Q4_0 at LOWBIT_CPU=avx2, 2 threads, three rounds: -p 128 80-99
+// t/s with this GEMM, 110-133 without; -p 32 64-78 against 109-127).
+template <typename Format>
+constexpr bool batched_decode_serves() {
+  return is_interleaved<Format>() && (kLanes == 16 || std::is_same_v<Format, Q4_0x16Gemm>);
+}
+
+// The vector kernels: none for 8-bit codes at AVX2 (maddubs would saturate) nor where batched decode
+// serves. (Unused where kernels/amx/ includes this header for the formats' unpacking.)
 [[maybe_unused]] const GemmKernel* find_x86_gemm_kernel(TensorType weight) {
   return find_gemm_format(weight, []<typename Format>() -> const GemmKernel* {
-    if constexpr ((has_eight_bit_codes<Format>() && !kFullRangeCodes) || (is_interleaved<Format>() && kLanes == 16)) {
+    if constexpr ((has_eight_bit_codes<Format>() && !kFullRangeCodes) || batched_decode_serves<Format>()) {
       return nullptr;
     } else {
       return &kGemm<Format>;
