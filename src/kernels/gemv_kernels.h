@@ -66,7 +66,8 @@ GemvLoads preferred_gemv_loads();
 const GemvKernel* find_gemv_kernel(TensorType weight, CpuLevel level, GemvLoads loads = preferred_gemv_loads());
 
 const GemvKernel* find_gemv_kernel_avx512(TensorType weight, GemvLoads loads);
-// At AVX2 only lb_q4_0x16 has one (kernels/avx2/gemv_avx2.cpp), so that Q4_0 is converted to it there too.
+// At AVX2 only lb_q4_0x16 and lb_q8_0x16 have one (kernels/avx2/gemv_avx2.cpp), so that Q4_0 and Q8_0 are
+// converted to them there too.
 const GemvKernel* find_gemv_kernel_avx2(TensorType weight);
 // The kernels that need AVX-512 VBMI as well (kernels/avx512vbmi/); nullptr for the other types.
 const GemvKernel* find_gemv_kernel_avx512_vbmi(TensorType weight);

@@ -59,11 +59,11 @@ const TensorType kTypes[] = {TensorType::Q4_0,
                              find_type_traits("lb_i6_sym_g128")->type};
 
 // Whether `type` has a decode kernel at `level` on this CPU: every listed type at AVX-512, the lowbit
-// formats other than 4 bits only with VBMI; lb_q4_0x16 at AVX2 too.
+// formats other than 4 bits only with VBMI; lb_q4_0x16 and lb_q8_0x16 at AVX2 too.
 bool expects_gemv(TensorType type, CpuLevel level) {
   const std::optional<LowbitIntFormat> format = lowbit_int_format(type);
   const bool needs_vbmi = format.has_value() && format->bits != 4;
-  if (level == CpuLevel::avx2) return type == kQ4_0x16Type;
+  if (level == CpuLevel::avx2) return type == kQ4_0x16Type || type == kQ8_0x16Type;
   return level == CpuLevel::avx512 && (!needs_vbmi || cpu_features().avx512_vbmi);
 }
 
