@@ -12,10 +12,8 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 
-#include "formats/ggml_q8_0.h"
 #include "formats/ggml_q8_k.h"
 #include "formats/lowbit_q4_0x16.h"
 #include "formats/lowbit_q4_kx2.h"
