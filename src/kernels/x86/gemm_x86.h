@@ -744,8 +744,8 @@ constexpr bool is_interleaved() {
   return false;
 }
 
-// Whether an interleaved layout's decode kernel has batched products at this level that beat this GEMM at
-// every batch size, so that it goes without one: all three at AVX-512, lb_q4_0x16 at AVX2
+// Whether an interleaved layout's decode kernel has batched products at this level that beat this GEMM
+// (at the batch sizes measured), so that it goes without one: all three at AVX-512, lb_q4_0x16 at AVX2
 // (kernels/avx2/gemv_avx2.cpp; TinyLlama Q4_0 at LOWBIT_CPU=avx2, 2 threads, three rounds: -p 128 80-99
 // t/s with this GEMM, 110-133 without; -p 32 64-78 against 109-127).
 template <typename Format>
