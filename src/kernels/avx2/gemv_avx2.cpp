@@ -28,7 +28,7 @@ struct Q4_0x16Halves {
     const __m256i low_nibbles = _mm256_set1_epi8(15);
     __m256i pair_sums = _mm256_setzero_si256();
     for (int v = 0; v < 4; ++v) {
-      const __m256i packed = load_256(block.qs + 64 * v + 32 * h);
+      const __m256i packed = in_register(load_256(block.qs + 64 * v + 32 * h));
       const __m256i low = _mm256_and_si256(packed, low_nibbles);
       const __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
       pair_sums = _mm256_add_epi16(pair_sums, _mm256_maddubs_epi16(low, load_256(codes + 64 * v + 32 * h)));

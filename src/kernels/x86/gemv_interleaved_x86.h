@@ -40,7 +40,7 @@ inline BlockCodes unpack_nibble_codes(const uint8_t* qs) {
   const __m512i high_nibbles = _mm512_set1_epi8(static_cast<char>(0xf0));
   BlockCodes codes;
   for (int v = 0; v < 4; ++v) {
-    const __m512i packed = _mm512_loadu_si512(qs + 64 * v);
+    const __m512i packed = in_register(_mm512_loadu_si512(qs + 64 * v));
     codes.v[v] = _mm512_and_si512(packed, low_nibbles);
     codes.v[4 + v] = _mm512_and_si512(packed, high_nibbles);
   }

@@ -36,6 +36,11 @@ constexpr int kSuperBlock = 256;
 constexpr int kSuperBlockLanes = kCodeLanes;
 
 inline __m512i load_512(const void* p) { return _mm512_loadu_si512(p); }
+// Weight codes feed several unpacking operations each: loaded once (see in_register).
+inline __m512i load_codes_512(const void* p) { return in_register(_mm512_loadu_si512(p)); }
+inline __m512i broadcast_256(const void* p) {
+  return in_register(_mm512_broadcast_i64x4(_mm256_loadu_si256(static_cast<const __m256i*>(p))));
+}
 inline __m512i lane_index(const std::array<int32_t, 16>& index) { return _mm512_loadu_si512(index.data()); }
 
 // Q4_K and Q5_K (layouts in formats/ggml_q4_k.h, ggml_q5_k.h): the same header (d, dmin, 6-bit scale and
@@ -118,7 +123,7 @@ struct ScaleMinKGemv {
 
 struct Q4_KCodes {
   using Block = BlockQ4_K;
-  static void codes(const BlockQ4_K& block, int v, __m512i out[2]) { split_nibbles(load_512(block.qs + 64 * v), out); }
+  static void codes(const BlockQ4_K& block, int v, __m512i out[2]) { split_nibbles(load_codes_512(block.qs + 64 * v), out); }
 };
 
 // Q5_K's fifth bits: element l (< 32) of the 32-byte run 2v + k (k = 0, 1; bytes 32k .. 32k+31 of the
@@ -127,9 +132,9 @@ struct Q4_KCodes {
 struct Q5_KCodes {
   using Block = BlockQ5_K;
   static void codes(const BlockQ5_K& block, int v, __m512i out[2]) {
-    split_nibbles(load_512(block.qs + 64 * v), out);
+    split_nibbles(load_codes_512(block.qs + 64 * v), out);
     const __m512i fifth_bits =
-        _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qh)));
+        broadcast_256(block.qh);
     const __m512i sixteen = _mm512_set1_epi8(16);
     for (int h = 0; h < 2; ++h) {
       const int bit = 4 * v + h;  // in bytes 0-31; bytes 32-63 two bits above
@@ -211,7 +216,7 @@ struct Q2_KGemv : CrumbSuperBlocks<BlockQ2_K> {
     const __m512i packed = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block.scales)));
     crumb_lane_scales(_mm512_and_si512(packed, _mm512_set1_epi32(15)), w.lane_scales);
     w.min_codes = _mm512_srli_epi32(packed, 4);
-    const __m512i low_bits = load_512(block.qs);
+    const __m512i low_bits = load_codes_512(block.qs);
     for (int j = 0; j < 4; ++j) w.codes[j] = _mm512_and_si512(_mm512_srli_epi16(low_bits, 2 * j), _mm512_set1_epi8(3));
     w.d = half_to_float(block.d);
     w.dmin = half_to_float(block.dmin);
@@ -244,8 +249,8 @@ struct Q3_KGemv : CrumbSuperBlocks<BlockQ3_K> {
     w.scales = _mm512_and_si512(_mm512_cvtepi8_epi32(q3_k_scale_codes(block)), _mm512_set1_epi32(0xffff));
     crumb_lane_scales(w.scales, w.lane_scales);
     const __m512i high_bits =
-        _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.hmask)));
-    const __m512i low_bits = load_512(block.qs);
+        broadcast_256(block.hmask);
+    const __m512i low_bits = load_codes_512(block.qs);
     for (int j = 0; j < 4; ++j) {
       const __m512i crumbs = _mm512_and_si512(_mm512_srli_epi16(low_bits, 2 * j), _mm512_set1_epi8(3));
       const __m512i third_bit = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << j)),
@@ -306,8 +311,8 @@ struct Q6_KGemv {
     w.scales = _mm512_and_si512(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block.scales))),
                                 _mm512_set1_epi32(0xffff));
     for (int h = 0; h < 2; ++h) {
-      const __m512i low = load_512(block.ql + 64 * h);
-      const __m512i top = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qh + 32 * h)));
+      const __m512i low = load_codes_512(block.ql + 64 * h);
+      const __m512i top = broadcast_256(block.qh + 32 * h);
       w.codes[2 * h] = _mm512_or_si512(_mm512_and_si512(low, low_nibbles),
                                        _mm512_and_si512(_mm512_sllv_epi16(top, low_shift), top_bits));
       w.codes[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(low, 4), low_nibbles),
