@@ -24,6 +24,7 @@ namespace {
 struct Q4_0x16Halves {
   using Block = BlockQ4_0x16;
   static constexpr int32_t kOffset = 8;  // Q4_0 stores q + 8
+  static constexpr PrefetchReach kPrefetchReach = PrefetchReach::kFar;
   static __m256i dots(const Block& block, const int8_t* codes, int h) {
     const __m256i low_nibbles = _mm256_set1_epi8(15);
     __m256i pair_sums = _mm256_setzero_si256();
@@ -43,6 +44,7 @@ struct Q4_0x16Halves {
 struct Q8_0x16Halves {
   using Block = BlockQ8_0x16;
   static constexpr int32_t kOffset = 0;
+  static constexpr PrefetchReach kPrefetchReach = PrefetchReach::kNear;
   static __m256i dots(const Block& block, const int8_t* codes, int h) {
     __m256i sums = _mm256_setzero_si256();
     for (int v = 0; v < 8; ++v) {
@@ -65,7 +67,7 @@ void multiply(const uint8_t* weight_rows, size_t row_bytes, int64_t row_count, i
               const GemvActivations& a, float* y) {
   using Block = typename Halves::Block;
   const int64_t blocks = cols / kInterleavedBlock;
-  const LinePrefetcher prefetch;
+  const LinePrefetcher prefetch(Halves::kPrefetchReach);
   for (int64_t r = 0; r < row_count; ++r) {
     const auto* w = reinterpret_cast<const Block*>(weight_rows + static_cast<size_t>(r) * row_bytes);
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};  // one chain per half

@@ -3,7 +3,8 @@
 //   Block, kBlockSize (weights per block), kActivationType, prepare (GemvKernel::prepare),
 //   Unpacked unpack(const Block&): what of a block every token uses (its codes in registers, its scales),
 //   __m512 add_block(const Unpacked&, int64_t b, const GemvActivations&, __m512 acc): acc plus block b's
-//     product with one token, in 16 float lanes.
+//     product with one token, in 16 float lanes;
+// and optionally kOneTokenChains and kPrefetchReach (below).
 // A batch unpacks each block once for four tokens. Include only from kernels/avx512/; as in
 // x86/dot_x86.h, everything here has internal linkage.
 #pragma once
@@ -31,6 +32,17 @@ constexpr int one_token_chains() {
   }
 }
 
+// How far ahead the kernel asks for lines (x86/simd_common.h): Format::kPrefetchReach where the Format
+// sets it, else kFar.
+template <typename Format>
+constexpr PrefetchReach prefetch_reach() {
+  if constexpr (requires { Format::kPrefetchReach; }) {
+    return Format::kPrefetchReach;
+  } else {
+    return PrefetchReach::kFar;
+  }
+}
+
 // y[t * y_stride + r] for T tokens: per block, Format::unpack once, then Format::add_block per token into
 // that token's 16 float lanes (summed at the end; with one token, consecutive blocks go to kChains
 // alternating accumulators).
@@ -40,7 +52,7 @@ void multiply_block_rows(const uint8_t* weight_rows, size_t row_bytes, int64_t r
   using Block = typename Format::Block;
   constexpr int kChains = T == 1 ? one_token_chains<Format>() : 1;
   const int64_t blocks = cols / Format::kBlockSize;
-  const LinePrefetcher prefetch;
+  const LinePrefetcher prefetch(prefetch_reach<Format>());
   for (int64_t r = 0; r < row_count; ++r) {
     const auto* w = reinterpret_cast<const Block*>(weight_rows + static_cast<size_t>(r) * row_bytes);
     __m512 acc[kChains][T];

@@ -75,6 +75,7 @@ struct LegacyInterleaved {
   static constexpr TensorType kActivationType = TensorType::Q8_0;
   static constexpr int64_t kBlockSize = kInterleavedBlock;
   static constexpr bool kNibbles = !std::is_same_v<Block, BlockQ8_0x16>;
+  static constexpr PrefetchReach kPrefetchReach = PrefetchReach::kNear;
   struct Unpacked {
     BlockCodes codes;
     __m512 weight_scales;

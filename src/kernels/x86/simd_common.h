@@ -151,7 +151,8 @@ inline void unpack_q4_kx2_codes(const Q4_Kx2Scales& scales, __m128i& scale_codes
   min_codes = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(low, 4), nibbles), top(4));
 }
 
-// How far ahead of the byte being multiplied the decode kernels ask for lines into L2, per vendor.
+// How far ahead of the byte being multiplied the decode kernels ask for lines into L2, per vendor, and on
+// AMD per kernel: kNear for the kernels that take in their bytes fastest.
 // Intel (Sapphire Rapids-class VM): a kernel doing arithmetic between its loads leaves the core's hardware
 // prefetchers behind: one core streamed Q4_0 rows from DRAM at 7.3 GB/s without and 10.1 GB/s with these
 // hints 3 KB ahead (plain read: 12.3 GB/s; 2-4 KB about equal, 512 B and 8 KB less); with both cores
@@ -159,15 +160,24 @@ inline void unpack_q4_kx2_codes(const Q4_Kx2Scales& scales, __m128i& scale_codes
 // AMD Zen 4 (EPYC VM): 3 KB ahead held one core below the hardware prefetchers alone (TinyLlama decode,
 // 1 thread: F16 7.6 t/s with, 9.5 without; Q4_0 29 / 38), 8 KB ahead was best or level for F16, Q4_0 and
 // Q4_K_M (F16 10.7, Q4_0 37-38, Q4_K_M 37-40 against 23-25 at 3 KB) and 2 threads gained 2-12%; only
-// lb_q8_0x16 on one core preferred 3 KB (21-23 t/s against 18-19), on two it was level. On Zen 5 the
-// hints made no difference. (Decided on first use, not at static initialization: cpu_features() may
-// throw on a bad LOWBIT_AMX, and that error must reach main.)
-inline int prefetch_distance() {
-  static const int distance = cpu_features().intel ? 3072 : 8192;
-  return distance;
+// lb_q8_0x16 on one core preferred 3 KB (21-23 t/s against 18-19), on two it was level. Since the
+// kernels load each code vector once (in_register), lb_q4_0x16 and lb_q8_0x16 at AVX-512 and
+// lb_q8_0x16 at AVX2 stream faster 1 KB ahead (kNear; one core, GB/s of weights over three rounds:
+// lb_q8_0x16 26-27 against 22-23, lb_q4_0x16 26-28 against 23-24, at AVX2 lb_q8_0x16 29-32 against
+// 25-27; two threads, TinyLlama Q8_0 decode 30-43 t/s against 29-39, ahead in three rounds of four,
+// Q4_0 level), while the K formats in the file's layout and lb_q4_0x16 at AVX2 stayed faster at 8 KB
+// (one core Q6_K 28-29 against 24-25 GB/s, AVX2 Q4_0 45-49 against 41-45 t/s). On Zen 5 the hints made
+// no difference. (Decided on first use, not at static initialization: cpu_features() may throw on a bad
+// LOWBIT_AMX, and that error must reach main.)
+enum class PrefetchReach { kFar, kNear };
+
+inline int prefetch_distance(PrefetchReach reach) {
+  static const bool intel = cpu_features().intel;
+  if (intel) return 3072;
+  return reach == PrefetchReach::kNear ? 1024 : 8192;
 }
 
-// Asks for the lines at p, p + 64, ... below p + bytes, prefetch_distance() ahead: called for consecutive
+// Asks for the lines at p, p + 64, ... below p + bytes, prefetch_distance(reach) ahead: called for consecutive
 // pieces of a stream no more than 64 bytes apart, it covers every line. A hint never faults, so it may run
 // past the end of the rows. Made once per kernel call, before its loops: the first prefetch_distance()
 // initializes a function-local static, and with that possible call inside a loop GCC 12 kept the loop's
@@ -177,7 +187,7 @@ inline int prefetch_distance() {
 // against 38-41, Q5_K_M 57 against 39.
 class LinePrefetcher {
  public:
-  LinePrefetcher() : distance_(prefetch_distance()) {}
+  explicit LinePrefetcher(PrefetchReach reach = PrefetchReach::kFar) : distance_(prefetch_distance(reach)) {}
   void ahead(const uint8_t* p, int bytes) const {
     for (int offset = 0; offset < bytes; offset += 64) {
       _mm_prefetch(reinterpret_cast<const char*>(p + distance_ + offset), _MM_HINT_T1);
