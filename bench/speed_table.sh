@@ -42,7 +42,6 @@ llama_label="llama.cpp (../shared/bench)"
 [[ -n $llama_bench || $prompt == 128 ]] || { echo "speed_table.sh: ../shared/bench has llama.cpp's figures for PROMPT=128 only; set LLAMA_BENCH" >&2; exit 1; }
 [[ -n $llama_bench || $rounds == 1 ]] || { echo "speed_table.sh: ROUNDS > 1 compares turns with llama-bench; set LLAMA_BENCH" >&2; exit 1; }
 
-# The median of the arguments, one decimal.
 # The median of the arguments, one decimal (nothing where they are empty: a type ../shared/bench lacks).
 median() {
   printf '%s\n' "$@" | grep -v '^$' | sort -g |

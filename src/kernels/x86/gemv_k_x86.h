@@ -123,7 +123,9 @@ struct ScaleMinKGemv {
 
 struct Q4_KCodes {
   using Block = BlockQ4_K;
-  static void codes(const BlockQ4_K& block, int v, __m512i out[2]) { split_nibbles(load_codes_512(block.qs + 64 * v), out); }
+  static void codes(const BlockQ4_K& block, int v, __m512i out[2]) {
+    split_nibbles(load_codes_512(block.qs + 64 * v), out);
+  }
 };
 
 // Q5_K's fifth bits: element l (< 32) of the 32-byte run 2v + k (k = 0, 1; bytes 32k .. 32k+31 of the
@@ -133,8 +135,7 @@ struct Q5_KCodes {
   using Block = BlockQ5_K;
   static void codes(const BlockQ5_K& block, int v, __m512i out[2]) {
     split_nibbles(load_codes_512(block.qs + 64 * v), out);
-    const __m512i fifth_bits =
-        broadcast_256(block.qh);
+    const __m512i fifth_bits = broadcast_256(block.qh);
     const __m512i sixteen = _mm512_set1_epi8(16);
     for (int h = 0; h < 2; ++h) {
       const int bit = 4 * v + h;  // in bytes 0-31; bytes 32-63 two bits above
@@ -248,8 +249,7 @@ struct Q3_KGemv : CrumbSuperBlocks<BlockQ3_K> {
     Unpacked w;
     w.scales = _mm512_and_si512(_mm512_cvtepi8_epi32(q3_k_scale_codes(block)), _mm512_set1_epi32(0xffff));
     crumb_lane_scales(w.scales, w.lane_scales);
-    const __m512i high_bits =
-        broadcast_256(block.hmask);
+    const __m512i high_bits = broadcast_256(block.hmask);
     const __m512i low_bits = load_codes_512(block.qs);
     for (int j = 0; j < 4; ++j) {
       const __m512i crumbs = _mm512_and_si512(_mm512_srli_epi16(low_bits, 2 * j), _mm512_set1_epi8(3));

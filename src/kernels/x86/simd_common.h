@@ -53,17 +53,17 @@ inline float horizontal_sum(__m256 v) {
 inline float half_to_float(uint16_t bits) { return _cvtsh_ss(bits); }
 
 inline __m256i load_256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline void store_256(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
 
 // v kept in a register. Where one loaded vector feeds two operations (a nibble vector's low and high
 // halves), GCC 12 folds the load into both as a memory operand: two loads of the same 64 bytes, and the
 // kernel becomes bound by load slots (lb_q4_0x16's one-token kernel, one core, 1024 x 2048 in L2, Zen 4
-// VM: 36.5 µs with the second load, 27.7 without).
+// VM, median of 7: 34.5 µs with the second load, 26.0-27.4 without).
 template <typename Vector>
 inline Vector in_register(Vector v) {
   asm("" : "+v"(v));
   return v;
 }
-inline void store_256(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
 
 // The 32 nibbles of 16 bytes as bytes: low nibbles in bytes 0-15, high nibbles in bytes 16-31.
 inline __m256i unpack_nibbles_16(__m128i bytes) {
