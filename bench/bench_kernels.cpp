@@ -1,5 +1,6 @@
 // The matrix product (kernels/matmul.h) on one weight matrix of each type with a fast path, at the
-// 7B attention (4096 x 4096) and feed-forward (4096 rows x 14336 columns) shapes. n = 1 is decode:
+// 7B attention (4096 x 4096) and feed-forward (4096 rows x 14336 columns) shapes, and at 1024 x 2048
+// (held in cache). n = 1 is decode:
 // bound by memory, so bytes processed are the weight bytes (GB/s). n = 8 and n = 512 are prefill: bound
 // by compute, reported as GFLOP/s (2 * rows * cols * n per product). LOWBIT_CPU=scalar|avx2|avx512 forces a
 // kernel level; times are wall-clock because the kernels use OpenMP threads.
@@ -75,7 +76,9 @@ const int registered = [] {
                               lowbit::find_type_traits("lb_i8_sym_g32")->type,
                               // Q4_0, Q4_K and Q8_0 in the layouts the engine converts them to at load.
                               lowbit::kQ4_0x16Type, lowbit::kQ4_Kx2Type, lowbit::kQ8_0x16Type};
-  const std::pair<int64_t, int64_t> shapes[] = {{4096, 4096}, {4096, 14336}};
+  // 1024 x 2048 (at most 8 MB, as F32) stays in cache between iterations: its n = 1 figure is the
+  // kernel's compute rate, which bounds what it can stream from DRAM.
+  const std::pair<int64_t, int64_t> shapes[] = {{4096, 4096}, {4096, 14336}, {1024, 2048}};
   for (TensorType type : types) {
     for (auto [rows, cols] : shapes) {
       // n = 8: a short prompt or a speculative batch: the batched decode kernels for the interleaved

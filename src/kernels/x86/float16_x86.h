@@ -262,8 +262,8 @@ void gemv_rows(const uint16_t* rows, int64_t cols, const uint32_t* x, float* y) 
   int64_t c = 0;
   for (; c + 32 <= cols; c += 32) {
     for (int i = 0; i < R; ++i) {
-      // R rows read in step are R short streams: ask for the next R rows' line into L2 now (see
-      // prefetch_distance() in x86/simd_common.h; a hint never faults past the last row).
+      // R rows read in step are R short streams: ask for the next R rows' line into L2 now (the hints'
+      // reasons are at prefetch_distance() in x86/simd_common.h; a hint never faults past the last row).
       _mm_prefetch(reinterpret_cast<const char*>(rows + (R + i) * cols + c), _MM_HINT_T1);
       acc[i] = Vector::madd(acc[i], _mm512_loadu_si512(rows + i * cols + c), x + c / Vector::kColumnsPerWord);
     }

@@ -57,7 +57,7 @@ inline void store_256(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m2
 
 // v kept in a register. Where one loaded vector feeds two operations (a nibble vector's low and high
 // halves), GCC 12 folds the load into both as a memory operand: two loads of the same 64 bytes, and the
-// kernel becomes bound by load slots (lb_q4_0x16's one-token kernel, one core, 1024 x 2048 in L2, Zen 4
+// kernel becomes bound by load slots (lb_q4_0x16's one-token kernel, one core, 1024 x 2048 in cache, Zen 4
 // VM, median of 7: 34.5 µs with the second load, 26.0-27.4 without).
 template <typename Vector>
 inline Vector in_register(Vector v) {
